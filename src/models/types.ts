@@ -1,0 +1,72 @@
+/**
+ * The contract every model in this project meets, so that distillation methods never need to know
+ * whether they drive an MLP or a transformer.
+ *
+ * A model owns its `tf.Variable`s, runs a forward pass that can also return named intermediate
+ * activations ("taps"), and says which of its variables influence a given tap (for layer-wise
+ * curriculum-extraction phases, which train the student only up to the tapped layer).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type NamedTensors = Record<string, tf.Tensor>;
+
+export interface ForwardOptions {
+  /** Names of taps to return, from `tapNames`. Default: none. */
+  taps?: readonly string[];
+  /** Training mode (dropout on). Default: false. */
+  training?: boolean;
+}
+
+export interface ForwardResult {
+  /** Output logits: [batch, classes] for classifiers, [batch, seq, vocab] for language models. */
+  logits: tf.Tensor;
+  /** The requested taps, by name; shape [..., tapDim(name)]. */
+  taps: NamedTensors;
+}
+
+export interface TappedModel {
+  /** Human-readable kind, e.g. "mlp" or "transformer". */
+  readonly kind: string;
+  /** Every trainable variable, in a fixed order; variable names are unique within the model. */
+  readonly variables: readonly tf.Variable[];
+  /** Tap names in forward order, e.g. ["hidden"] or ["embed", "block1", "block2"]. */
+  readonly tapNames: readonly string[];
+  /** Width of the last axis of a tap. */
+  tapDim(tap: string): number;
+  /** Variables on which `tap` depends (what a phase matching that tap trains). */
+  variablesUpTo(tap: string): tf.Variable[];
+  /** Forward pass. Call inside `tf.tidy` (or dispose the results). */
+  forward(x: tf.Tensor, opts?: ForwardOptions): ForwardResult;
+  /** Copies of the current weights, keyed by variable name (caller disposes). */
+  snapshot(): NamedTensors;
+  /** Assign weights (same names and shapes as `snapshot`); throws naming any mismatch. */
+  load(weights: NamedTensors): void;
+  /** Free the variables. */
+  dispose(): void;
+}
+
+/** Shared `load` implementation: assigns by name with shape checks. */
+export function loadInto(vars: readonly tf.Variable[], weights: NamedTensors, modelKind: string): void {
+  for (const v of vars) {
+    const w = weights[v.name];
+    if (!w) throw new Error(`${modelKind}.load: weight "${v.name}" is missing`);
+    if (w.shape.join(",") !== v.shape.join(",")) {
+      throw new Error(`${modelKind}.load: weight "${v.name}" has shape [${w.shape}], expected [${v.shape}]`);
+    }
+    v.assign(w);
+  }
+}
+
+/** Shared `snapshot` implementation. */
+export function snapshotOf(vars: readonly tf.Variable[]): NamedTensors {
+  const out: NamedTensors = {};
+  for (const v of vars) out[v.name] = v.clone();
+  return out;
+}
+
+/** Variable names must be unique across the whole tfjs engine; this gives each model instance a prefix. */
+let instanceCounter = 0;
+export function uniquePrefix(kind: string): string {
+  instanceCounter += 1;
+  return `${kind}${instanceCounter}`;
+}

@@ -1,0 +1,2 @@
+/** Placeholder: fast wasm kernels are registered here (see backend.ts). */
+export function registerFastWasmKernels(): void {}
