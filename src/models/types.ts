@@ -45,26 +45,36 @@ export interface TappedModel {
   dispose(): void;
 }
 
-/** Shared `load` implementation: assigns by name with shape checks. */
+/**
+ * The name of a variable within its model: the part after the instance prefix ("mlp3/W1" -> "W1").
+ * Snapshots and checkpoints are keyed by it, so weights load into any instance of the same shape.
+ */
+export function shortName(v: tf.Variable): string {
+  const i = v.name.indexOf("/");
+  return i < 0 ? v.name : v.name.slice(i + 1);
+}
+
+/** Shared `load` implementation: assigns by short name with shape checks. */
 export function loadInto(vars: readonly tf.Variable[], weights: NamedTensors, modelKind: string): void {
   for (const v of vars) {
-    const w = weights[v.name];
-    if (!w) throw new Error(`${modelKind}.load: weight "${v.name}" is missing`);
+    const w = weights[shortName(v)];
+    if (!w) throw new Error(`${modelKind}.load: weight "${shortName(v)}" is missing`);
     if (w.shape.join(",") !== v.shape.join(",")) {
-      throw new Error(`${modelKind}.load: weight "${v.name}" has shape [${w.shape}], expected [${v.shape}]`);
+      throw new Error(`${modelKind}.load: weight "${shortName(v)}" has shape [${w.shape}], expected [${v.shape}]`);
     }
     v.assign(w);
   }
 }
 
-/** Shared `snapshot` implementation. */
+/** Shared `snapshot` implementation, keyed by short name. */
 export function snapshotOf(vars: readonly tf.Variable[]): NamedTensors {
   const out: NamedTensors = {};
-  for (const v of vars) out[v.name] = v.clone();
+  for (const v of vars) out[shortName(v)] = v.clone();
   return out;
 }
 
-/** Variable names must be unique across the whole tfjs engine; this gives each model instance a prefix. */
+/** Variable names must be unique across the whole tfjs engine; this gives each model instance a
+ * prefix. Name variables `${prefix}/${shortName}` (shortName may contain further slashes). */
 let instanceCounter = 0;
 export function uniquePrefix(kind: string): string {
   instanceCounter += 1;
