@@ -15,6 +15,11 @@ export interface ForwardOptions {
   taps?: readonly string[];
   /** Training mode (dropout on). Default: false. */
   training?: boolean;
+  /**
+   * Sequence models only: [batch, seq], 1 = real token, 0 = [PAD]; no position attends to a [PAD] key.
+   * Default: attend to every position. Models without attention ignore it.
+   */
+  padMask?: tf.Tensor;
 }
 
 export interface ForwardResult {
