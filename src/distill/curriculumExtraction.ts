@@ -1,0 +1,125 @@
+/**
+ * Curriculum extraction: for each tap pair in order, the student (up to its tapped layer) learns to
+ * match a fixed random projection of the final teacher's representation at the paired tap; then it
+ * is distilled on the teacher's outputs. Works for any `TappedModel`: the MLP uses one pair
+ * (hidden -> hidden), transformers one pair per block.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { TappedModel, uniquePrefix } from "../models/types";
+import { Rng } from "../rng";
+import { OptimizerSpec } from "../train/optimizers";
+import { projectedMse } from "./losses";
+import { OutputOptions, outputPhase } from "./outputs";
+import { MethodPlan, Phase, plan } from "./phases";
+import { Projection, layerNormTarget, randomProjection } from "./projection";
+
+export interface TapPair {
+  /** Tap of the teacher to match. */
+  teacherTap: string;
+  /** Tap of the student that matches it. */
+  studentTap: string;
+  /** Projection dimension; default the student tap's width. When smaller, the student's first
+   * `dim` features are matched and the rest are free. */
+  dim?: number;
+}
+
+export interface CurriculumOptions {
+  pairs: readonly TapPair[];
+  /** Steps of each tap phase (one number for all, or one per pair). */
+  tapSteps: number | readonly number[];
+  /** Optimiser of the tap phases (a fresh one per phase). */
+  tapOptimizer: OptimizerSpec;
+  /** Std of the projection's entries; default 1/sqrt(teacher tap width). */
+  projScale?: number;
+  /** "random": fixed seeded projection of the teacher (the method). "learned": a FitNets-style
+   * trainable regressor from the student tap to the teacher tap (an ablation). Default "random". */
+  projection?: "random" | "learned";
+  /** "none": raw teacher activations; "layernorm": parameter-free LayerNorm of the teacher's tap
+   * before projection (for pre-LN transformers, whose residual norm grows with depth). */
+  normalize?: "none" | "layernorm";
+  /** Whose representation the tap phases match; default the final teacher. The control experiment
+   * passes the untrained teacher here. */
+  tapSource?: TappedModel;
+  /** Output phase after the tap phases. */
+  output: OutputOptions;
+}
+
+/**
+ * Default pairing: student layer l (1-based) matches teacher layer round(l * L_T / L_S), over the
+ * taps both models expose as "block1".."blockL"; models without blocks pair their last tap.
+ */
+export function defaultTapPairs(teacher: TappedModel, student: TappedModel): TapPair[] {
+  const blocks = (m: TappedModel) => m.tapNames.filter((t) => /^block\d+$/.test(t));
+  const tb = blocks(teacher);
+  const sb = blocks(student);
+  if (tb.length === 0 || sb.length === 0) {
+    const tt = teacher.tapNames[teacher.tapNames.length - 1];
+    const st = student.tapNames[student.tapNames.length - 1];
+    return [{ teacherTap: tt, studentTap: st }];
+  }
+  return sb.map((st, i) => {
+    const l = i + 1;
+    const lt = Math.min(tb.length, Math.max(1, Math.round((l * tb.length) / sb.length)));
+    return { teacherTap: `block${lt}`, studentTap: st };
+  });
+}
+
+export function curriculumExtraction(
+  student: TappedModel,
+  teacher: TappedModel,
+  rng: Rng,
+  opts: CurriculumOptions,
+): MethodPlan {
+  const steps = (i: number) => (typeof opts.tapSteps === "number" ? opts.tapSteps : opts.tapSteps[i]);
+  if (typeof opts.tapSteps !== "number" && opts.tapSteps.length !== opts.pairs.length) {
+    throw new Error(`curriculumExtraction: tapSteps has ${opts.tapSteps.length} entries for ${opts.pairs.length} tap pairs`);
+  }
+  const source = opts.tapSource ?? teacher;
+  const owned: Array<{ dispose(): void }> = [];
+  const phases: Phase[] = opts.pairs.map((pair, i) => {
+    const M = source.tapDim(pair.teacherTap);
+    const m = student.tapDim(pair.studentTap);
+    const dim = pair.dim ?? m;
+    if (!Number.isInteger(dim) || dim < 1 || dim > m) {
+      throw new Error(`curriculumExtraction: projection dim for ${pair.studentTap} must be in [1, ${m}], got ${dim}`);
+    }
+    const prng = rng.derive("projection", i, pair.teacherTap, pair.studentTap);
+    const norm = (h: tf.Tensor) => (opts.normalize === "layernorm" ? layerNormTarget(h) : h);
+    const studentTap = (s: TappedModel, x: tf.Tensor) => {
+      const h = s.forward(x, { taps: [pair.studentTap], training: true }).taps[pair.studentTap];
+      return dim === m ? h : tf.slice(h, new Array(h.rank - 1).fill(0).concat([0]), h.shape.slice(0, -1).concat([dim]));
+    };
+    const base = {
+      name: `tap:${pair.studentTap}<-${pair.teacherTap}`,
+      kind: "tap" as const,
+      steps: steps(i),
+      optimizer: opts.tapOptimizer,
+    };
+    if ((opts.projection ?? "random") === "random") {
+      const P: Projection = randomProjection(prng, dim, M, opts.projScale);
+      owned.push(P);
+      return {
+        ...base,
+        trainable: student.variablesUpTo(pair.studentTap),
+        target: (b) => P.apply(norm(source.forward(b.x, { taps: [pair.teacherTap] }).taps[pair.teacherTap])),
+        loss: (s, b, target) => projectedMse(studentTap(s, b.x), target),
+      };
+    }
+    // Learned regressor Q [dim, M] (FitNets hint layer): student features -> teacher features.
+    // The loss is rescaled by dim / M so that its size matches the random projection's.
+    const Q = tf.variable(tf.tensor2d(prng.normalArray(dim * M, 1 / Math.sqrt(dim)), [dim, M]), true, `${uniquePrefix("hint")}/Q${i}`);
+    owned.push(Q);
+    return {
+      ...base,
+      trainable: [...student.variablesUpTo(pair.studentTap), Q],
+      target: (b) => norm(source.forward(b.x, { taps: [pair.teacherTap] }).taps[pair.teacherTap]),
+      loss: (s, b, target) => {
+        const h = studentTap(s, b.x);
+        const pred = h.rank === 2 ? tf.matMul(h as tf.Tensor2D, Q) : tf.reshape(tf.matMul(tf.reshape(h, [-1, dim]) as tf.Tensor2D, Q), [...h.shape.slice(0, -1), M]);
+        return tf.mul(projectedMse(pred, target), dim / M) as tf.Scalar;
+      },
+    };
+  });
+  phases.push(outputPhase("teacher", student, teacher, Infinity, opts.output));
+  return plan("cx", phases, owned);
+}

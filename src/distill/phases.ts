@@ -1,0 +1,73 @@
+/**
+ * Methods as data. A method is a list of phases; one training loop (train/loop.ts) runs any list.
+ *
+ *   scratch               [labels]
+ *   one-shot              [final teacher]
+ *   progressive           [checkpoint 1, checkpoint 2, ..., final checkpoint]
+ *   two-shot              [one intermediate checkpoint, final teacher]
+ *   curriculum extraction [tap pair 1, ..., tap pair L, final teacher]
+ */
+import * as tf from "@tensorflow/tfjs";
+import { TappedModel } from "../models/types";
+import { OptimizerSpec } from "../train/optimizers";
+
+/** A training batch. Tensors are owned by the loop, which disposes them after the step. */
+export interface Batch {
+  /** Model input: [batch, n] floats for the MLP, [batch, seq] int32 tokens for transformers. */
+  x: tf.Tensor;
+  /** Class ids: [batch] for classifiers, [batch, seq] for masked LM. */
+  y: tf.Tensor;
+  /** Per-position weights for the output loss (masked positions for MLM); absent = all. */
+  weights?: tf.Tensor;
+  /** Samples in the batch (what "samples seen" counts). */
+  size: number;
+}
+
+/** What the loop needs from an experiment's task. */
+export interface Task {
+  /** Output classes (vocabulary for LM). */
+  readonly classes: number;
+  /** Next training batch from the task's own seeded stream. */
+  nextBatch(): Batch;
+  /** Held-out metrics of a model; `accuracy` in [0, 1], `loss` the held-out cross-entropy. */
+  evaluate(model: TappedModel): { accuracy: number; loss: number };
+}
+
+export interface Phase {
+  /** e.g. "labels", "teacher", "ckpt@16000", "tap:hidden". */
+  readonly name: string;
+  /** "output" phases train on outputs; "tap" phases match a hidden representation. */
+  readonly kind: "output" | "tap";
+  /** Steps in this phase; Infinity = until the sample budget ends. */
+  readonly steps: number;
+  /** The student variables this phase trains. */
+  readonly trainable: readonly tf.Variable[];
+  /** A fresh optimiser is made per phase. */
+  readonly optimizer: OptimizerSpec;
+  /** Called once when the phase starts (e.g. load a checkpoint into the target model). */
+  begin?(): void;
+  /** The detached target for a batch, computed outside the gradient closure. */
+  target(batch: Batch): tf.Tensor;
+  /** The student's loss on the batch against the target. Runs inside the gradient closure. */
+  loss(student: TappedModel, batch: Batch, target: tf.Tensor): tf.Scalar;
+  /** Release what the phase holds (projections, checkpoint models). */
+  dispose?(): void;
+}
+
+/** A method's phases plus what they own. */
+export interface MethodPlan {
+  readonly method: string;
+  readonly phases: Phase[];
+  dispose(): void;
+}
+
+export function plan(method: string, phases: Phase[], owned: Array<{ dispose(): void }> = []): MethodPlan {
+  return {
+    method,
+    phases,
+    dispose() {
+      for (const p of phases) p.dispose?.();
+      for (const o of owned) o.dispose();
+    },
+  };
+}

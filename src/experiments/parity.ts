@@ -1,0 +1,214 @@
+/**
+ * The sparse-parity MLP experiment: per seed, a teacher (cached), then a student per method, all
+ * driven by the one training loop. Returns data (curves and summary); printing is the caller's.
+ *
+ * Random streams per seed: "support", "heldout", "teacher/init", "teacher/data", "student/init",
+ * "student/data", "student/projection/...". Every method of a seed starts from the same student
+ * initialisation and sees the same batches (common random numbers), which makes the methods'
+ * comparison paired and makes progressive-with-only-the-final-checkpoint equal one-shot exactly.
+ */
+import { currentBackend } from "../backend";
+import { parityTask } from "../data/sparseParity";
+import { curriculumExtraction } from "../distill/curriculumExtraction";
+import { OutputOptions, oneShot, progressive, scratch, twoShot } from "../distill/outputs";
+import { MethodPlan } from "../distill/phases";
+import { Mlp, createMlp } from "../models/mlp";
+import { TappedModel } from "../models/types";
+import { Rng, rootRng } from "../rng";
+import { runPhases } from "../train/loop";
+import { configToJson } from "../config";
+import { ParityConfig, ParityMethod } from "./parityConfig";
+import { ParityStream, parityStream } from "./parityTask";
+import { CurvePoint, StudentRun, Summary, summarize } from "./results";
+import { TeacherInfo, TrainedTeacher, getTeacher } from "./teacher";
+
+export type ProgressEvent =
+  | { kind: "teacher"; seed: number; samples: number; accuracy: number; seconds: number; maxSamples: number }
+  | { kind: "teacherDone"; seed: number; info: TeacherInfo }
+  | { kind: "student"; seed: number; method: string; samples: number; accuracy: number; seconds: number; maxSamples: number; phase: string }
+  | { kind: "studentDone"; run: StudentRun };
+
+export interface RunOptions {
+  /** Teacher cache folder (default data/cache/teachers); null disables caching. */
+  cacheDir?: string | null;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+export interface ParityResult {
+  config: Readonly<ParityConfig>;
+  backend: string;
+  teachers: Record<number, TeacherInfo>;
+  runs: StudentRun[];
+  summary: Summary;
+}
+
+/** Everything a seed's student runs share. */
+export interface SeedContext {
+  cfg: Readonly<ParityConfig>;
+  seed: number;
+  rng: Rng;
+  teacher: TrainedTeacher;
+  newStream(): ParityStream;
+}
+
+function teacherShape(cfg: Readonly<ParityConfig>) {
+  return { inputDim: cfg.n, width: cfg.teacherWidth, outputDim: 2 };
+}
+
+export async function trainParityTeacher(cfg: Readonly<ParityConfig>, seed: number, opts: RunOptions = {}): Promise<TrainedTeacher> {
+  const rng = rootRng(seed);
+  const task = parityTask(cfg.n, cfg.k, cfg.support === "random" ? rng.derive("support") : undefined);
+  const stream = parityStream(task, rng.derive("teacher", "data"), rng.derive("heldout"), cfg.teacherBatch, cfg.heldout);
+  const key = {
+    kind: "parity-mlp-teacher@1",
+    backend: currentBackend(),
+    seed,
+    n: cfg.n,
+    k: cfg.k,
+    support: cfg.support,
+    width: cfg.teacherWidth,
+    batch: cfg.teacherBatch,
+    lr: cfg.teacherLr,
+    ckptEvery: cfg.ckptEvery,
+    target: cfg.teacherTarget,
+    extra: cfg.teacherExtraCkpts,
+    maxSamples: cfg.teacherMaxSamples,
+    heldout: cfg.heldout,
+  };
+  try {
+    return await getTeacher(
+      {
+        key,
+        create: () => createMlp(teacherShape(cfg), rng.derive("teacher", "init")),
+        task: stream,
+        optimizer: { kind: "sgd", lr: cfg.teacherLr },
+        ckptEvery: cfg.ckptEvery,
+        targetAccuracy: cfg.teacherTarget,
+        extraCheckpoints: cfg.teacherExtraCkpts,
+        maxSamples: cfg.teacherMaxSamples,
+      },
+      opts.cacheDir === undefined ? "data/cache/teachers" : opts.cacheDir,
+      (e) => opts.onProgress?.({ kind: "teacher", seed, samples: e.samples, accuracy: e.accuracy, seconds: e.seconds, maxSamples: cfg.teacherMaxSamples }),
+    );
+  } finally {
+    stream.dispose();
+  }
+}
+
+/** The phases of `method` for this seed's student. */
+export function parityPlan(method: ParityMethod, ctx: SeedContext, student: Mlp, stream: ParityStream): MethodPlan {
+  const { cfg, teacher, rng } = ctx;
+  const out: OutputOptions = { optimizer: { kind: "sgd", lr: cfg.lr }, tau: cfg.tau };
+  const shell = (): TappedModel => createMlp(teacherShape(cfg), rng.derive("shell"));
+  switch (method) {
+    case "scratch":
+      return scratch(stream, student, out);
+    case "oneshot":
+      return oneShot(student, teacher.model, out);
+    case "progressive":
+      return progressive(student, teacher.checkpoints, shell(), cfg.batch, out);
+    case "twoshot": {
+      const c = teacher.checkpoints.find((x) => (x.accuracy ?? 0) >= cfg.twoShotAccuracy) ?? teacher.checkpoints[teacher.checkpoints.length - 1];
+      return twoShot(student, teacher.model, c, shell(), cfg.twoShotSteps, out);
+    }
+    case "cx": {
+      const tap = cfg.tapActivation === "post" ? "hidden" : "hiddenPre";
+      let source: TappedModel | undefined;
+      if (cfg.cxSource === "init") {
+        source = shell();
+        source.load(teacher.init);
+      }
+      const p = curriculumExtraction(student, teacher.model, rng.derive("student"), {
+        pairs: [{ teacherTap: tap, studentTap: tap, dim: cfg.projDim || undefined }],
+        tapSteps: cfg.p1Steps,
+        tapOptimizer: { kind: "sgd", lr: cfg.p1Lr },
+        projScale: cfg.projScale || undefined,
+        projection: cfg.projection,
+        tapSource: source,
+        output: out,
+      });
+      return source ? { ...p, dispose: () => (p.dispose(), source!.dispose()) } : p;
+    }
+  }
+}
+
+/** Train one student by one method; stops at the target (unless runToCap) or the sample cap. */
+export async function runParityStudent(ctx: SeedContext, method: ParityMethod, onProgress?: (e: ProgressEvent) => void): Promise<StudentRun> {
+  const { cfg, seed, rng } = ctx;
+  const student = createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, rng.derive("student", "init"));
+  const stream = ctx.newStream();
+  const methodPlan = parityPlan(method, ctx, student, stream);
+  const curve: CurvePoint[] = [];
+  let hit: number | null = null;
+  let samples = 0;
+  let steps = 0;
+  let seconds = 0;
+  let finalAccuracy = NaN;
+  try {
+    for await (const ev of runPhases(student, methodPlan, stream, { evalEvery: cfg.evalEvery, maxSamples: cfg.maxSamples })) {
+      if (ev.type !== "eval") continue;
+      const { type: _t, ...point } = ev;
+      curve.push(point);
+      samples = ev.samples;
+      steps = ev.step;
+      seconds = ev.seconds;
+      finalAccuracy = ev.accuracy;
+      onProgress?.({ kind: "student", seed, method, samples, accuracy: ev.accuracy, seconds, maxSamples: cfg.maxSamples, phase: ev.phase });
+      if (hit === null && ev.accuracy >= cfg.targetAccuracy) {
+        hit = ev.samples;
+        if (!cfg.runToCap) break;
+      }
+    }
+  } finally {
+    methodPlan.dispose();
+    student.dispose();
+    stream.dispose();
+  }
+  const run: StudentRun = { seed, method, samplesToTarget: hit, samples, steps, seconds, stepsPerSecond: steps / Math.max(seconds, 1e-9), finalAccuracy, curve };
+  onProgress?.({ kind: "studentDone", run });
+  return run;
+}
+
+export function seedContext(cfg: Readonly<ParityConfig>, seed: number, teacher: TrainedTeacher): SeedContext {
+  const rng = rootRng(seed);
+  const task = parityTask(cfg.n, cfg.k, cfg.support === "random" ? rng.derive("support") : undefined);
+  return {
+    cfg,
+    seed,
+    rng,
+    teacher,
+    newStream: () => parityStream(task, rng.derive("student", "data"), rng.derive("heldout"), cfg.batch, cfg.heldout),
+  };
+}
+
+/** The whole experiment: every seed's teacher, then every method's student. */
+export async function runParity(cfg: Readonly<ParityConfig>, opts: RunOptions = {}): Promise<ParityResult> {
+  const runs: StudentRun[] = [];
+  const teachers: Record<number, TeacherInfo> = {};
+  for (const seed of cfg.seeds) {
+    const teacher = await trainParityTeacher(cfg, seed, opts);
+    teachers[seed] = teacher.info;
+    opts.onProgress?.({ kind: "teacherDone", seed, info: teacher.info });
+    try {
+      const ctx = seedContext(cfg, seed, teacher);
+      for (const method of cfg.methods) runs.push(await runParityStudent(ctx, method, opts.onProgress));
+    } finally {
+      teacher.dispose();
+    }
+  }
+  return { config: cfg, backend: currentBackend(), teachers, runs, summary: paritySummary(cfg, runs, teachers) };
+}
+
+export function paritySummary(cfg: Readonly<ParityConfig>, runs: readonly StudentRun[], teachers: Record<number, TeacherInfo>): Summary {
+  const teacherSummary: Record<string, unknown> = {};
+  for (const [seed, t] of Object.entries(teachers)) {
+    const { curve: _c, ...rest } = t;
+    teacherSummary[seed] = rest;
+  }
+  return {
+    config: configToJson(cfg),
+    backend: currentBackend(),
+    methods: summarize(runs, cfg.methods, cfg.seeds, cfg.maxSamples),
+    teachers: teacherSummary,
+  };
+}

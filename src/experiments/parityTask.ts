@@ -1,0 +1,71 @@
+/**
+ * Sparse parity as a `Task` for the training loop: online batches from a seeded stream and a fixed
+ * held-out set. Inputs are +-1 floats for MLPs or bit tokens (+1 -> 0, -1 -> 1) for transformers.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ParityBatch, ParityTask, bitsToTokens, sampleParity } from "../data/sparseParity";
+import { accuracy, oneHotTargets, softCrossEntropy } from "../distill/losses";
+import { Batch, Task } from "../distill/phases";
+import { TappedModel } from "../models/types";
+import { Rng } from "../rng";
+
+export type ParityInput = "bits" | "tokens";
+
+export interface ParityStream extends Task {
+  readonly heldout: { x: tf.Tensor; y: tf.Tensor };
+  dispose(): void;
+}
+
+function toInput(b: ParityBatch, n: number, input: ParityInput): tf.Tensor {
+  return input === "bits" ? tf.tensor2d(b.x, [b.batch, n]) : tf.tensor2d(bitsToTokens(b.x), [b.batch, n], "int32");
+}
+
+/**
+ * `dataRng` feeds the training stream; `heldoutRng` draws the held-out set once. Evaluation runs
+ * in chunks of `evalChunk` rows to bound memory.
+ */
+export function parityStream(
+  task: ParityTask,
+  dataRng: Rng,
+  heldoutRng: Rng,
+  batchSize: number,
+  heldoutSize: number,
+  input: ParityInput = "bits",
+  evalChunk = 4096,
+): ParityStream {
+  const hb = sampleParity(task, heldoutRng, heldoutSize);
+  const heldout = { x: tf.keep(toInput(hb, task.n, input)), y: tf.keep(tf.tensor1d(hb.y, "int32")) };
+  const buf = sampleParity(task, dataRng, batchSize); // reused buffer; first batch drawn lazily below
+  let first = true;
+  return {
+    classes: 2,
+    heldout,
+    nextBatch(): Batch {
+      if (!first) sampleParity(task, dataRng, batchSize, buf);
+      first = false;
+      return { x: toInput(buf, task.n, input), y: tf.tensor1d(buf.y, "int32"), size: batchSize };
+    },
+    evaluate(model: TappedModel) {
+      let accSum = 0;
+      let lossSum = 0;
+      for (let start = 0; start < heldoutSize; start += evalChunk) {
+        const size = Math.min(evalChunk, heldoutSize - start);
+        const [a, l] = tf.tidy(() => {
+          const x = heldoutSize === size ? heldout.x : tf.slice(heldout.x, [start, 0], [size, task.n]);
+          const y = heldoutSize === size ? heldout.y : tf.slice(heldout.y, [start], [size]);
+          const logits = model.forward(x).logits;
+          return [tf.mul(accuracy(logits, y), size), tf.mul(softCrossEntropy(logits, oneHotTargets(y, 2)), size)];
+        });
+        accSum += a.dataSync()[0];
+        lossSum += l.dataSync()[0];
+        a.dispose();
+        l.dispose();
+      }
+      return { accuracy: accSum / heldoutSize, loss: lossSum / heldoutSize };
+    },
+    dispose() {
+      heldout.x.dispose();
+      heldout.y.dispose();
+    },
+  };
+}

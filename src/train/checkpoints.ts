@@ -1,0 +1,134 @@
+/**
+ * Weight files: a documented binary format with a JSON manifest.
+ *
+ *   <name>.bin   the tensors' float32 values, little-endian, concatenated in manifest order
+ *   <name>.json  {"format": "curriculum-distill/weights@1", "bytes": N, "sha256": "...",
+ *                 "tensors": [{"name", "shape", "dtype": "float32", "offset", "length"}], "meta": {...}}
+ *
+ * Both files are written atomically (bin first, manifest last, so a manifest always describes a
+ * complete bin). Loading checks the size, the checksum and every shape, and throws a
+ * `CheckpointError` naming the file and what is wrong; there is no silent fallback.
+ */
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
+import * as tf from "@tensorflow/tfjs";
+import { NamedTensors } from "../models/types";
+import { writeFileAtomic, writeJsonAtomic } from "../io";
+
+export const WEIGHTS_FORMAT = "curriculum-distill/weights@1";
+
+export class CheckpointError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`checkpoint ${file}: ${reason}`);
+    this.name = "CheckpointError";
+  }
+}
+
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  dtype: "float32";
+  offset: number;
+  length: number;
+}
+
+export interface WeightsManifest {
+  format: string;
+  bytes: number;
+  sha256: string;
+  tensors: TensorEntry[];
+  meta: Record<string, unknown>;
+}
+
+/** Save named tensors as `<base>.bin` + `<base>.json`. Reads the values (host sync). */
+export function saveWeights(base: string, weights: NamedTensors, meta: Record<string, unknown> = {}): WeightsManifest {
+  const names = Object.keys(weights);
+  const entries: TensorEntry[] = [];
+  let total = 0;
+  for (const name of names) {
+    const t = weights[name];
+    entries.push({ name, shape: t.shape.slice(), dtype: "float32", offset: total, length: t.size });
+    total += t.size;
+  }
+  const buf = new Float32Array(total);
+  for (let i = 0; i < names.length; i++) {
+    buf.set(weights[names[i]].dataSync() as Float32Array, entries[i].offset);
+  }
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const manifest: WeightsManifest = {
+    format: WEIGHTS_FORMAT,
+    bytes: bytes.byteLength,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    tensors: entries,
+    meta,
+  };
+  writeFileAtomic(`${base}.bin`, bytes);
+  writeJsonAtomic(`${base}.json`, manifest);
+  return manifest;
+}
+
+export function readManifest(base: string): WeightsManifest {
+  const file = `${base}.json`;
+  let m: WeightsManifest;
+  try {
+    m = JSON.parse(fs.readFileSync(file, "utf8")) as WeightsManifest;
+  } catch (e) {
+    throw new CheckpointError(file, `cannot read manifest (${(e as Error).message})`);
+  }
+  if (m.format !== WEIGHTS_FORMAT) throw new CheckpointError(file, `unknown format ${JSON.stringify(m.format)}`);
+  if (!Array.isArray(m.tensors)) throw new CheckpointError(file, "manifest has no tensor list");
+  return m;
+}
+
+/** Load and verify `<base>.bin` against its manifest. `expect` (name -> shape) is checked when given. */
+export function loadWeights(base: string, expect?: Record<string, readonly number[]>): { weights: NamedTensors; manifest: WeightsManifest } {
+  const manifest = readManifest(base);
+  const file = `${base}.bin`;
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new CheckpointError(file, `cannot read (${(e as Error).message})`);
+  }
+  if (bytes.byteLength !== manifest.bytes) {
+    throw new CheckpointError(file, `size ${bytes.byteLength} bytes, manifest says ${manifest.bytes} (truncated or wrong file)`);
+  }
+  const sha = createHash("sha256").update(bytes).digest("hex");
+  if (sha !== manifest.sha256) throw new CheckpointError(file, `checksum mismatch (sha256 ${sha.slice(0, 12)}..., manifest ${manifest.sha256.slice(0, 12)}...)`);
+  const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const weights: NamedTensors = {};
+  for (const e of manifest.tensors) {
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (size !== e.length || e.offset + e.length > floats.length) {
+      throw new CheckpointError(`${base}.json`, `tensor "${e.name}" does not fit: shape [${e.shape}], offset ${e.offset}, length ${e.length}`);
+    }
+    if (expect && expect[e.name] && expect[e.name].join(",") !== e.shape.join(",")) {
+      throw new CheckpointError(`${base}.json`, `tensor "${e.name}" has shape [${e.shape}], the model expects [${expect[e.name]}]`);
+    }
+    weights[e.name] = tf.tensor(floats.subarray(e.offset, e.offset + e.length), e.shape, "float32");
+  }
+  if (expect) {
+    for (const name of Object.keys(expect)) {
+      if (!weights[name]) throw new CheckpointError(`${base}.json`, `tensor "${name}" is missing`);
+    }
+  }
+  return { weights, manifest };
+}
+
+export function weightsExist(base: string): boolean {
+  return fs.existsSync(`${base}.json`) && fs.existsSync(`${base}.bin`);
+}
+
+export function disposeWeights(w: NamedTensors): void {
+  for (const t of Object.values(w)) t.dispose();
+}
+
+export function shapesOf(w: NamedTensors): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, t] of Object.entries(w)) out[k] = t.shape.slice();
+  return out;
+}
+

@@ -1,0 +1,110 @@
+/**
+ * Optimisers written out by hand (SGD, Adam, AdamW with an optional schedule), so that their state
+ * is plain named tensors that a checkpoint can save and a resumed run can restore exactly.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { shortName } from "../models/types";
+
+export type Schedule =
+  | { kind: "constant" }
+  /** Linear warmup over `warmupSteps`, then cosine decay to `minFactor` of the peak at `totalSteps`. */
+  | { kind: "warmupCosine"; warmupSteps: number; totalSteps: number; minFactor?: number };
+
+export type OptimizerSpec =
+  | { kind: "sgd"; lr: number }
+  | {
+      kind: "adam";
+      lr: number;
+      /** Default 0.9. */ beta1?: number;
+      /** Default 0.999. */ beta2?: number;
+      /** Default 1e-8. */ eps?: number;
+      /** Decoupled weight decay (AdamW) on matrices (rank >= 2) only. Default 0. */ weightDecay?: number;
+      /** Default constant. */ schedule?: Schedule;
+    };
+
+export interface Optimizer {
+  readonly spec: OptimizerSpec;
+  /** Steps taken so far. */
+  readonly step: number;
+  /** Apply one update from gradients keyed by variable name. Call inside tf.tidy. */
+  apply(vars: readonly tf.Variable[], grads: Record<string, tf.Tensor>): void;
+  /** Optimiser state (moments), keyed by short variable name, for checkpoints. */
+  state(): Record<string, tf.Tensor>;
+  dispose(): void;
+}
+
+export function scheduleFactor(s: Schedule | undefined, step: number): number {
+  if (!s || s.kind === "constant") return 1;
+  const min = s.minFactor ?? 0;
+  if (step < s.warmupSteps) return (step + 1) / s.warmupSteps;
+  const t = Math.min(1, (step - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps));
+  return min + (1 - min) * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
+export function createOptimizer(spec: OptimizerSpec): Optimizer {
+  if (!(spec.lr >= 0) || !Number.isFinite(spec.lr)) throw new Error(`optimizer: lr must be a finite number >= 0, got ${spec.lr}`);
+  let step = 0;
+  if (spec.kind === "sgd") {
+    return {
+      spec,
+      get step() {
+        return step;
+      },
+      apply(vars, grads) {
+        for (const v of vars) {
+          const g = grads[v.name];
+          if (g) v.assign(tf.sub(v, tf.mul(g, spec.lr)));
+        }
+        step++;
+      },
+      state: () => ({}),
+      dispose() {},
+    };
+  }
+  const b1 = spec.beta1 ?? 0.9;
+  const b2 = spec.beta2 ?? 0.999;
+  const eps = spec.eps ?? 1e-8;
+  const wd = spec.weightDecay ?? 0;
+  const m = new Map<tf.Variable, tf.Variable>();
+  const v2 = new Map<tf.Variable, tf.Variable>();
+  return {
+    spec,
+    get step() {
+      return step;
+    },
+    apply(vars, grads) {
+      step++;
+      const lr = spec.lr * scheduleFactor(spec.schedule, step - 1);
+      const c1 = 1 - Math.pow(b1, step);
+      const c2 = 1 - Math.pow(b2, step);
+      for (const v of vars) {
+        const g = grads[v.name];
+        if (!g) continue;
+        if (!m.has(v)) {
+          m.set(v, tf.variable(tf.zerosLike(v), false));
+          v2.set(v, tf.variable(tf.zerosLike(v), false));
+        }
+        const mv = m.get(v)!;
+        const vv = v2.get(v)!;
+        mv.assign(tf.add(tf.mul(mv, b1), tf.mul(g, 1 - b1)));
+        vv.assign(tf.add(tf.mul(vv, b2), tf.mul(tf.square(g), 1 - b2)));
+        let upd = tf.div(tf.div(mv, c1), tf.add(tf.sqrt(tf.div(vv, c2)), eps));
+        if (wd > 0 && v.rank >= 2) upd = tf.add(upd, tf.mul(v, wd));
+        v.assign(tf.sub(v, tf.mul(upd, lr)));
+      }
+    },
+    state() {
+      const out: Record<string, tf.Tensor> = {};
+      for (const [v, mv] of m) {
+        out[`m/${shortName(v)}`] = mv;
+        out[`v/${shortName(v)}`] = v2.get(v)!;
+      }
+      return out;
+    },
+    dispose() {
+      for (const t of [...m.values(), ...v2.values()]) t.dispose();
+      m.clear();
+      v2.clear();
+    },
+  };
+}
