@@ -51,7 +51,8 @@ export async function initBackend(name?: string): Promise<BackendName> {
   if (want !== undefined && !BACKENDS.includes(want as BackendName)) {
     throw new Error(`backend: unknown backend "${want}" (expected one of ${BACKENDS.join(", ")})`);
   }
-  if (chosen !== null && (want === undefined || want === chosen)) return chosen;
+  if (chosen !== null && (want === undefined || want === chosen) && tf.getBackend() === chosen) return chosen;
+  chosen = null;
   const order: BackendName[] = want ? [want as BackendName] : ["tensorflow", "wasm", "cpu"];
   for (const b of order) {
     if (b === "tensorflow") {

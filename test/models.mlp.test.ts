@@ -1,0 +1,59 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { createMlp } from "../src/models/mlp";
+import { Rng } from "../src/rng";
+import { assertClose, useBackend } from "./helpers";
+
+test("PyTorch-default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases", async () => {
+  await useBackend();
+  const m = createMlp({ inputDim: 50, width: 400, outputDim: 2 }, new Rng("init"));
+  const check = (t: tf.Tensor, a: number, name: string) => {
+    const v = Array.from(t.dataSync());
+    assert.ok(v.every((x) => Math.abs(x) <= a), `${name} out of range`);
+    // Uniform on [-a, a]: max |x| close to a, variance a^2/3.
+    assert.ok(Math.max(...v.map(Math.abs)) > 0.95 * a, `${name} does not fill the range`);
+    if (v.length > 1000) {
+      const varr = v.reduce((s, x) => s + x * x, 0) / v.length;
+      assert.ok(Math.abs(varr / (a * a / 3) - 1) < 0.05, `${name} variance ${varr}`);
+    }
+  };
+  check(m.W1, 1 / Math.sqrt(50), "W1");
+  check(m.b1, 1 / Math.sqrt(50), "b1");
+  check(m.W2, 1 / Math.sqrt(400), "W2");
+  m.dispose();
+});
+
+test("forward pass and taps equal the hand computation", async () => {
+  await useBackend();
+  const m = createMlp({ inputDim: 2, width: 2, outputDim: 2 }, new Rng("x"));
+  m.load({
+    W1: tf.tensor2d([[1, -1], [2, 0.5]]), // [in, width]
+    b1: tf.tensor1d([0, -1]),
+    W2: tf.tensor2d([[1, 0], [0, 2]]),
+    b2: tf.tensor1d([0.5, 0]),
+  });
+  const x = tf.tensor2d([[1, 1], [-1, 1]]);
+  const { logits, taps } = m.forward(x, { taps: ["hidden", "hiddenPre"] });
+  // Row 1: pre = [1+2+0, -1+0.5-1] = [3, -1.5]; hidden = [3, 0]; logits = [3.5, 0].
+  // Row 2: pre = [-1+2, 1+0.5-1] = [1, 0.5]; hidden = [1, 0.5]; logits = [1.5, 1].
+  assertClose(taps.hiddenPre.dataSync(), [3, -1.5, 1, 0.5]);
+  assertClose(taps.hidden.dataSync(), [3, 0, 1, 0.5]);
+  assertClose(logits.dataSync(), [3.5, 0, 1.5, 1]);
+  assert.deepEqual(m.variablesUpTo("hidden").map((v) => v.name.split("/")[1]), ["W1", "b1"]);
+  assert.throws(() => m.forward(x, { taps: ["nope"] }), /unknown tap "nope"/);
+  m.dispose();
+});
+
+test("snapshot and load round-trip between instances; shape mismatch is named", async () => {
+  await useBackend();
+  const a = createMlp({ inputDim: 3, width: 4, outputDim: 2 }, new Rng("a"));
+  const b = createMlp({ inputDim: 3, width: 4, outputDim: 2 }, new Rng("b"));
+  const snap = a.snapshot();
+  b.load(snap);
+  for (let i = 0; i < 4; i++) assert.deepEqual(Array.from(a.variables[i].dataSync()), Array.from(b.variables[i].dataSync()));
+  const c = createMlp({ inputDim: 3, width: 5, outputDim: 2 }, new Rng("c"));
+  assert.throws(() => c.load(snap), /weight "W1" has shape \[3,4\], expected \[3,5\]/);
+  [a, b, c].forEach((m) => m.dispose());
+  Object.values(snap).forEach((t) => t.dispose());
+});
