@@ -7,6 +7,7 @@ import { parseArgs, fieldsHelp } from "../cliArgs";
 import { PARITY_DEFAULTS, PARITY_PRESETS, PARITY_SCHEMA, resolveParityConfig } from "../experiments/parityConfig";
 import { ProgressEvent, runParity } from "../experiments/parity";
 import { writeResults } from "../experiments/results";
+import { defaultWorkers } from "../experiments/pool";
 import { Progress, fmtDuration, fmtSamples } from "../progress";
 import { summaryTable } from "../report/text";
 
@@ -23,6 +24,8 @@ run options:
   --cache DIR              teacher cache [data/cache/teachers]; --no-cache to disable
   --no-cache               always retrain the teacher
   --report                 also write report.html (offline plotly curves and the table)
+  --workers N              parallel worker threads for independent runs [number of cores];
+                           results are identical to --workers 1
   --quiet                  no progress output
   --force                  write into an existing, non-empty --out folder
 
@@ -30,7 +33,7 @@ config (method names: cx, oneshot, progressive, scratch, twoshot):
 ${fieldsHelp(PARITY_SCHEMA as never, PARITY_DEFAULTS as never)}
 `;
 
-const VALUE_OPTIONS = ["preset", "out", "backend", "cache"] as const;
+const VALUE_OPTIONS = ["preset", "out", "backend", "cache", "workers"] as const;
 const BOOL_OPTIONS = ["json", "report", "quiet", "no-cache", "force", "help"] as const;
 
 function timestamp(): string {
@@ -45,6 +48,14 @@ export function checkOutDir(dir: string, force: boolean): void {
   }
 }
 
+/** --workers: a positive integer; default the number of cores. */
+export function parseWorkers(v: string | boolean | undefined): number {
+  if (v === undefined) return defaultWorkers();
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new ConfigError("--workers", v, "expected an integer from 1 to 256");
+  return n;
+}
+
 export async function parityCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(PARITY_HELP);
@@ -56,12 +67,13 @@ export async function parityCommand(argv: readonly string[]): Promise<number> {
     throw new ConfigError("preset", preset, `expected one of ${Object.keys(PARITY_PRESETS).join(", ")}`);
   }
   const cfg = resolveParityConfig(preset, overrides);
+  const workers = parseWorkers(options.workers);
   const out = (options.out as string | undefined) ?? path.join("data", "results", `parity-${cfg.preset}-${timestamp()}`);
   checkOutDir(out, Boolean(options.force));
   const backend = await initBackend(options.backend as string | undefined);
   const quiet = Boolean(options.quiet);
   const progress = new Progress(process.stderr, 15, quiet);
-  progress.line(`backend: ${backend}; preset ${cfg.preset}: n=${cfg.n} k=${cfg.k} teacher ${cfg.teacherWidth} student ${cfg.studentWidth}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`);
+  progress.line(`backend: ${backend}; workers ${workers}; preset ${cfg.preset}: n=${cfg.n} k=${cfg.k} teacher ${cfg.teacherWidth} student ${cfg.studentWidth}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`);
   const t0 = Date.now();
   const onProgress = (e: ProgressEvent) => {
     if (e.kind === "teacher") {
@@ -81,7 +93,7 @@ export async function parityCommand(argv: readonly string[]): Promise<number> {
       progress.line(`${r.method} seed ${r.seed}: ${r.samplesToTarget === null ? `not reached by ${fmtSamples(r.samples)}` : `${fmtSamples(r.samplesToTarget)} samples to target`} (${fmtDuration(r.seconds)}, ${r.stepsPerSecond.toFixed(0)} steps/s)`);
     }
   };
-  const result = await runParity(cfg, { cacheDir: options["no-cache"] ? null : ((options.cache as string | undefined) ?? "data/cache/teachers"), onProgress });
+  const result = await runParity(cfg, { cacheDir: options["no-cache"] ? null : ((options.cache as string | undefined) ?? "data/cache/teachers"), onProgress, workers });
   const seconds = (Date.now() - t0) / 1000;
   const summary = { ...result.summary, wallSeconds: Math.round(seconds * 10) / 10 };
   writeResults(out, cfg, summary, result.runs);

@@ -32,6 +32,8 @@ export interface RunOptions {
   /** Teacher cache folder (default data/cache/teachers); null disables caching. */
   cacheDir?: string | null;
   onProgress?: (e: ProgressEvent) => void;
+  /** Parallel worker threads (1 = run here, sequentially). Results are identical either way. */
+  workers?: number;
 }
 
 export interface ParityResult {
@@ -183,6 +185,7 @@ export function seedContext(cfg: Readonly<ParityConfig>, seed: number, teacher: 
 
 /** The whole experiment: every seed's teacher, then every method's student. */
 export async function runParity(cfg: Readonly<ParityConfig>, opts: RunOptions = {}): Promise<ParityResult> {
+  if ((opts.workers ?? 1) > 1) return runParityParallel(cfg, opts);
   const runs: StudentRun[] = [];
   const teachers: Record<number, TeacherInfo> = {};
   for (const seed of cfg.seeds) {
@@ -211,4 +214,39 @@ export function paritySummary(cfg: Readonly<ParityConfig>, runs: readonly Studen
     methods: summarize(runs, cfg.methods, cfg.seeds, cfg.maxSamples),
     teachers: teacherSummary,
   };
+}
+
+/**
+ * The same experiment on worker threads: the teachers first (one job per seed, written to the
+ * cache), then one job per (seed, method). Without a cache folder a temporary one is used.
+ */
+async function runParityParallel(cfg: Readonly<ParityConfig>, opts: RunOptions): Promise<ParityResult> {
+  const { runPool } = await import("./pool");
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const tmp = opts.cacheDir === null ? fs.mkdtempSync(path.join(os.tmpdir(), "cd-teachers-")) : null;
+  const cacheDir = tmp ?? opts.cacheDir ?? "data/cache/teachers";
+  const script = path.join(__dirname, "worker.js");
+  const plain = { ...cfg };
+  const data = { backend: currentBackend() };
+  try {
+    const infos = await runPool<unknown, TeacherInfo, ProgressEvent>(
+      script,
+      cfg.seeds.map((seed) => ({ kind: "teacher", cfg: plain, seed, cacheDir })),
+      opts.workers!,
+      data,
+      opts.onProgress,
+    );
+    const teachers: Record<number, TeacherInfo> = {};
+    cfg.seeds.forEach((seed, i) => {
+      teachers[seed] = infos[i];
+      opts.onProgress?.({ kind: "teacherDone", seed, info: infos[i] });
+    });
+    const jobs = cfg.seeds.flatMap((seed) => cfg.methods.map((method) => ({ kind: "student", cfg: plain, seed, method, cacheDir })));
+    const runs = await runPool<unknown, StudentRun, ProgressEvent>(script, jobs, opts.workers!, data, opts.onProgress);
+    return { config: cfg, backend: currentBackend(), teachers, runs, summary: paritySummary(cfg, runs, teachers) };
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
