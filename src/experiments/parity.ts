@@ -227,7 +227,9 @@ async function runParityParallel(cfg: Readonly<ParityConfig>, opts: RunOptions):
   const path = await import("node:path");
   const tmp = opts.cacheDir === null ? fs.mkdtempSync(path.join(os.tmpdir(), "cd-teachers-")) : null;
   const cacheDir = tmp ?? opts.cacheDir ?? "data/cache/teachers";
-  const script = path.join(__dirname, "worker.js");
+  // Compiled worker beside this file; when running from src/ under tsx, the built copy in dist/.
+  const local = path.join(__dirname, "worker.js");
+  const script = fs.existsSync(local) ? local : path.join(__dirname, "..", "..", "dist", "experiments", "worker.js");
   const plain = { ...cfg };
   const data = { backend: currentBackend() };
   try {
