@@ -26,5 +26,6 @@ export * from "./report/plots";
 export * from "./report/html";
 export * from "./report/tables";
 export * from "./report/parityReport";
+export * from "./report/ablation";
 export { summaryTable } from "./report/text";
 export { fmtSamples, fmtDuration } from "./progress";
