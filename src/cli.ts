@@ -3,10 +3,11 @@
  * exits with code 2, without a stack trace and before any result folder is made.
  */
 import { ConfigError } from "./config";
-import { parityCommand } from "./commands/parity";
+import { parityCommand, parityTransformerCommand } from "./commands/parity";
 
 const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) => Promise<number> }> = {
   parity: { help: "sparse parity with 2-layer MLPs (teacher, then students by each method)", run: parityCommand },
+  "parity-transformer": { help: "sparse parity with transformers, layer-wise curriculum extraction", run: parityTransformerCommand },
 };
 
 const HELP = `usage: curriculum-distill <command> [options]     (curriculum-distill <command> --help)

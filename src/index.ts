@@ -29,3 +29,7 @@ export * from "./report/parityReport";
 export * from "./report/ablation";
 export { summaryTable } from "./report/text";
 export { fmtSamples, fmtDuration } from "./progress";
+export * from "./theory/fourier";
+export * from "./experiments/parityTransformerConfig";
+export * from "./experiments/families";
+export * from "./models/transformer";

@@ -45,7 +45,7 @@ export function fmtSamples(x: number | null): string {
   if (x === null || !Number.isFinite(x)) return "-";
   if (x >= 1e6) return `${(x / 1e6).toFixed(x >= 1e7 ? 1 : 2)}M`;
   if (x >= 1e3) return `${Math.round(x / 1e3)}k`;
-  return String(x);
+  return String(Math.round(x));
 }
 
 export function fmtDuration(s: number): string {

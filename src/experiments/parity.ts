@@ -12,13 +12,41 @@ import { parityTask } from "../data/sparseParity";
 import { curriculumExtraction } from "../distill/curriculumExtraction";
 import { OutputOptions, oneShot, progressive, scratch, twoShot } from "../distill/outputs";
 import { MethodPlan } from "../distill/phases";
-import { Mlp, createMlp } from "../models/mlp";
+import { createMlp } from "../models/mlp";
 import { TappedModel } from "../models/types";
 import { Rng, rootRng } from "../rng";
 import { runPhases } from "../train/loop";
 import { configToJson } from "../config";
 import { ParityConfig, ParityMethod } from "./parityConfig";
-import { ParityStream, parityStream } from "./parityTask";
+import { ParityInput, ParityStream, parityStream } from "./parityTask";
+import { CurriculumOptions } from "../distill/curriculumExtraction";
+import { OptimizerSpec } from "../train/optimizers";
+
+/** Fields every sparse-parity experiment shares (MLP and transformer). */
+export type CommonParityConfig = Pick<
+  ParityConfig,
+  | "preset" | "n" | "k" | "support" | "batch" | "teacherBatch" | "seeds" | "tau" | "cxSource" | "ckptEvery" | "evalEvery"
+  | "targetAccuracy" | "maxSamples" | "teacherTarget" | "teacherExtraCkpts" | "teacherMaxSamples" | "heldout"
+  | "twoShotAccuracy" | "twoShotSteps" | "runToCap"
+> & { methods: ParityMethod[]; teacherRetries?: number };
+
+/**
+ * What differs between the MLP and transformer parity experiments: the models, the optimisers, the
+ * input encoding and the curriculum's tap pairs. Everything else (teachers, methods, the loop,
+ * results, workers) is shared.
+ */
+export interface ParityFamily<C extends CommonParityConfig> {
+  readonly name: "parity" | "parity-transformer";
+  readonly input: ParityInput;
+  /** Settings that determine the teacher's weights (the cache key, beside seed and backend). */
+  teacherKey(cfg: Readonly<C>): Record<string, unknown>;
+  createTeacher(cfg: Readonly<C>, rng: Rng): TappedModel;
+  createStudent(cfg: Readonly<C>, rng: Rng): TappedModel;
+  teacherOptimizer(cfg: Readonly<C>): OptimizerSpec;
+  studentOptimizer(cfg: Readonly<C>): OptimizerSpec;
+  /** Curriculum extraction's options except `output` and `tapSource`. */
+  curriculum(cfg: Readonly<C>, teacher: TappedModel, student: TappedModel): Omit<CurriculumOptions, "output" | "tapSource">;
+}
 import { CurvePoint, StudentRun, Summary, summarize } from "./results";
 import { TeacherInfo, TrainedTeacher, getTeacher } from "./teacher";
 
@@ -36,8 +64,8 @@ export interface RunOptions {
   workers?: number;
 }
 
-export interface ParityResult {
-  config: Readonly<ParityConfig>;
+export interface ParityResult<C extends CommonParityConfig = ParityConfig> {
+  config: Readonly<C>;
   backend: string;
   teachers: Record<number, TeacherInfo>;
   runs: StudentRun[];
@@ -45,8 +73,9 @@ export interface ParityResult {
 }
 
 /** Everything a seed's student runs share. */
-export interface SeedContext {
-  cfg: Readonly<ParityConfig>;
+export interface SeedContext<C extends CommonParityConfig = ParityConfig> {
+  family: ParityFamily<C>;
+  cfg: Readonly<C>;
   seed: number;
   rng: Rng;
   teacher: TrainedTeacher;
@@ -57,51 +86,93 @@ function teacherShape(cfg: Readonly<ParityConfig>) {
   return { inputDim: cfg.n, width: cfg.teacherWidth, outputDim: 2 };
 }
 
-export async function trainParityTeacher(cfg: Readonly<ParityConfig>, seed: number, opts: RunOptions = {}): Promise<TrainedTeacher> {
+/** The 2-layer MLP family (PAPER.md): plain SGD, one tap pair (the hidden layer). */
+export const MLP_PARITY: ParityFamily<ParityConfig> = {
+  name: "parity",
+  input: "bits",
+  teacherKey: (cfg) => ({ kind: "parity-mlp-teacher@1", width: cfg.teacherWidth, lr: cfg.teacherLr }),
+  createTeacher: (cfg, rng) => createMlp(teacherShape(cfg), rng),
+  createStudent: (cfg, rng) => createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, rng),
+  teacherOptimizer: (cfg) => ({ kind: "sgd", lr: cfg.teacherLr }),
+  studentOptimizer: (cfg) => ({ kind: "sgd", lr: cfg.lr }),
+  curriculum: (cfg) => {
+    const tap = cfg.tapActivation === "post" ? "hidden" : "hiddenPre";
+    return {
+      pairs: [{ teacherTap: tap, studentTap: tap, dim: cfg.projDim || undefined }],
+      tapSteps: cfg.p1Steps,
+      tapOptimizer: { kind: "sgd", lr: cfg.p1Lr },
+      projScale: cfg.projScale || undefined,
+      projection: cfg.projection,
+    };
+  },
+};
+
+function taskOf(cfg: Readonly<CommonParityConfig>, rng: Rng) {
+  return parityTask(cfg.n, cfg.k, cfg.support === "random" ? rng.derive("support") : undefined);
+}
+
+/**
+ * Train (or load from the cache) the teacher of `seed`. When it does not reach its target within
+ * the budget and `teacherRetries` allows, it is re-initialised from the next init stream
+ * ("teacher/init/1", ...); the attempt used is recorded in the teacher's info.
+ */
+export async function trainParityTeacher<C extends CommonParityConfig>(
+  cfg: Readonly<C>,
+  seed: number,
+  opts: RunOptions = {},
+  family: ParityFamily<C> = MLP_PARITY as unknown as ParityFamily<C>,
+): Promise<TrainedTeacher> {
   const rng = rootRng(seed);
-  const task = parityTask(cfg.n, cfg.k, cfg.support === "random" ? rng.derive("support") : undefined);
-  const stream = parityStream(task, rng.derive("teacher", "data"), rng.derive("heldout"), cfg.teacherBatch, cfg.heldout);
-  const key = {
-    kind: "parity-mlp-teacher@1",
-    backend: currentBackend(),
-    seed,
-    n: cfg.n,
-    k: cfg.k,
-    support: cfg.support,
-    width: cfg.teacherWidth,
-    batch: cfg.teacherBatch,
-    lr: cfg.teacherLr,
-    ckptEvery: cfg.ckptEvery,
-    target: cfg.teacherTarget,
-    extra: cfg.teacherExtraCkpts,
-    maxSamples: cfg.teacherMaxSamples,
-    heldout: cfg.heldout,
-  };
-  try {
-    return await getTeacher(
-      {
-        key,
-        create: () => createMlp(teacherShape(cfg), rng.derive("teacher", "init")),
-        task: stream,
-        optimizer: { kind: "sgd", lr: cfg.teacherLr },
-        ckptEvery: cfg.ckptEvery,
-        targetAccuracy: cfg.teacherTarget,
-        extraCheckpoints: cfg.teacherExtraCkpts,
-        maxSamples: cfg.teacherMaxSamples,
-      },
-      opts.cacheDir === undefined ? "data/cache/teachers" : opts.cacheDir,
-      (e) => opts.onProgress?.({ kind: "teacher", seed, samples: e.samples, accuracy: e.accuracy, seconds: e.seconds, maxSamples: cfg.teacherMaxSamples }),
-    );
-  } finally {
-    stream.dispose();
+  const task = taskOf(cfg, rng);
+  const retries = cfg.teacherRetries ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    const stream = parityStream(task, rng.derive("teacher", "data", ...(attempt ? [attempt] : [])), rng.derive("heldout"), cfg.teacherBatch, cfg.heldout, family.input);
+    const key = {
+      ...family.teacherKey(cfg),
+      backend: currentBackend(),
+      seed,
+      attempt,
+      n: cfg.n,
+      k: cfg.k,
+      support: cfg.support,
+      batch: cfg.teacherBatch,
+      ckptEvery: cfg.ckptEvery,
+      target: cfg.teacherTarget,
+      extra: cfg.teacherExtraCkpts,
+      maxSamples: cfg.teacherMaxSamples,
+      heldout: cfg.heldout,
+    };
+    const initRng = attempt ? rng.derive("teacher", "init", attempt) : rng.derive("teacher", "init");
+    let teacher: TrainedTeacher;
+    try {
+      teacher = await getTeacher(
+        {
+          key,
+          create: () => family.createTeacher(cfg, initRng),
+          task: stream,
+          optimizer: family.teacherOptimizer(cfg),
+          ckptEvery: cfg.ckptEvery,
+          targetAccuracy: cfg.teacherTarget,
+          extraCheckpoints: cfg.teacherExtraCkpts,
+          maxSamples: cfg.teacherMaxSamples,
+        },
+        opts.cacheDir === undefined ? "data/cache/teachers" : opts.cacheDir,
+        (e) => opts.onProgress?.({ kind: "teacher", seed, samples: e.samples, accuracy: e.accuracy, seconds: e.seconds, maxSamples: cfg.teacherMaxSamples }),
+      );
+    } finally {
+      stream.dispose();
+    }
+    teacher.info.attempt = attempt;
+    if (teacher.info.samplesToTarget !== null || attempt >= retries) return teacher;
+    teacher.dispose();
   }
 }
 
 /** The phases of `method` for this seed's student. */
-export function parityPlan(method: ParityMethod, ctx: SeedContext, student: Mlp, stream: ParityStream): MethodPlan {
-  const { cfg, teacher, rng } = ctx;
-  const out: OutputOptions = { optimizer: { kind: "sgd", lr: cfg.lr }, tau: cfg.tau };
-  const shell = (): TappedModel => createMlp(teacherShape(cfg), rng.derive("shell"));
+export function parityPlan<C extends CommonParityConfig>(method: ParityMethod, ctx: SeedContext<C>, student: TappedModel, stream: ParityStream): MethodPlan {
+  const { cfg, teacher, rng, family } = ctx;
+  const out: OutputOptions = { optimizer: family.studentOptimizer(cfg), tau: cfg.tau };
+  const shell = (): TappedModel => family.createTeacher(cfg, rng.derive("shell"));
   switch (method) {
     case "scratch":
       return scratch(stream, student, out);
@@ -114,18 +185,13 @@ export function parityPlan(method: ParityMethod, ctx: SeedContext, student: Mlp,
       return twoShot(student, teacher.model, c, shell(), cfg.twoShotSteps, out);
     }
     case "cx": {
-      const tap = cfg.tapActivation === "post" ? "hidden" : "hiddenPre";
       let source: TappedModel | undefined;
       if (cfg.cxSource === "init") {
         source = shell();
         source.load(teacher.init);
       }
       const p = curriculumExtraction(student, teacher.model, rng.derive("student"), {
-        pairs: [{ teacherTap: tap, studentTap: tap, dim: cfg.projDim || undefined }],
-        tapSteps: cfg.p1Steps,
-        tapOptimizer: { kind: "sgd", lr: cfg.p1Lr },
-        projScale: cfg.projScale || undefined,
-        projection: cfg.projection,
+        ...family.curriculum(cfg, teacher.model, student),
         tapSource: source,
         output: out,
       });
@@ -135,9 +201,9 @@ export function parityPlan(method: ParityMethod, ctx: SeedContext, student: Mlp,
 }
 
 /** Train one student by one method; stops at the target (unless runToCap) or the sample cap. */
-export async function runParityStudent(ctx: SeedContext, method: ParityMethod, onProgress?: (e: ProgressEvent) => void): Promise<StudentRun> {
+export async function runParityStudent<C extends CommonParityConfig>(ctx: SeedContext<C>, method: ParityMethod, onProgress?: (e: ProgressEvent) => void): Promise<StudentRun> {
   const { cfg, seed, rng } = ctx;
-  const student = createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, rng.derive("student", "init"));
+  const student = ctx.family.createStudent(cfg, rng.derive("student", "init"));
   const stream = ctx.newStream();
   const methodPlan = parityPlan(method, ctx, student, stream);
   const curve: CurvePoint[] = [];
@@ -171,29 +237,39 @@ export async function runParityStudent(ctx: SeedContext, method: ParityMethod, o
   return run;
 }
 
-export function seedContext(cfg: Readonly<ParityConfig>, seed: number, teacher: TrainedTeacher): SeedContext {
+export function seedContext<C extends CommonParityConfig>(
+  cfg: Readonly<C>,
+  seed: number,
+  teacher: TrainedTeacher,
+  family: ParityFamily<C> = MLP_PARITY as unknown as ParityFamily<C>,
+): SeedContext<C> {
   const rng = rootRng(seed);
-  const task = parityTask(cfg.n, cfg.k, cfg.support === "random" ? rng.derive("support") : undefined);
+  const task = taskOf(cfg, rng);
   return {
+    family,
     cfg,
     seed,
     rng,
     teacher,
-    newStream: () => parityStream(task, rng.derive("student", "data"), rng.derive("heldout"), cfg.batch, cfg.heldout),
+    newStream: () => parityStream(task, rng.derive("student", "data"), rng.derive("heldout"), cfg.batch, cfg.heldout, family.input),
   };
 }
 
 /** The whole experiment: every seed's teacher, then every method's student. */
-export async function runParity(cfg: Readonly<ParityConfig>, opts: RunOptions = {}): Promise<ParityResult> {
-  if ((opts.workers ?? 1) > 1) return runParityParallel(cfg, opts);
+export async function runParity<C extends CommonParityConfig = ParityConfig>(
+  cfg: Readonly<C>,
+  opts: RunOptions = {},
+  family: ParityFamily<C> = MLP_PARITY as unknown as ParityFamily<C>,
+): Promise<ParityResult<C>> {
+  if ((opts.workers ?? 1) > 1) return runParityParallel(cfg, opts, family);
   const runs: StudentRun[] = [];
   const teachers: Record<number, TeacherInfo> = {};
   for (const seed of cfg.seeds) {
-    const teacher = await trainParityTeacher(cfg, seed, opts);
+    const teacher = await trainParityTeacher(cfg, seed, opts, family);
     teachers[seed] = teacher.info;
     opts.onProgress?.({ kind: "teacherDone", seed, info: teacher.info });
     try {
-      const ctx = seedContext(cfg, seed, teacher);
+      const ctx = seedContext(cfg, seed, teacher, family);
       for (const method of cfg.methods) runs.push(await runParityStudent(ctx, method, opts.onProgress));
     } finally {
       teacher.dispose();
@@ -202,7 +278,7 @@ export async function runParity(cfg: Readonly<ParityConfig>, opts: RunOptions = 
   return { config: cfg, backend: currentBackend(), teachers, runs, summary: paritySummary(cfg, runs, teachers) };
 }
 
-export function paritySummary(cfg: Readonly<ParityConfig>, runs: readonly StudentRun[], teachers: Record<number, TeacherInfo>): Summary {
+export function paritySummary(cfg: Readonly<CommonParityConfig>, runs: readonly StudentRun[], teachers: Record<number, TeacherInfo>): Summary {
   const teacherSummary: Record<string, unknown> = {};
   for (const [seed, t] of Object.entries(teachers)) {
     const { curve: _c, ...rest } = t;
@@ -220,7 +296,7 @@ export function paritySummary(cfg: Readonly<ParityConfig>, runs: readonly Studen
  * The same experiment on worker threads: the teachers first (one job per seed, written to the
  * cache), then one job per (seed, method). Without a cache folder a temporary one is used.
  */
-async function runParityParallel(cfg: Readonly<ParityConfig>, opts: RunOptions): Promise<ParityResult> {
+async function runParityParallel<C extends CommonParityConfig>(cfg: Readonly<C>, opts: RunOptions, family: ParityFamily<C>): Promise<ParityResult<C>> {
   const { runPool } = await import("./pool");
   const fs = await import("node:fs");
   const os = await import("node:os");
@@ -235,7 +311,7 @@ async function runParityParallel(cfg: Readonly<ParityConfig>, opts: RunOptions):
   try {
     const infos = await runPool<unknown, TeacherInfo, ProgressEvent>(
       script,
-      cfg.seeds.map((seed) => ({ kind: "teacher", cfg: plain, seed, cacheDir })),
+      cfg.seeds.map((seed) => ({ kind: "teacher", family: family.name, cfg: plain, seed, cacheDir })),
       opts.workers!,
       data,
       opts.onProgress,
@@ -245,7 +321,7 @@ async function runParityParallel(cfg: Readonly<ParityConfig>, opts: RunOptions):
       teachers[seed] = infos[i];
       opts.onProgress?.({ kind: "teacherDone", seed, info: infos[i] });
     });
-    const jobs = cfg.seeds.flatMap((seed) => cfg.methods.map((method) => ({ kind: "student", cfg: plain, seed, method, cacheDir })));
+    const jobs = cfg.seeds.flatMap((seed) => cfg.methods.map((method) => ({ kind: "student", family: family.name, cfg: plain, seed, method, cacheDir })));
     const runs = await runPool<unknown, StudentRun, ProgressEvent>(script, jobs, opts.workers!, data, opts.onProgress);
     return { config: cfg, backend: currentBackend(), teachers, runs, summary: paritySummary(cfg, runs, teachers) };
   } finally {

@@ -43,6 +43,8 @@ export interface TeacherInfo {
   stepsPerSecond: number;
   checkpoints: number;
   cached: boolean;
+  /** Which initialisation attempt this teacher is (0 = the first; see teacherRetries). */
+  attempt?: number;
   curve: Array<{ samples: number; accuracy: number; loss: number }>;
 }
 

@@ -6,18 +6,20 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackend } from "../backend";
 import { JobMessage, WorkerReply } from "./pool";
-import { ParityConfig, ParityMethod } from "./parityConfig";
-import { ProgressEvent, runParityStudent, seedContext, trainParityTeacher } from "./parity";
+import { ParityMethod } from "./parityConfig";
+import { CommonParityConfig, ParityFamily, ProgressEvent, runParityStudent, seedContext, trainParityTeacher } from "./parity";
+import { parityFamily } from "./families";
 
 export type ParityJob =
-  | { kind: "teacher"; cfg: ParityConfig; seed: number; cacheDir: string }
-  | { kind: "student"; cfg: ParityConfig; seed: number; method: ParityMethod; cacheDir: string };
+  | { kind: "teacher"; family: ParityFamily<CommonParityConfig>["name"]; cfg: CommonParityConfig; seed: number; cacheDir: string }
+  | { kind: "student"; family: ParityFamily<CommonParityConfig>["name"]; cfg: CommonParityConfig; seed: number; method: ParityMethod; cacheDir: string };
 
 async function handle(job: ParityJob, emit: (e: ProgressEvent) => void): Promise<unknown> {
-  const teacher = await trainParityTeacher(job.cfg, job.seed, { cacheDir: job.cacheDir, onProgress: emit });
+  const family = parityFamily(job.family);
+  const teacher = await trainParityTeacher(job.cfg, job.seed, { cacheDir: job.cacheDir, onProgress: emit }, family);
   try {
     if (job.kind === "teacher") return teacher.info;
-    return await runParityStudent(seedContext(job.cfg, job.seed, teacher), job.method, emit);
+    return await runParityStudent(seedContext(job.cfg, job.seed, teacher, family), job.method, emit);
   } finally {
     teacher.dispose();
   }

@@ -36,8 +36,10 @@ export function parityReportHtml(result: { runs: readonly StudentRun[]; config: 
     [
       {
         text:
-          `Teacher width ${cfg.teacherWidth}, student width ${cfg.studentWidth}, batch ${cfg.batch}, SGD lr ${cfg.lr}; ` +
-          `seeds ${(cfg.seeds as number[]).join(", ")}; backend ${summary.backend}. ` +
+          `Config: ${Object.entries(cfg)
+            .filter(([, v]) => typeof v !== "object")
+            .map(([k, v]) => `${k}=${v}`)
+            .join(", ")}; seeds ${(cfg.seeds as number[]).join(", ")}; backend ${summary.backend}. ` +
           `Samples to ${Math.round(target * 100)}% held-out accuracy count every phase (curriculum extraction's phase 1 included); ` +
           `a run that did not reach the target counts as the cap (${fmtSamples(result.config.maxSamples)}) in the median.`,
       },
