@@ -33,3 +33,4 @@ export * from "./theory/fourier";
 export * from "./experiments/parityTransformerConfig";
 export * from "./experiments/families";
 export * from "./models/transformer";
+export * from "./report/phaseCurves";
