@@ -4,9 +4,11 @@
  */
 import { ConfigError } from "./config";
 import { parityCommand, parityTransformerCommand } from "./commands/parity";
+import { mlmCommand } from "./commands/mlm";
 
 const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) => Promise<number> }> = {
   parity: { help: "sparse parity with 2-layer MLPs (teacher, then students by each method)", run: parityCommand },
+  mlm: { help: "masked-LM distillation on Brown or a PCFG language (--corpus brown|pcfg)", run: mlmCommand },
   "parity-transformer": { help: "sparse parity with transformers, layer-wise curriculum extraction", run: parityTransformerCommand },
 };
 

@@ -34,3 +34,5 @@ export * from "./experiments/parityTransformerConfig";
 export * from "./experiments/families";
 export * from "./models/transformer";
 export * from "./report/phaseCurves";
+export * from "./experiments/languageModelConfig";
+export * from "./experiments/languageModel";
