@@ -142,16 +142,16 @@ export const LANGUAGE_MODEL_PRESETS: Record<MlmCorpus, Record<string, Partial<La
   brown: {
     smoke: {
       preset: "smoke", vocabSize: 500, seqLen: 16, batch: 16, teacherDModel: 32, teacherHeads: 2, teacherLayers: 2,
-      studentDModel: 16, studentLayers: 2, teacherSteps: 80, teacherCkptEvery: 20, studentSteps: 40, tapSteps: 5,
-      evalEvery: 10, validBatches: 4, seeds: [0],
+      studentDModel: 16, studentLayers: 2, teacherSteps: 400, teacherCkptEvery: 50, studentSteps: 200, tapSteps: 20,
+      evalEvery: 25, validBatches: 8, seeds: [0],
     },
     main: { preset: "main" },
   },
   pcfg: {
     smoke: {
       preset: "smoke", vocabSize: 256, seqLen: 16, batch: 16, teacherDModel: 32, teacherHeads: 2, teacherLayers: 2,
-      studentDModel: 16, studentLayers: 2, teacherSteps: 80, teacherCkptEvery: 20, studentSteps: 40, tapSteps: 5,
-      evalEvery: 10, validBatches: 4, seeds: [0], pcfgDocuments: 60,
+      studentDModel: 16, studentLayers: 2, teacherSteps: 400, teacherCkptEvery: 50, studentSteps: 200, tapSteps: 20,
+      evalEvery: 25, validBatches: 8, seeds: [0], pcfgDocuments: 60,
     },
     // Small vocabulary: the head is cheap, so the same step budget as Brown runs faster.
     main: { preset: "main", vocabSize: 256 },
