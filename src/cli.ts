@@ -5,11 +5,14 @@
 import { ConfigError } from "./config";
 import { parityCommand, parityTransformerCommand } from "./commands/parity";
 import { mlmCommand } from "./commands/mlm";
+import { mergeCommand, sweepCommand } from "./commands/sweep";
 
 const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) => Promise<number> }> = {
   parity: { help: "sparse parity with 2-layer MLPs (teacher, then students by each method)", run: parityCommand },
   mlm: { help: "masked-LM distillation on Brown or a PCFG language (--corpus brown|pcfg)", run: mlmCommand },
   "parity-transformer": { help: "sparse parity with transformers, layer-wise curriculum extraction", run: parityTransformerCommand },
+  sweep: { help: "run one shard (--shard i/N) of a grid of configs and seeds", run: sweepCommand },
+  merge: { help: "combine a sweep's job folders into one summary", run: mergeCommand },
 };
 
 const HELP = `usage: curriculum-distill <command> [options]     (curriculum-distill <command> --help)
