@@ -5,10 +5,33 @@
  */
 import seedrandom from "seedrandom";
 
+/** A stream's exact position: alea's internal state plus Box-Muller's cached twin. */
+export interface RngState {
+  seed: string;
+  alea: { c: number; s0: number; s1: number; s2: number };
+  spare: number | null;
+}
+
 export class Rng {
-  private readonly gen: seedrandom.PRNG;
+  private gen: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
   constructor(readonly seed: string) {
-    this.gen = seedrandom.alea(seed);
+    this.gen = seedrandom.alea(seed, { state: true });
+  }
+
+  /** The stream's position (plain JSON; numbers round-trip exactly through JSON). */
+  state(): RngState {
+    const alea = this.gen.state() as RngState["alea"];
+    return { seed: this.seed, alea: { c: alea.c, s0: alea.s0, s1: alea.s1, s2: alea.s2 }, spare: this.spare };
+  }
+
+  /** Move this stream to a saved position of the same stream (same seed label). */
+  restore(s: RngState): void {
+    if (!s || s.seed !== this.seed) throw new Error(`rng: state of stream ${JSON.stringify(s?.seed)} given to stream ${JSON.stringify(this.seed)}`);
+    const a = s.alea;
+    if (!a || ![a.c, a.s0, a.s1, a.s2].every((x) => typeof x === "number" && Number.isFinite(x))) throw new Error(`rng: malformed state for stream ${JSON.stringify(this.seed)}`);
+    if (s.spare !== null && typeof s.spare !== "number") throw new Error(`rng: malformed spare for stream ${JSON.stringify(this.seed)}`);
+    this.gen = seedrandom.alea("", { state: { ...a } as seedrandom.State.Alea });
+    this.spare = s.spare;
   }
 
   /** A child stream, independent of this one's position: `derive("init")`, `derive("data", 3)`. */

@@ -15,10 +15,18 @@ import { MethodPlan } from "../distill/phases";
 import { createMlp } from "../models/mlp";
 import { TappedModel } from "../models/types";
 import { Rng, rootRng } from "../rng";
-import { runPhases } from "../train/loop";
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import { LoopPosition, LoopResume, newCursor, runPhases } from "../train/loop";
+import { createOptimizer } from "../train/optimizers";
+import { CheckpointError, disposeWeights } from "../train/checkpoints";
+import { NamedTensors, shortName } from "../models/types";
+import { writeJsonAtomic } from "../io";
+import { Interrupted, RunContext, isCount, loadState, need, prefixed, readJsonChecked, removeState, saveState, section, stateExists } from "./runState";
 import { configToJson } from "../config";
 import { ParityConfig, ParityMethod } from "./parityConfig";
-import { ParityInput, ParityStream, parityStream } from "./parityTask";
+import { ParityInput, ParityStream, StreamPosition, parityStream } from "./parityTask";
 import { CurriculumOptions } from "../distill/curriculumExtraction";
 import { OptimizerSpec } from "../train/optimizers";
 
@@ -48,7 +56,7 @@ export interface ParityFamily<C extends CommonParityConfig> {
   curriculum(cfg: Readonly<C>, teacher: TappedModel, student: TappedModel): Omit<CurriculumOptions, "output" | "tapSource">;
 }
 import { CurvePoint, StudentRun, Summary, summarize } from "./results";
-import { TeacherInfo, TrainedTeacher, getTeacher } from "./teacher";
+import { TeacherInfo, TrainedTeacher, cacheKeyHash, getTeacher, tryLoad } from "./teacher";
 
 export type ProgressEvent =
   | { kind: "teacher"; seed: number; samples: number; accuracy: number; seconds: number; maxSamples: number }
@@ -62,6 +70,8 @@ export interface RunOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Parallel worker threads (1 = run here, sequentially). Results are identical either way. */
   workers?: number;
+  /** A run folder: states saved there, finished work read back, interrupt requests honoured. */
+  run?: RunContext;
 }
 
 export interface ParityResult<C extends CommonParityConfig = ParityConfig> {
@@ -125,7 +135,15 @@ export async function trainParityTeacher<C extends CommonParityConfig>(
   const rng = rootRng(seed);
   const task = taskOf(cfg, rng);
   const retries = cfg.teacherRetries ?? 0;
-  for (let attempt = 0; ; attempt++) {
+  const run = opts.run;
+  // In a run folder the teacher is always stored somewhere: the cache, or the run folder itself.
+  const cacheDir = opts.cacheDir === undefined ? "data/cache/teachers" : (opts.cacheDir ?? (run ? path.join(run.dir, "teachers", "cache") : null));
+  const record = run ? path.join(run.dir, "teachers", `seed${seed}.json`) : null;
+  const recorded = record && fs.existsSync(record) ? readJsonChecked<TeacherRecord>(record, "teacher record") : null;
+  if (recorded && (!isCount(recorded.attempt) || typeof recorded.dir !== "string" || typeof recorded.sha256 !== "string" || !recorded.info)) {
+    throw new CheckpointError(record!, "teacher record is malformed");
+  }
+  for (let attempt = recorded?.attempt ?? 0; ; attempt++) {
     const stream = parityStream(task, rng.derive("teacher", "data", ...(attempt ? [attempt] : [])), rng.derive("heldout"), cfg.teacherBatch, cfg.heldout, family.input);
     const key = {
       ...family.teacherKey(cfg),
@@ -143,29 +161,60 @@ export async function trainParityTeacher<C extends CommonParityConfig>(
       heldout: cfg.heldout,
     };
     const initRng = attempt ? rng.derive("teacher", "init", attempt) : rng.derive("teacher", "init");
+    const spec = {
+      key,
+      create: () => family.createTeacher(cfg, initRng),
+      task: stream,
+      optimizer: family.teacherOptimizer(cfg),
+      ckptEvery: cfg.ckptEvery,
+      targetAccuracy: cfg.teacherTarget,
+      extraCheckpoints: cfg.teacherExtraCkpts,
+      maxSamples: cfg.teacherMaxSamples,
+    };
     let teacher: TrainedTeacher;
     try {
+      if (recorded) {
+        // The run already has its teacher: load exactly that entry, or fail (never retrain silently).
+        const meta = path.join(recorded.dir, "teacher.json");
+        if (!fs.existsSync(meta)) throw new CheckpointError(meta, `missing: run teacher record ${record} names this cache entry`);
+        const sha = createHash("sha256").update(fs.readFileSync(meta)).digest("hex");
+        if (sha !== recorded.sha256) throw new CheckpointError(meta, `does not match the run's teacher record ${record} (checksum)`);
+        if (path.basename(recorded.dir) !== cacheKeyHash(key)) throw new CheckpointError(record!, `names cache entry ${recorded.dir}, but this config's teacher is ${cacheKeyHash(key)}`);
+        teacher = tryLoad(spec, recorded.dir)!;
+        teacher.info = { ...recorded.info, curve: teacher.info.curve };
+        return teacher;
+      }
       teacher = await getTeacher(
-        {
-          key,
-          create: () => family.createTeacher(cfg, initRng),
-          task: stream,
-          optimizer: family.teacherOptimizer(cfg),
-          ckptEvery: cfg.ckptEvery,
-          targetAccuracy: cfg.teacherTarget,
-          extraCheckpoints: cfg.teacherExtraCkpts,
-          maxSamples: cfg.teacherMaxSamples,
-        },
-        opts.cacheDir === undefined ? "data/cache/teachers" : opts.cacheDir,
+        spec,
+        cacheDir,
         (e) => opts.onProgress?.({ kind: "teacher", seed, samples: e.samples, accuracy: e.accuracy, seconds: e.seconds, maxSamples: cfg.teacherMaxSamples }),
+        run ? { dir: path.join(run.dir, "teachers", `seed${seed}-attempt${attempt}`), saveEvery: run.saveEvery, shouldStop: run.shouldStop, stream: stream as never } : undefined,
       );
     } finally {
       stream.dispose();
     }
     teacher.info.attempt = attempt;
-    if (teacher.info.samplesToTarget !== null || attempt >= retries) return teacher;
+    if (teacher.info.samplesToTarget !== null || attempt >= retries) {
+      if (record && teacher.dir) {
+        const meta = path.join(teacher.dir, "teacher.json");
+        const { curve: _c, ...info } = teacher.info;
+        const rec: TeacherRecord = { attempt, dir: path.resolve(teacher.dir), sha256: createHash("sha256").update(fs.readFileSync(meta)).digest("hex"), info };
+        writeJsonAtomic(record, rec);
+      }
+      return teacher;
+    }
     teacher.dispose();
   }
+}
+
+/** A run's note of the teacher it used for a seed (teachers/seed<N>.json in the run folder). */
+interface TeacherRecord {
+  attempt: number;
+  /** The cache entry holding the teacher. */
+  dir: string;
+  /** SHA-256 of the entry's teacher.json when the run first used it. */
+  sha256: string;
+  info: Omit<TeacherInfo, "curve">;
 }
 
 /** The phases of `method` for this seed's student. */
@@ -200,20 +249,116 @@ export function parityPlan<C extends CommonParityConfig>(method: ParityMethod, c
   }
 }
 
-/** Train one student by one method; stops at the target (unless runToCap) or the sample cap. */
-export async function runParityStudent<C extends CommonParityConfig>(ctx: SeedContext<C>, method: ParityMethod, onProgress?: (e: ProgressEvent) => void): Promise<StudentRun> {
+/** What a student's saved state holds besides tensors (see runState.ts). */
+interface StudentState {
+  seed: number;
+  method: string;
+  position: LoopPosition;
+  optimizerStep: number;
+  stream: StreamPosition;
+  curve: CurvePoint[];
+  hit: number | null;
+}
+
+function checkStudentState(d: unknown, seed: number, method: string): StudentState {
+  const s = d as StudentState;
+  need(s && s.seed === seed && s.method === method, `seed/method (expected ${seed}/${method})`);
+  const p = s.position;
+  need(p && [p.phaseIndex, p.stepInPhase, p.step, p.samples].every(isCount) && typeof p.seconds === "number", "position");
+  need(isCount(s.optimizerStep), "optimizerStep");
+  need(s.stream && typeof s.stream.fresh === "boolean" && s.stream.rng, "stream");
+  need(Array.isArray(s.curve), "curve");
+  need(s.hit === null || isCount(s.hit), "hit");
+  return s;
+}
+
+/** Files of one (seed, method) student in a run folder. */
+export function studentFiles(dir: string, seed: number, method: string) {
+  const base = path.join(dir, "students", `seed${seed}-${method}`);
+  return { state: base, result: `${base}.result.json` };
+}
+
+/**
+ * Train one student by one method; stops at the target (unless runToCap) or the sample cap. With
+ * a run context, a finished student's result is read back instead of recomputed, an interrupted
+ * one continues from its saved state, and the state is saved every `saveEvery` evaluations.
+ */
+export async function runParityStudent<C extends CommonParityConfig>(
+  ctx: SeedContext<C>,
+  method: ParityMethod,
+  onProgress?: (e: ProgressEvent) => void,
+  run?: RunContext,
+): Promise<StudentRun> {
   const { cfg, seed, rng } = ctx;
+  const files = run ? studentFiles(run.dir, seed, method) : null;
+  if (files && fs.existsSync(files.result)) {
+    const done = readJsonChecked<StudentRun>(files.result, "student result");
+    if (!done || done.seed !== seed || done.method !== method || !Array.isArray(done.curve)) throw new CheckpointError(files.result, `is not the result of seed ${seed}, method ${method}`);
+    onProgress?.({ kind: "studentDone", run: done });
+    return done;
+  }
   const student = ctx.family.createStudent(cfg, rng.derive("student", "init"));
   const stream = ctx.newStream();
   const methodPlan = parityPlan(method, ctx, student, stream);
-  const curve: CurvePoint[] = [];
+  // Trainable variables that are not the student's (cx's learned hint regressor): saved too.
+  const own = new Set(student.variables);
+  const extras = [...new Set(methodPlan.phases.flatMap((p) => p.trainable))].filter((v) => !own.has(v));
+  const cursor = newCursor();
+  let curve: CurvePoint[] = [];
   let hit: number | null = null;
+  let resume: LoopResume | undefined;
+  let loaded: NamedTensors | null = null;
+  const save = () => {
+    if (!files) return;
+    const w: NamedTensors = { ...prefixed(student.snapshot(), "model"), ...prefixed(cursor.optimizer?.state() ?? {}, "opt") };
+    for (const v of extras) w[`extra/${shortName(v)}`] = v;
+    const data: StudentState = { seed, method, position: cursor.position, optimizerStep: cursor.optimizer?.step ?? 0, stream: stream.position(), curve, hit };
+    try {
+      saveState(files.state, w, data);
+    } finally {
+      disposeWeights(section(w, "model"));
+    }
+  };
   let samples = 0;
   let steps = 0;
   let seconds = 0;
   let finalAccuracy = NaN;
   try {
-    for await (const ev of runPhases(student, methodPlan, stream, { evalEvery: cfg.evalEvery, maxSamples: cfg.maxSamples })) {
+    if (files && stateExists(files.state)) {
+      const expect: Record<string, number[]> = {};
+      for (const v of student.variables) expect[`model/${shortName(v)}`] = v.shape.slice();
+      for (const v of extras) expect[`extra/${shortName(v)}`] = v.shape.slice();
+      const st = loadState(files.state, expect, (d) => checkStudentState(d, seed, method));
+      loaded = st.weights;
+      const s = st.data;
+      try {
+        if (s.position.phaseIndex >= methodPlan.phases.length) throw new Error(`phase ${s.position.phaseIndex} of a ${methodPlan.phases.length}-phase method`);
+        student.load(section(loaded, "model"));
+        for (const v of extras) v.assign(loaded[`extra/${shortName(v)}`]);
+        stream.restore(s.stream);
+        // Checked now so that a bad moment is reported here, against the state file.
+        const phase = methodPlan.phases[s.position.phaseIndex];
+        const probe = createOptimizer(phase.optimizer);
+        try {
+          probe.restore(phase.trainable, s.optimizerStep, section(loaded, "opt"));
+        } finally {
+          probe.dispose();
+        }
+      } catch (e) {
+        throw new CheckpointError(`${files.state}.json`, `does not fit this run (${(e as Error).message})`);
+      }
+      resume = { ...s.position, optimizerStep: s.optimizerStep, optimizerState: section(loaded, "opt") };
+      curve = s.curve;
+      hit = s.hit;
+      const last = curve[curve.length - 1];
+      if (last) ({ samples, step: steps, seconds, accuracy: finalAccuracy } = last);
+    }
+    const events = runPhases(student, methodPlan, stream, { evalEvery: cfg.evalEvery, maxSamples: cfg.maxSamples, cursor, resume, shouldStop: run?.shouldStop });
+    for await (const ev of events) {
+      if (ev.type === "interrupt") {
+        save();
+        throw new Interrupted();
+      }
       if (ev.type !== "eval") continue;
       const { type: _t, ...point } = ev;
       curve.push(point);
@@ -226,15 +371,21 @@ export async function runParityStudent<C extends CommonParityConfig>(ctx: SeedCo
         hit = ev.samples;
         if (!cfg.runToCap) break;
       }
+      if (run && curve.length % run.saveEvery === 0) save();
     }
   } finally {
     methodPlan.dispose();
     student.dispose();
     stream.dispose();
+    if (loaded) disposeWeights(loaded);
   }
-  const run: StudentRun = { seed, method, samplesToTarget: hit, samples, steps, seconds, stepsPerSecond: steps / Math.max(seconds, 1e-9), finalAccuracy, curve };
-  onProgress?.({ kind: "studentDone", run });
-  return run;
+  const result: StudentRun = { seed, method, samplesToTarget: hit, samples, steps, seconds, stepsPerSecond: steps / Math.max(seconds, 1e-9), finalAccuracy, curve };
+  if (files) {
+    writeJsonAtomic(files.result, result);
+    removeState(files.state);
+  }
+  onProgress?.({ kind: "studentDone", run: result });
+  return result;
 }
 
 export function seedContext<C extends CommonParityConfig>(
@@ -270,7 +421,7 @@ export async function runParity<C extends CommonParityConfig = ParityConfig>(
     opts.onProgress?.({ kind: "teacherDone", seed, info: teacher.info });
     try {
       const ctx = seedContext(cfg, seed, teacher, family);
-      for (const method of cfg.methods) runs.push(await runParityStudent(ctx, method, opts.onProgress));
+      for (const method of cfg.methods) runs.push(await runParityStudent(ctx, method, opts.onProgress, opts.run));
     } finally {
       teacher.dispose();
     }
@@ -298,33 +449,63 @@ export function paritySummary(cfg: Readonly<CommonParityConfig>, runs: readonly 
  */
 async function runParityParallel<C extends CommonParityConfig>(cfg: Readonly<C>, opts: RunOptions, family: ParityFamily<C>): Promise<ParityResult<C>> {
   const { runPool } = await import("./pool");
-  const fs = await import("node:fs");
   const os = await import("node:os");
-  const path = await import("node:path");
-  const tmp = opts.cacheDir === null ? fs.mkdtempSync(path.join(os.tmpdir(), "cd-teachers-")) : null;
-  const cacheDir = tmp ?? opts.cacheDir ?? "data/cache/teachers";
+  const run = opts.run;
+  const tmp = opts.cacheDir === null && !run ? fs.mkdtempSync(path.join(os.tmpdir(), "cd-teachers-")) : null;
+  const cacheDir = tmp ?? opts.cacheDir ?? (run ? path.join(run.dir, "teachers", "cache") : "data/cache/teachers");
   // Compiled worker beside this file; when running from src/ under tsx, the built copy in dist/.
-  const local = path.join(__dirname, "worker.js");
-  const script = fs.existsSync(local) ? local : path.join(__dirname, "..", "..", "dist", "experiments", "worker.js");
+  const local = path.join(__dirname, "runWorker.js");
+  const script = fs.existsSync(local) ? local : path.join(__dirname, "..", "..", "dist", "experiments", "runWorker.js");
   const plain = { ...cfg };
-  const data = { backend: currentBackend() };
+  // Ctrl-C reaches this thread only: a shared flag tells every worker to save and stop.
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  const data: RunWorkerData = { backend: currentBackend(), stop: stopFlag };
+  const poll = run?.shouldStop ? setInterval(() => run.shouldStop!() && Atomics.store(stopFlag, 0, 1), 50) : null;
+  const runCtx = run ? { dir: run.dir, saveEvery: run.saveEvery } : undefined;
+  const unwrap = <R>(results: Array<RunJobResult<R>>): R[] => {
+    const failed = results.find((r) => r.checkpointError);
+    if (failed) throw new CheckpointError(failed.checkpointError!.file, failed.checkpointError!.reason);
+    if (results.some((r) => r.interrupted)) throw new Interrupted();
+    return results.map((r) => r.value!);
+  };
   try {
-    const infos = await runPool<unknown, TeacherInfo, ProgressEvent>(
-      script,
-      cfg.seeds.map((seed) => ({ kind: "teacher", family: family.name, cfg: plain, seed, cacheDir })),
-      opts.workers!,
-      data,
-      opts.onProgress,
+    const infos = unwrap(
+      await runPool<RunJob, RunJobResult<TeacherInfo>, ProgressEvent>(
+        script,
+        cfg.seeds.map((seed) => ({ kind: "teacher", family: family.name, cfg: plain, seed, cacheDir, run: runCtx })),
+        opts.workers!,
+        data,
+        opts.onProgress,
+      ),
     );
     const teachers: Record<number, TeacherInfo> = {};
     cfg.seeds.forEach((seed, i) => {
       teachers[seed] = infos[i];
       opts.onProgress?.({ kind: "teacherDone", seed, info: infos[i] });
     });
-    const jobs = cfg.seeds.flatMap((seed) => cfg.methods.map((method) => ({ kind: "student", family: family.name, cfg: plain, seed, method, cacheDir })));
-    const runs = await runPool<unknown, StudentRun, ProgressEvent>(script, jobs, opts.workers!, data, opts.onProgress);
+    const jobs: RunJob[] = cfg.seeds.flatMap((seed) => cfg.methods.map((method) => ({ kind: "student" as const, family: family.name, cfg: plain, seed, method, cacheDir, run: runCtx })));
+    const runs = unwrap(await runPool<RunJob, RunJobResult<StudentRun>, ProgressEvent>(script, jobs, opts.workers!, data, opts.onProgress));
     return { config: cfg, backend: currentBackend(), teachers, runs, summary: paritySummary(cfg, runs, teachers) };
   } finally {
+    if (poll) clearInterval(poll);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** A job of the parallel runner (runWorker.ts): one teacher, or one (seed, method) student. */
+export type RunJob =
+  | { kind: "teacher"; family: ParityFamily<CommonParityConfig>["name"]; cfg: CommonParityConfig; seed: number; cacheDir: string; run?: { dir: string; saveEvery: number } }
+  | { kind: "student"; family: ParityFamily<CommonParityConfig>["name"]; cfg: CommonParityConfig; seed: number; method: ParityMethod; cacheDir: string; run?: { dir: string; saveEvery: number } };
+
+/** A job's outcome: its value, or that it stopped on request (state saved), or a bad file. */
+export interface RunJobResult<R> {
+  value?: R;
+  interrupted?: boolean;
+  checkpointError?: { file: string; reason: string };
+}
+
+export interface RunWorkerData {
+  backend: string;
+  /** [0] = 1 when a stop was requested. */
+  stop: Int32Array;
 }

@@ -7,12 +7,22 @@ import { ParityBatch, ParityTask, bitsToTokens, sampleParity } from "../data/spa
 import { accuracy, oneHotTargets, softCrossEntropy } from "../distill/losses";
 import { Batch, Task } from "../distill/phases";
 import { TappedModel } from "../models/types";
-import { Rng } from "../rng";
+import { Rng, RngState } from "../rng";
 
 export type ParityInput = "bits" | "tokens";
 
+/** Where the training stream is: its data Rng, and whether the pre-drawn first batch is unused. */
+export interface StreamPosition {
+  rng: RngState;
+  fresh: boolean;
+}
+
 export interface ParityStream extends Task {
   readonly heldout: { x: tf.Tensor; y: tf.Tensor };
+  /** The position of the training stream (plain JSON), for resuming. */
+  position(): StreamPosition;
+  /** Continue from a saved position of the same stream. */
+  restore(p: StreamPosition): void;
   dispose(): void;
 }
 
@@ -44,6 +54,12 @@ export function parityStream(
       if (!first) sampleParity(task, dataRng, batchSize, buf);
       first = false;
       return { x: toInput(buf, task.n, input), y: tf.tensor1d(buf.y, "int32"), size: batchSize };
+    },
+    position: () => ({ rng: dataRng.state(), fresh: first }),
+    restore(p: StreamPosition) {
+      if (typeof p?.fresh !== "boolean") throw new Error("parityStream: malformed stream position");
+      dataRng.restore(p.rng);
+      first = p.fresh; // a fresh stream's first batch, drawn at construction, is the same batch
     },
     evaluate(model: TappedModel) {
       let accSum = 0;

@@ -20,7 +20,7 @@ export const WEIGHTS_FORMAT = "curriculum-distill/weights@1";
 export class CheckpointError extends Error {
   constructor(
     readonly file: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`checkpoint ${file}: ${reason}`);
     this.name = "CheckpointError";

@@ -5,11 +5,44 @@
  * consumer snapshots the model while the generator is paused), and phase boundaries. The consumer
  * decides when to stop (break out of the for-await), so "stop at 95%" and "keep going for five
  * more checkpoints" are policies outside the loop.
+ *
+ * Interrupt and resume: `shouldStop` is polled after every step; when it says yes the loop yields
+ * an "interrupt" event (the consumer saves and stops). `cursor` always holds the loop's position
+ * and current optimiser, so a consumer paused at any event can save exactly where the loop is;
+ * `resume` starts the loop at such a saved position (phase, step within it, global step, samples,
+ * optimiser moments and step count) and continues as if it had never stopped.
  */
 import * as tf from "@tensorflow/tfjs";
 import { TappedModel } from "../models/types";
 import { Batch, MethodPlan, Task } from "../distill/phases";
-import { createOptimizer } from "./optimizers";
+import { Optimizer, createOptimizer } from "./optimizers";
+
+/** Where the loop is: after `step` steps, `stepInPhase` of them in phase `phaseIndex`. */
+export interface LoopPosition {
+  phaseIndex: number;
+  stepInPhase: number;
+  step: number;
+  samples: number;
+  /** Seconds of training so far (continues across a resume). */
+  seconds: number;
+}
+
+/** Filled in by the loop; read it while the generator is paused at an event. */
+export interface LoopCursor {
+  position: LoopPosition;
+  /** The current phase's optimiser (null before the first phase starts). */
+  optimizer: Optimizer | null;
+}
+
+export function newCursor(): LoopCursor {
+  return { position: { phaseIndex: 0, stepInPhase: 0, step: 0, samples: 0, seconds: 0 }, optimizer: null };
+}
+
+export interface LoopResume extends LoopPosition {
+  /** The optimiser's step count and moments (see Optimizer.state); the tensors stay the caller's. */
+  optimizerStep: number;
+  optimizerState: Record<string, tf.Tensor>;
+}
 
 export interface LoopOptions {
   /** Evaluate on the held-out set every this many steps (global step count). */
@@ -20,6 +53,12 @@ export interface LoopOptions {
   checkpointEvery?: number;
   /** Evaluate once before the first step (samples = 0). Default false. */
   evalAtStart?: boolean;
+  /** Polled after every step; true = yield an "interrupt" event (the consumer saves and stops). */
+  shouldStop?: () => boolean;
+  /** Updated with the position and optimiser as the loop runs. */
+  cursor?: LoopCursor;
+  /** Start at a saved position instead of the beginning. */
+  resume?: LoopResume;
 }
 
 export interface EvalEvent {
@@ -49,7 +88,13 @@ export interface PhaseEvent {
   index: number;
 }
 
-export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent;
+export interface InterruptEvent {
+  type: "interrupt";
+  step: number;
+  samples: number;
+}
+
+export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent;
 
 function disposeBatch(b: Batch): void {
   b.x.dispose();
@@ -66,7 +111,10 @@ export function trainStep(
 ): tf.Scalar {
   return tf.tidy(() => {
     const target = phase.target(batch); // teacher side: outside the gradient closure
-    const { value, grads } = tf.variableGrads(() => phase.loss(model, batch, target), phase.trainable as tf.Variable[]);
+    // A hand-derived gradient when the phase has one (equal to autodiff, fewer kernels), else autodiff.
+    const { value, grads } = phase.grads
+      ? phase.grads(model, batch, target)
+      : tf.variableGrads(() => phase.loss(model, batch, target), phase.trainable as tf.Variable[]);
     apply(grads);
     return value;
   });
@@ -78,24 +126,31 @@ export async function* runPhases(
   task: Task,
   opts: LoopOptions,
 ): AsyncGenerator<LoopEvent, void, void> {
-  const t0 = Date.now();
-  let step = 0;
-  let samples = 0;
+  const r = opts.resume;
+  const t0 = Date.now() - (r?.seconds ?? 0) * 1000;
+  let step = r?.step ?? 0;
+  let samples = r?.samples ?? 0;
+  const cursor = opts.cursor ?? newCursor();
   let lastLoss: tf.Scalar | null = null;
+  let lastBreath = Date.now();
   const evaluate = (phase: string): EvalEvent => {
     const { accuracy, loss } = task.evaluate(model);
     const trainLoss = lastLoss ? lastLoss.dataSync()[0] : NaN;
     return { type: "eval", step, samples, phase, accuracy, loss, trainLoss, seconds: (Date.now() - t0) / 1000 };
   };
   try {
-    if (opts.evalAtStart) yield evaluate(methodPlan.phases[0]?.name ?? "");
-    for (let pi = 0; pi < methodPlan.phases.length && samples < opts.maxSamples; pi++) {
+    if (opts.evalAtStart && !r) yield evaluate(methodPlan.phases[0]?.name ?? "");
+    for (let pi = r?.phaseIndex ?? 0; pi < methodPlan.phases.length && samples < opts.maxSamples; pi++) {
       const phase = methodPlan.phases[pi];
       phase.begin?.();
       const optimizer = createOptimizer(phase.optimizer);
-      yield { type: "phase", step, samples, phase: phase.name, index: pi };
+      const s0 = r && pi === r.phaseIndex ? r.stepInPhase : 0;
+      if (s0 > 0) optimizer.restore(phase.trainable, r!.optimizerStep, r!.optimizerState);
+      cursor.optimizer = optimizer;
+      cursor.position = { phaseIndex: pi, stepInPhase: s0, step, samples, seconds: (Date.now() - t0) / 1000 };
+      if (s0 === 0) yield { type: "phase", step, samples, phase: phase.name, index: pi };
       try {
-        for (let s = 0; s < phase.steps && samples < opts.maxSamples; s++) {
+        for (let s = s0; s < phase.steps && samples < opts.maxSamples; s++) {
           const batch = task.nextBatch();
           const loss = trainStep(model, phase, batch, (g) => optimizer.apply(phase.trainable, g));
           disposeBatch(batch);
@@ -103,6 +158,7 @@ export async function* runPhases(
           lastLoss = loss;
           step++;
           samples += batch.size;
+          cursor.position = { phaseIndex: pi, stepInPhase: s + 1, step, samples, seconds: (Date.now() - t0) / 1000 };
           if (step % opts.evalEvery === 0) {
             yield evaluate(phase.name);
             await new Promise((r) => setImmediate(r)); // let progress output and signals through
@@ -110,8 +166,17 @@ export async function* runPhases(
           if (opts.checkpointEvery && step % opts.checkpointEvery === 0) {
             yield { type: "checkpoint", step, samples };
           }
+          if (opts.shouldStop) {
+            // Let signal handlers run (a macrotask) now and then between evaluations.
+            if (Date.now() - lastBreath > 100) {
+              await new Promise((r) => setImmediate(r));
+              lastBreath = Date.now();
+            }
+            if (opts.shouldStop()) yield { type: "interrupt", step, samples };
+          }
         }
       } finally {
+        cursor.optimizer = null;
         optimizer.dispose();
       }
     }

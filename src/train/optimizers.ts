@@ -30,6 +30,11 @@ export interface Optimizer {
   apply(vars: readonly tf.Variable[], grads: Record<string, tf.Tensor>): void;
   /** Optimiser state (moments), keyed by short variable name, for checkpoints. */
   state(): Record<string, tf.Tensor>;
+  /**
+   * Continue from a saved `step` and `state()` (moments keyed "m/<name>", "v/<name>" by short
+   * variable name); the tensors stay the caller's to dispose. Throws naming a moment that fits no variable.
+   */
+  restore(vars: readonly tf.Variable[], step: number, state: Record<string, tf.Tensor>): void;
   dispose(): void;
 }
 
@@ -58,6 +63,11 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         step++;
       },
       state: () => ({}),
+      restore(_vars, s, state) {
+        const extra = Object.keys(state);
+        if (extra.length) throw new Error(`optimizer: SGD has no state, got "${extra[0]}"`);
+        step = s;
+      },
       dispose() {},
     };
   }
@@ -100,6 +110,25 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         out[`v/${shortName(v)}`] = v2.get(v)!;
       }
       return out;
+    },
+    restore(vars, s, state) {
+      if (!Number.isInteger(s) || s < 0) throw new Error(`optimizer: step must be an integer >= 0, got ${s}`);
+      const byName = new Map(vars.map((v) => [shortName(v), v] as const));
+      for (const key of Object.keys(state)) {
+        const [kind, ...rest] = key.split("/");
+        const v = byName.get(rest.join("/"));
+        if ((kind !== "m" && kind !== "v") || !v) throw new Error(`optimizer: moment "${key}" fits no trainable variable`);
+        if (state[key].shape.join(",") !== v.shape.join(",")) throw new Error(`optimizer: moment "${key}" has shape [${state[key].shape}], variable [${v.shape}]`);
+        if (!state[`m/${rest.join("/")}`] || !state[`v/${rest.join("/")}`]) throw new Error(`optimizer: moment "${key}" lacks its pair`);
+      }
+      this.dispose();
+      for (const [name, v] of byName) {
+        const mm = state[`m/${name}`];
+        if (!mm) continue;
+        m.set(v, tf.variable(mm, false)); // shares the data (ref-counted): the caller may dispose `state`
+        v2.set(v, tf.variable(state[`v/${name}`], false));
+      }
+      step = s;
     },
     dispose() {
       for (const t of [...m.values(), ...v2.values()]) t.dispose();
