@@ -15,7 +15,7 @@ import { ConfigError } from "../src/config";
 import { kebab } from "../src/cliArgs";
 import { CheckpointError } from "../src/train/checkpoints";
 import { planParityCommand } from "../src/commands/parity";
-import { PARITY_SCHEMA, resolveParityConfig } from "../src/experiments/parityConfig";
+import { PARITY_SCHEMA, ParityMethod, resolveParityConfig } from "../src/experiments/parityConfig";
 import { PARITY_TRANSFORMER_SCHEMA, resolveParityTransformerConfig } from "../src/experiments/parityTransformerConfig";
 import { runParity } from "../src/experiments/parity";
 import { useBackend } from "./helpers";
@@ -93,7 +93,7 @@ test("fuzz: config objects (any JSON values, unknown keys) resolve or fail with 
 
 test("fuzz: tiny random configs that resolve also run to the end (20 runs)", async () => {
   await useBackend();
-  const methods = fc.subarray(["cx", "oneshot", "progressive", "scratch", "twoshot"] as const, { minLength: 1 });
+  const methods = fc.subarray<ParityMethod>(["cx", "oneshot", "progressive", "scratch", "twoshot"], { minLength: 1 });
   const cfgArb = fc.record({
     n: fc.integer({ min: 1, max: 8 }), k: fc.integer({ min: 1, max: 8 }), teacherWidth: fc.integer({ min: 1, max: 8 }),
     studentWidth: fc.integer({ min: 1, max: 6 }), batch: fc.integer({ min: 1, max: 8 }), teacherBatch: fc.integer({ min: 1, max: 8 }),
