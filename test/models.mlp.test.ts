@@ -57,3 +57,29 @@ test("snapshot and load round-trip between instances; shape mismatch is named", 
   [a, b, c].forEach((m) => m.dispose());
   Object.values(snap).forEach((t) => t.dispose());
 });
+
+test("hand-derived gradients equal autodiff (output loss; tap loss post/pre activation, full and partial dim)", async () => {
+  await useBackend();
+  const { softCrossEntropy, projectedMse } = await import("../src/distill/losses");
+  const rng = new Rng("g");
+  const m = createMlp({ inputDim: 7, width: 6, outputDim: 2 }, rng.derive("m"));
+  const x = tf.tensor2d(rng.uniformArray(5 * 7, -1, 1), [5, 7]);
+  const target = tf.softmax(tf.tensor2d(rng.normalArray(10, 1), [5, 2]));
+  const compare = (fast: { value: tf.Scalar; grads: Record<string, tf.Tensor> }, slow: { value: tf.Scalar; grads: Record<string, tf.Tensor> }, what: string) => {
+    assertClose(fast.value.dataSync(), slow.value.dataSync(), 1e-5, `${what} value`);
+    assert.deepEqual(Object.keys(fast.grads).sort(), Object.keys(slow.grads).sort(), `${what}: same variables`);
+    for (const k of Object.keys(slow.grads)) assertClose(fast.grads[k].dataSync(), slow.grads[k].dataSync(), 1e-5, `${what} d${k}`);
+  };
+  compare(m.outputGrads!(x, target), tf.variableGrads(() => softCrossEntropy(m.forward(x).logits, target), m.variables as tf.Variable[]), "output");
+  for (const tap of ["hidden", "hiddenPre"]) {
+    for (const dim of [6, 4]) {
+      const z = tf.tensor2d(rng.normalArray(5 * dim, 1), [5, dim]);
+      const slow = tf.variableGrads(() => {
+        const h = m.forward(x, { taps: [tap] }).taps[tap];
+        return projectedMse(dim === 6 ? h : tf.slice(h, [0, 0], [5, dim]), z);
+      }, m.variablesUpTo(tap));
+      compare(m.tapGrads!(x, tap, z, dim), slow, `${tap} dim ${dim}`);
+    }
+  }
+  m.dispose();
+});

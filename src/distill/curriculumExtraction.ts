@@ -103,6 +103,7 @@ export function curriculumExtraction(
         trainable: student.variablesUpTo(pair.studentTap),
         target: (b) => P.apply(norm(source.forward(b.x, { taps: [pair.teacherTap] }).taps[pair.teacherTap])),
         loss: (s, b, target) => projectedMse(studentTap(s, b.x), target),
+        grads: student.tapGrads ? (s, b, target) => s.tapGrads!(b.x, pair.studentTap, target, dim) : undefined,
       };
     }
     // Learned regressor Q [dim, M] (FitNets hint layer): student features -> teacher features.

@@ -28,6 +28,12 @@ function studentSoftLoss(student: TappedModel, batch: Batch, target: tf.Tensor):
   return softCrossEntropy(student.forward(batch.x, { training: true }).logits, target, batch.weights);
 }
 
+/** The model's hand-derived gradients of `studentSoftLoss`, when it has them (all variables trained). */
+function fastSoftGrads(student: TappedModel): Phase["grads"] {
+  if (!student.outputGrads) return undefined;
+  return (s, b, target) => (b.weights ? tf.variableGrads(() => studentSoftLoss(s, b, target), s.variables as tf.Variable[]) : s.outputGrads!(b.x, target));
+}
+
 /** Train on the true labels. */
 export function labelsPhase(task: Task, student: TappedModel, steps: number, optimizer: OptimizerSpec): Phase {
   return {
@@ -38,6 +44,7 @@ export function labelsPhase(task: Task, student: TappedModel, steps: number, opt
     optimizer,
     target: (b) => oneHotTargets(b.y, task.classes),
     loss: studentSoftLoss,
+    grads: fastSoftGrads(student),
   };
 }
 
@@ -62,6 +69,7 @@ export function outputPhase(
     begin,
     target: (b) => teacherProbs(source.forward(b.x).logits, opts.tau),
     loss: studentSoftLoss,
+    grads: fastSoftGrads(student),
   };
 }
 

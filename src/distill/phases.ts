@@ -50,6 +50,11 @@ export interface Phase {
   target(batch: Batch): tf.Tensor;
   /** The student's loss on the batch against the target. Runs inside the gradient closure. */
   loss(student: TappedModel, batch: Batch, target: tf.Tensor): tf.Scalar;
+  /**
+   * Optional: the same loss's value and gradients (by variable name, for exactly `trainable`)
+   * derived by hand, when the model offers a fast path. The loop uses it instead of autodiff.
+   */
+  grads?(student: TappedModel, batch: Batch, target: tf.Tensor): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
   /** Release what the phase holds (projections, checkpoint models). */
   dispose?(): void;
 }

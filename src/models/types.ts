@@ -48,6 +48,17 @@ export interface TappedModel {
   load(weights: NamedTensors): void;
   /** Free the variables. */
   dispose(): void;
+  /**
+   * Optional fast path: the value and gradients (keyed by variable name) of
+   * softCrossEntropy(forward(x).logits, target), derived by hand. Must equal autodiff of that loss
+   * (test/models.mlp.test.ts checks it); the loop uses it instead of tf.variableGrads when present.
+   */
+  outputGrads?(x: tf.Tensor, target: tf.Tensor): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
+  /**
+   * Optional fast path: value and gradients, w.r.t. variablesUpTo(tap), of
+   * projectedMse(tap(x)[..., :dim], target).
+   */
+  tapGrads?(x: tf.Tensor, tap: string, target: tf.Tensor, dim: number): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
 }
 
 /**

@@ -115,8 +115,9 @@ export function interpolate(xs: number[], ys: number[], x: number): number {
 
 /**
  * Mean of several curves over seeds. When all curves share the same sample grid the mean is taken
- * point-wise; otherwise each curve is interpolated onto the grid of the longest one (clipped to the
- * range every curve covers).
+ * point-wise; otherwise each curve is interpolated onto the grid of the longest one, and a curve that
+ * ended early (a run stops when it reaches its target) is held at its last value, so the mean runs
+ * to the end of the longest run instead of stopping where the first seed stopped.
  */
 export function meanCurve(curves: Curve[], field: "accuracy" | "loss" = "accuracy"): { x: number[]; y: number[] } {
   const usable = curves.filter((c) => (field === "accuracy" ? c.accuracy : c.loss) !== undefined);
@@ -129,7 +130,7 @@ export function meanCurve(curves: Curve[], field: "accuracy" | "loss" = "accurac
     return { x: first.slice(), y: first.map((_, i) => usable.reduce((acc, c) => acc + get(c)[i], 0) / usable.length) };
   }
   const lo = Math.max(...usable.map((c) => c.samples[0] ?? Infinity));
-  const hi = Math.min(...usable.map((c) => c.samples[c.samples.length - 1] ?? -Infinity));
+  const hi = Math.max(...usable.map((c) => c.samples[c.samples.length - 1] ?? -Infinity));
   const longest = usable.reduce((a, b) => (b.samples.length > a.samples.length ? b : a));
   const grid = longest.samples.filter((s) => s >= lo && s <= hi);
   return { x: grid, y: grid.map((x) => usable.reduce((acc, c) => acc + interpolate(c.samples, get(c), x), 0) / usable.length) };
