@@ -6,16 +6,10 @@
 import * as path from "node:path";
 import { configToJson } from "../config";
 import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { EvalEvent } from "../train/loop";
 
-export interface CurvePoint {
-  step: number;
-  samples: number;
-  phase: string;
-  accuracy: number;
-  loss: number;
-  trainLoss: number;
-  seconds: number;
-}
+/** One evaluation of a run: the loop's eval event without its tag. */
+export type CurvePoint = Omit<EvalEvent, "type">;
 
 export interface StudentRun {
   seed: number;
