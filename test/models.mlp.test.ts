@@ -83,3 +83,12 @@ test("hand-derived gradients equal autodiff (output loss; tap loss post/pre acti
   }
   m.dispose();
 });
+
+test("creating and disposing a model leaves no tensor behind", async () => {
+  await useBackend();
+  const before = tf.memory().numTensors;
+  const m = createMlp({ inputDim: 5, width: 4, outputDim: 2 }, new Rng("leak"));
+  assert.equal(tf.memory().numTensors, before + 4, "exactly the four variables");
+  m.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

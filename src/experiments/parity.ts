@@ -118,19 +118,6 @@ export const MLP_PARITY: ParityFamily<ParityConfig> = {
   },
 };
 
-/**
- * Make a model inside a tidy scope: its variables survive (tidy never frees variables) and any
- * temporary tensors its factory leaves behind (initial values) are freed, so the tensor count
- * stays flat over many runs.
- */
-function made<T>(make: () => T): T {
-  let out: T | undefined;
-  tf.tidy(() => {
-    out = make();
-  });
-  return out as T;
-}
-
 function taskOf(cfg: Readonly<CommonParityConfig>, rng: Rng) {
   return parityTask(cfg.n, cfg.k, cfg.support === "random" ? rng.derive("support") : undefined);
 }
@@ -177,7 +164,7 @@ export async function trainParityTeacher<C extends CommonParityConfig>(
     const initRng = attempt ? rng.derive("teacher", "init", attempt) : rng.derive("teacher", "init");
     const spec = {
       key,
-      create: () => made(() => family.createTeacher(cfg, initRng)),
+      create: () => family.createTeacher(cfg, initRng),
       task: stream,
       optimizer: family.teacherOptimizer(cfg),
       ckptEvery: cfg.ckptEvery,
@@ -235,7 +222,7 @@ interface TeacherRecord {
 export function parityPlan<C extends CommonParityConfig>(method: ParityMethod, ctx: SeedContext<C>, student: TappedModel, stream: ParityStream): MethodPlan {
   const { cfg, teacher, rng, family } = ctx;
   const out: OutputOptions = { optimizer: family.studentOptimizer(cfg), tau: cfg.tau };
-  const shell = (): TappedModel => made(() => family.createTeacher(cfg, rng.derive("shell")));
+  const shell = (): TappedModel => family.createTeacher(cfg, rng.derive("shell"));
   switch (method) {
     case "scratch":
       return scratch(stream, student, out);
@@ -311,7 +298,7 @@ export async function runParityStudent<C extends CommonParityConfig>(
     onProgress?.({ kind: "studentDone", run: done });
     return done;
   }
-  const student = made(() => ctx.family.createStudent(cfg, rng.derive("student", "init")));
+  const student = ctx.family.createStudent(cfg, rng.derive("student", "init"));
   const stream = ctx.newStream();
   const methodPlan = parityPlan(method, ctx, student, stream);
   // Trainable variables that are not the student's (cx's learned hint regressor): saved too.

@@ -36,10 +36,18 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
   const p = uniquePrefix("mlp");
   const a1 = 1 / Math.sqrt(inputDim);
   const a2 = 1 / Math.sqrt(width);
-  const W1 = tf.variable(tf.tensor2d(rng.uniformArray(inputDim * width, -a1, a1), [inputDim, width]), true, `${p}/W1`);
-  const b1 = tf.variable(tf.tensor1d(rng.uniformArray(width, -a1, a1)), true, `${p}/b1`);
-  const W2 = tf.variable(tf.tensor2d(rng.uniformArray(width * outputDim, -a2, a2), [width, outputDim]), true, `${p}/W2`);
-  const b2 = tf.variable(tf.tensor1d(rng.uniformArray(outputDim, -a2, a2)), true, `${p}/b2`);
+  // Draw order W1, b1, W2, b2 (fixed: it defines the numbers). The initial-value tensors are freed
+  // once the variables hold copies of them.
+  const variable = (values: Float32Array, shape: number[], name: string): tf.Variable => {
+    const t = tf.tensor(values, shape, "float32");
+    const v = tf.variable(t, true, `${p}/${name}`);
+    t.dispose();
+    return v;
+  };
+  const W1 = variable(rng.uniformArray(inputDim * width, -a1, a1), [inputDim, width], "W1");
+  const b1 = variable(rng.uniformArray(width, -a1, a1), [width], "b1");
+  const W2 = variable(rng.uniformArray(width * outputDim, -a2, a2), [width, outputDim], "W2");
+  const b2 = variable(rng.uniformArray(outputDim, -a2, a2), [outputDim], "b2");
   const variables = [W1, b1, W2, b2];
 
   return {
