@@ -7,7 +7,6 @@
  * initialisation and sees the same batches (common random numbers), which makes the methods'
  * comparison paired and makes progressive-with-only-the-final-checkpoint equal one-shot exactly.
  */
-import * as tf from "@tensorflow/tfjs";
 import { currentBackend } from "../backend";
 import { parityTask } from "../data/sparseParity";
 import { curriculumExtraction } from "../distill/curriculumExtraction";
