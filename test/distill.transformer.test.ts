@@ -69,3 +69,19 @@ test("depths that differ pair student layer l with teacher layer round(l * L_T /
   assert.deepEqual(defaultTapPairs(t, s3).map((p) => p.teacherTap), ["block1", "block3", "block4"]);
   [t, s, s3].forEach((m) => m.dispose());
 });
+
+test("transformer runs are reproducible: same config and seed, the same curve", async () => {
+  await useBackend();
+  const c = { ...cfg, runToCap: true };
+  const teacher = await trainParityTeacher(c, 1, { cacheDir: null }, TRANSFORMER_PARITY);
+  const again = await trainParityTeacher(c, 1, { cacheDir: null }, TRANSFORMER_PARITY);
+  assert.deepEqual(snap(again.model.variables), snap(teacher.model.variables), "teacher weights");
+  const ctx = seedContext(c, 1, teacher, TRANSFORMER_PARITY);
+  const { runParityStudent } = await import("../src/experiments/parity");
+  const a = await runParityStudent(ctx, "cx");
+  const b = await runParityStudent(ctx, "cx");
+  assert.ok(a.curve.length >= 5);
+  assert.deepEqual(a.curve.map((p) => [p.samples, p.accuracy, p.loss, p.trainLoss]), b.curve.map((p) => [p.samples, p.accuracy, p.loss, p.trainLoss]));
+  teacher.dispose();
+  again.dispose();
+});
