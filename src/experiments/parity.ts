@@ -100,7 +100,7 @@ function teacherShape(cfg: Readonly<ParityConfig>) {
 export const MLP_PARITY: ParityFamily<ParityConfig> = {
   name: "parity",
   input: "bits",
-  teacherKey: (cfg) => ({ kind: "parity-mlp-teacher@1", width: cfg.teacherWidth, lr: cfg.teacherLr }),
+  teacherKey: (cfg) => ({ kind: "parity-mlp-teacher@2", width: cfg.teacherWidth, lr: cfg.teacherLr }),
   createTeacher: (cfg, rng) => createMlp(teacherShape(cfg), rng),
   createStudent: (cfg, rng) => createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, rng),
   teacherOptimizer: (cfg) => ({ kind: "sgd", lr: cfg.teacherLr }),
