@@ -66,3 +66,17 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
   assert.equal(again.code, 2);
   assert.match(again.stderr, /exists and is not empty \(use --force/);
 });
+
+test("the default result folder never collides: a taken name gets a suffix", async () => {
+  const { freeFolder } = await import("../src/commands/parity");
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-free-"));
+  const base = path.join(tmp, "run");
+  assert.equal(freeFolder(base), base);
+  fs.mkdirSync(base);
+  assert.equal(freeFolder(base), base, "an empty folder may be used");
+  fs.writeFileSync(path.join(base, "summary.json"), "{}");
+  assert.equal(freeFolder(base), `${base}-2`);
+  fs.mkdirSync(`${base}-2`);
+  fs.writeFileSync(path.join(`${base}-2`, "x"), "");
+  assert.equal(freeFolder(base), `${base}-3`);
+});

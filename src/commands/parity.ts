@@ -19,7 +19,7 @@ import { Interrupted, readJsonChecked } from "../experiments/runState";
 import { writeJsonAtomic } from "../io";
 import { kebab } from "../cliArgs";
 import {
-  DEFAULT_SAVE_EVERY, RUNS_DIR, RUN_FORMAT, RunFile, checkRunId, defaultRunId, installStopHandlers, prepareRunDir, readRunFile, resumeCommand, writeRunFile,
+  DEFAULT_SAVE_EVERY, RUNS_DIR, RUN_FORMAT, RunFile, checkRunDir, checkRunId, defaultRunId, installStopHandlers, prepareRunDir, readRunFile, resumeCommand, writeRunFile,
 } from "./runFolder";
 import { writeResults } from "../experiments/results";
 import { defaultWorkers } from "../experiments/pool";
@@ -106,8 +106,12 @@ const SESSION_OPTIONS = ["run-id", "resume", "runs-dir", "force", "dry-run"];
 const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json"];
 const BACKENDS = ["tensorflow", "wasm", "cpu"];
 
-function timestamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+/** `base`, or `base-2`, `base-3`, ... : the first that is absent or empty. */
+export function freeFolder(base: string): string {
+  const taken = (d: string) => fs.existsSync(d) && (!fs.statSync(d).isDirectory() || fs.readdirSync(d).length > 0);
+  let dir = base;
+  for (let i = 2; taken(dir); i++) dir = `${base}-${i}`;
+  return dir;
 }
 
 /** Check that `dir` may be written: absent, empty, or --force. */
@@ -208,7 +212,9 @@ export function planParityCommand(command: "parity" | "parity-transformer", argv
     const saved = readJsonChecked<unknown>(file, "run config");
     if (JSON.stringify(saved) !== JSON.stringify(configToJson(cfg))) throw new CheckpointError(file, "does not match the config that run.json's arguments resolve to (edited, or a different version)");
   }
-  const out = (options.out as string | undefined) ?? (runFile ? "" : path.join("data", "results", `${spec.command}-${cfg.preset}-${timestamp()}`));
+  // The default result folder is named by the run id, with a suffix when that name is taken: a folder
+  // the user did not name is never refused, nor overwritten.
+  const out = (options.out as string | undefined) ?? (runFile ? "" : freeFolder(path.join("data", "results", runId)));
   return {
     command: spec.command,
     cfg,
@@ -254,8 +260,9 @@ async function executeParityCommand(spec: ParityCommandSpec, plan: ParityCommand
     return 0;
   }
   if (!plan.resume) {
+    checkRunDir(runDir, plan.force); // a taken run id is the first thing to report
     checkOutDir(out, plan.force);
-    prepareRunDir(runDir, plan.force);
+    prepareRunDir(runDir, plan.force); // nothing is written before both checks pass
   }
   const backend = await initBackend(plan.backend);
   const run: RunFile = plan.runFile ?? { format: RUN_FORMAT, command: spec.command, runId: plan.runId, args: plan.args, backend, status: "running", elapsedSeconds: 0, created: new Date().toISOString() };

@@ -47,15 +47,17 @@ export function defaultRunId(runsDir: string, command: string, preset: string, n
   return id;
 }
 
+/** Throws unless a new run may use `dir`: absent, empty, or --force. Changes nothing. */
+export function checkRunDir(dir: string, force: boolean): void {
+  if (!fs.existsSync(dir)) return;
+  if (!fs.statSync(dir).isDirectory()) throw new ConfigError("--run-id", dir, "exists and is not a folder");
+  if (!force && fs.readdirSync(dir).length > 0) throw new ConfigError("--run-id", dir, "run folder exists (use --resume to continue it, or --force to start over)");
+}
+
 /** A new run may use `dir` when it is absent or empty, or with --force (then it is cleared). */
 export function prepareRunDir(dir: string, force: boolean): void {
-  if (fs.existsSync(dir)) {
-    if (!fs.statSync(dir).isDirectory()) throw new ConfigError("--run-id", dir, "exists and is not a folder");
-    if (fs.readdirSync(dir).length > 0) {
-      if (!force) throw new ConfigError("--run-id", dir, "run folder exists (use --resume to continue it, or --force to start over)");
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
+  checkRunDir(dir, force);
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
 }
 
