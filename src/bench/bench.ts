@@ -31,7 +31,7 @@ import { rootRng } from "../rng";
 import { trainStep } from "../train/loop";
 import { createOptimizer } from "../train/optimizers";
 import { writeJsonAtomic } from "../io";
-import { textTable } from "../report/text";
+import { alignedTable } from "../report/text";
 
 interface Shape {
   name: string;
@@ -233,7 +233,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   process.stdout.write(
-    textTable(
+    alignedTable(
       ["shape", "step", "ms", "steps/s", "GFLOP/s"],
       steps.map((s) => [s.shape, s.step, s.ms.toFixed(3), s.stepsPerSecond.toFixed(0), s.gflops.toFixed(2)]),
     ) + "\n\n",

@@ -12,7 +12,7 @@ import { resolveParityTransformerConfig } from "../experiments/parityTransformer
 import { writeResults } from "../experiments/results";
 import { jobDone, mergeSweep, parseGrid, parseShard, shardJobs, sweepJobs, writeMerged } from "../experiments/sweep";
 import { fmtSamples } from "../progress";
-import { textTable } from "../report/text";
+import { alignedTable } from "../report/text";
 
 export const SWEEP_HELP = `usage: curriculum-distill sweep --grid FILE --out DIR [--shard i/N] [--backend NAME] [--quiet]
        curriculum-distill merge --out DIR [--allow-missing]
@@ -78,7 +78,7 @@ export async function mergeCommand(argv: readonly string[]): Promise<number> {
   writeMerged(options.out, merged);
   const keys = Object.keys(merged.grid.grid);
   process.stdout.write(
-    textTable(
+    alignedTable(
       [...keys, "method", "median", ...merged.grid.seeds.map((s) => `seed ${s}`)],
       merged.rows.map((r) => [...keys.map((k) => String(r.point[k])), r.method, fmtSamples(r.median), ...merged.grid.seeds.map((s) => {
         const i = r.seeds.indexOf(s);

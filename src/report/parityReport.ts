@@ -4,6 +4,9 @@ import { fmtSamples } from "../progress";
 import { reportHtml, writeReport } from "./html";
 import { Curve, accuracyCurves, samplesToTargetBars } from "./plots";
 import { tableHtml } from "./tables";
+import { summaryRows } from "./text";
+
+export { summaryRows };
 
 /** Curves per method (one per seed), in method order. */
 export function curvesByMethod(runs: readonly StudentRun[], methods: readonly string[]): Record<string, Curve[]> {
@@ -13,18 +16,6 @@ export function curvesByMethod(runs: readonly StudentRun[], methods: readonly st
     if (rs.length) out[m] = rs.map((r) => ({ samples: r.curve.map((c) => c.samples), accuracy: r.curve.map((c) => c.accuracy), loss: r.curve.map((c) => c.loss) }));
   }
   return out;
-}
-
-/** Rows of the samples-to-target table: one per method, a column per seed. */
-export function summaryRows(summary: Summary): Array<Record<string, string | number>> {
-  const seeds = (summary.config.seeds as number[]) ?? [];
-  const base = summary.methods.oneshot?.median;
-  return Object.entries(summary.methods).map(([m, s]) => {
-    const row: Record<string, string | number> = { method: m, median: fmtSamples(s.median) };
-    seeds.forEach((seed, i) => (row[`seed ${seed}`] = s.samplesToTarget[i] === null ? "not reached" : fmtSamples(s.samplesToTarget[i])));
-    if (base) row["speed-up vs oneshot"] = `${(base / s.median).toFixed(1)}x`;
-    return row;
-  });
 }
 
 export function parityReportHtml(result: { runs: readonly StudentRun[]; config: { methods: readonly string[]; targetAccuracy: number; maxSamples: number } }, summary: Summary): string {

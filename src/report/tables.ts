@@ -9,6 +9,7 @@
  * Keep this file within TypeScript 5.0 syntax (tslab compiles notebooks against its .d.ts with TS 5.0.4).
  */
 import { escapeHtml } from "./html";
+import { alignedTable } from "./text";
 
 export type Cell = string | number | boolean | null | undefined;
 export type Row = Record<string, Cell>;
@@ -125,9 +126,5 @@ export function textTable(rows: Row[], columns?: string[], opts: FormatOpts = {}
   const { columns: cols, rows: cells } = frameCells(toDataFrame(rows, columns));
   const numeric = cols.map((_, j) => isNumericColumn(cells, j));
   const text = cells.map((r) => cols.map((_, j) => formatCell(r[j], opts)));
-  const widths = cols.map((c, j) => Math.max(c.length, ...text.map((r) => r[j].length)));
-  const pad = (s: string, j: number): string => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j]));
-  const line = (r: string[]): string => r.map(pad).join("  ").replace(/\s+$/, "");
-  const out = [line(cols), widths.map((w) => "-".repeat(w)).join("  "), ...text.map(line)];
-  return out.join("\n");
+  return alignedTable(cols, text, numeric);
 }

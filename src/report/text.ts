@@ -1,27 +1,42 @@
-/** Plain-text tables for terminals. */
+/**
+ * Plain-text tables for terminals, with no dependency beyond the project (the CLI does not load
+ * danfojs to print a table; src/report/tables.ts renders its DataFrames through `alignedTable`).
+ */
 import { Summary } from "../experiments/results";
 import { fmtSamples } from "../progress";
 
-export function textTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+/** Aligned columns under a dashed rule. `rightAlign[j]` (default: every column but the first). */
+export function alignedTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>, rightAlign?: readonly boolean[]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: readonly string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  ");
+  const right = (i: number) => (rightAlign ? rightAlign[i] : i > 0);
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (right(i) ? c.padStart(w[i]) : c.padEnd(w[i])))
+      .join("  ")
+      .replace(/\s+$/, "");
   return [line(header), w.map((x) => "-".repeat(x)).join("  "), ...rows.map(line)].join("\n");
 }
 
-/** Median and per-seed samples to target per method, and each method's ratio to one-shot. */
-export function summaryTable(summary: Summary, target: number): string {
-  const methods = Object.keys(summary.methods);
+/**
+ * Rows of the samples-to-target table: one per method, the median (a miss counted as the cap), a
+ * column per seed, and the ratio to one-shot's median. With `target`, the median column says to what.
+ */
+export function summaryRows(summary: Summary, target?: number): Array<Record<string, string | number>> {
   const seeds = (summary.config.seeds as number[]) ?? [];
   const base = summary.methods.oneshot?.median;
-  const rows = methods.map((m) => {
-    const s = summary.methods[m];
-    return [
-      m,
-      fmtSamples(s.median),
-      ...s.samplesToTarget.map((x) => (x === null ? "not reached" : fmtSamples(x))),
-      base ? `${(base / s.median).toFixed(1)}x` : "",
-    ];
+  const medianName = target === undefined ? "median" : `median to ${Math.round(target * 100)}%`;
+  return Object.entries(summary.methods).map(([m, s]) => {
+    const row: Record<string, string | number> = { method: m, [medianName]: fmtSamples(s.median) };
+    seeds.forEach((seed, i) => (row[`seed ${seed}`] = s.samplesToTarget[i] === null ? "not reached" : fmtSamples(s.samplesToTarget[i])));
+    if (base) row["speed-up vs oneshot"] = `${(base / s.median).toFixed(1)}x`;
+    return row;
   });
-  const head = ["method", `median to ${Math.round(target * 100)}%`, ...seeds.map((s) => `seed ${s}`), "speed-up vs oneshot"];
-  return textTable(head, rows);
+}
+
+/** summaryRows as a terminal table. */
+export function summaryTable(summary: Summary, target: number): string {
+  const rows = summaryRows(summary, target);
+  if (rows.length === 0) return "";
+  const header = Object.keys(rows[0]);
+  return alignedTable(header, rows.map((r) => header.map((h) => String(r[h] ?? ""))));
 }
