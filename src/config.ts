@@ -125,6 +125,13 @@ export function checkField(field: string, spec: FieldSpec, v: unknown): unknown 
   }
 }
 
+/** The preset called `name` (default "main"), or a ConfigError naming it and listing the presets. */
+export function presetOf<P>(presets: Readonly<Record<string, P>>, name: string | undefined): P {
+  const n = name ?? "main";
+  if (!Object.prototype.hasOwnProperty.call(presets, n)) throw new ConfigError("preset", n, `expected one of ${Object.keys(presets).join(", ")}`);
+  return presets[n];
+}
+
 /**
  * Resolve a config: defaults, then a preset's values, then user overrides (later wins). Unknown
  * keys in the preset or the overrides are rejected; every field is validated; the result is frozen.

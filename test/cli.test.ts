@@ -68,7 +68,7 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
 });
 
 test("the default result folder never collides: a taken name gets a suffix", async () => {
-  const { freeFolder } = await import("../src/commands/parity");
+  const { freeFolder } = await import("../src/io");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-free-"));
   const base = path.join(tmp, "run");
   assert.equal(freeFolder(base), base);

@@ -6,7 +6,7 @@ import { fieldsHelp, parseArgs } from "../cliArgs";
 import { LANGUAGE_MODEL_DEFAULTS, LANGUAGE_MODEL_SCHEMA, resolveLanguageModelConfig } from "../experiments/languageModelConfig";
 import { LanguageModelResult, MlmProgress, runLanguageModel } from "../experiments/languageModel";
 import { curvesCsv } from "../experiments/results";
-import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { freeFolder, timeStamp, writeFileAtomic, writeJsonAtomic } from "../io";
 import { configToJson } from "../config";
 import { Progress, fmtDuration } from "../progress";
 import { checkOutDir } from "./parity";
@@ -49,8 +49,7 @@ export async function mlmCommand(argv: readonly string[]): Promise<number> {
   }
   const { overrides, options } = parseArgs(argv, LANGUAGE_MODEL_SCHEMA as never, VALUE_OPTIONS, BOOL_OPTIONS);
   const cfg = resolveLanguageModelConfig(options.preset as string | undefined, overrides);
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  const out = (options.out as string | undefined) ?? path.join("data", "results", `mlm-${cfg.corpus}-${cfg.preset}-${stamp}`);
+  const out = (options.out as string | undefined) ?? freeFolder(path.join("data", "results", `mlm-${cfg.corpus}-${cfg.preset}-${timeStamp()}`));
   if (typeof out !== "string" || out.length === 0) throw new ConfigError("--out", out, "expected a folder");
   checkOutDir(out, Boolean(options.force));
   const backend = await initBackend(options.backend as string | undefined);

@@ -16,7 +16,7 @@ import {
 import { FieldSpec, configToJson } from "../config";
 import { CheckpointError } from "../train/checkpoints";
 import { Interrupted, readJsonChecked } from "../experiments/runState";
-import { writeJsonAtomic } from "../io";
+import { freeFolder, writeJsonAtomic } from "../io";
 import { kebab } from "../cliArgs";
 import {
   DEFAULT_SAVE_EVERY, RUNS_DIR, RUN_FORMAT, RunFile, checkRunDir, checkRunId, defaultRunId, installStopHandlers, prepareRunDir, readRunFile, resumeCommand, writeRunFile,
@@ -106,14 +106,6 @@ const SESSION_OPTIONS = ["run-id", "resume", "runs-dir", "force", "dry-run"];
 const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json"];
 const BACKENDS = ["tensorflow", "wasm", "cpu"];
 
-/** `base`, or `base-2`, `base-3`, ... : the first that is absent or empty. */
-export function freeFolder(base: string): string {
-  const taken = (d: string) => fs.existsSync(d) && (!fs.statSync(d).isDirectory() || fs.readdirSync(d).length > 0);
-  let dir = base;
-  for (let i = 2; taken(dir); i++) dir = `${base}-${i}`;
-  return dir;
-}
-
 /** Check that `dir` may be written: absent, empty, or --force. */
 export function checkOutDir(dir: string, force: boolean): void {
   if (fs.existsSync(dir)) {
@@ -198,9 +190,6 @@ export function planParityCommand(command: "parity" | "parity-transformer", argv
   const { overrides, options } = resumeId !== undefined ? parseArgs(args, spec.schema, VALUE_OPTIONS, BOOL_OPTIONS) : first;
   if (resumeId !== undefined) session = { ...options, ...first.options };
   const preset = options.preset as string | undefined;
-  if (preset !== undefined && !(preset in spec.presets)) {
-    throw new ConfigError("preset", preset, `expected one of ${Object.keys(spec.presets).join(", ")}`);
-  }
   const cfg = spec.resolve(preset, overrides);
   const backend = (runFile?.backend ?? (options.backend as string | undefined)) || undefined;
   if (backend !== undefined && !BACKENDS.includes(backend)) throw new ConfigError("--backend", backend, `expected one of ${BACKENDS.join(", ")}`);
@@ -212,8 +201,7 @@ export function planParityCommand(command: "parity" | "parity-transformer", argv
     const saved = readJsonChecked<unknown>(file, "run config");
     if (JSON.stringify(saved) !== JSON.stringify(configToJson(cfg))) throw new CheckpointError(file, "does not match the config that run.json's arguments resolve to (edited, or a different version)");
   }
-  // The default result folder is named by the run id, with a suffix when that name is taken: a folder
-  // the user did not name is never refused, nor overwritten.
+  // The default result folder is named by the run id (suffixed when taken, see freeFolder).
   const out = (options.out as string | undefined) ?? (runFile ? "" : freeFolder(path.join("data", "results", runId)));
   return {
     command: spec.command,

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { ConfigError } from "../config";
 import { readJsonChecked } from "../experiments/runState";
 import { CheckpointError } from "../train/checkpoints";
-import { writeJsonAtomic } from "../io";
+import { timeStamp, writeJsonAtomic } from "../io";
 
 export const RUNS_DIR = "data/runs";
 export const RUN_FORMAT = "curriculum-distill/run@1";
@@ -40,8 +40,7 @@ export function checkRunId(id: string): string {
 
 /** A fresh id from the command, the preset and the time; `-2`, `-3`, ... when taken. */
 export function defaultRunId(runsDir: string, command: string, preset: string, now = new Date()): string {
-  const t = now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  const base = checkRunId(`${command}-${preset.replace(/[^A-Za-z0-9._-]/g, "_")}-${t}`);
+  const base = checkRunId(`${command}-${preset.replace(/[^A-Za-z0-9._-]/g, "_")}-${timeStamp(now)}`);
   let id = base;
   for (let i = 2; fs.existsSync(path.join(runsDir, id)); i++) id = `${base}-${i}`;
   return id;

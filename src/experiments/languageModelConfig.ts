@@ -14,7 +14,7 @@
  * keeps the reference's depth (4 blocks, so the layer-wise curriculum has 4 phases), width and step
  * budget; curriculum extraction uses layer-normalised targets and 50 steps per block by default.
  */
-import { ConfigError, Schema, resolveConfig } from "../config";
+import { ConfigError, Schema, presetOf, resolveConfig } from "../config";
 import { TRANSFORMER_SIZES_SCHEMA, TransformerSizes, checkTransformerSizes } from "./transformerSizes";
 
 export const MLM_METHODS = ["cx", "oneshot", "progressive", "scratch"] as const;
@@ -151,8 +151,7 @@ export function resolveLanguageModelConfig(preset: string | undefined, overrides
   const corpus = (overrides.corpus ?? LANGUAGE_MODEL_DEFAULTS.corpus) as MlmCorpus;
   if (corpus !== "brown" && corpus !== "pcfg") throw new ConfigError("corpus", corpus, "expected one of brown, pcfg");
   const name = preset ?? "main";
-  const p = LANGUAGE_MODEL_PRESETS[corpus][name];
-  if (!p) throw new ConfigError("preset", name, `expected one of ${Object.keys(LANGUAGE_MODEL_PRESETS[corpus]).join(", ")}`);
+  const p = presetOf(LANGUAGE_MODEL_PRESETS[corpus], name);
   const cfg = resolveConfig(LANGUAGE_MODEL_SCHEMA, LANGUAGE_MODEL_DEFAULTS, { ...p, corpus }, overrides);
   checkTransformerSizes(cfg);
   if (cfg.tapSteps * cfg.studentLayers >= cfg.studentSteps && cfg.methods.includes("cx")) {

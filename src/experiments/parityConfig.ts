@@ -2,7 +2,7 @@
  * The sparse-parity MLP experiment's config: every free choice of PAPER.md is a field with its
  * default and the reason for it. Presets set only task sizes and budgets; user flags override them.
  */
-import { Schema, resolveConfig, ConfigError } from "../config";
+import { Schema, resolveConfig, ConfigError, presetOf } from "../config";
 
 export const PARITY_METHODS = ["cx", "oneshot", "progressive", "scratch", "twoshot"] as const;
 export type ParityMethod = (typeof PARITY_METHODS)[number];
@@ -165,9 +165,7 @@ export const PARITY_PRESETS: Record<string, Partial<ParityConfig>> = {
 };
 
 export function resolveParityConfig(preset: string | undefined, overrides: Partial<Record<string, unknown>> = {}): Readonly<ParityConfig> {
-  const name = preset ?? "main";
-  const p = PARITY_PRESETS[name];
-  if (!p) throw new ConfigError("preset", name, `expected one of ${Object.keys(PARITY_PRESETS).join(", ")}`);
+  const p = presetOf(PARITY_PRESETS, preset);
   const cfg = resolveConfig(PARITY_SCHEMA, PARITY_DEFAULTS, p, overrides);
   if (cfg.k > cfg.n) throw new ConfigError("k", cfg.k, `must be <= n (${cfg.n})`);
   if (cfg.projDim > cfg.studentWidth) throw new ConfigError("projDim", cfg.projDim, `must be <= studentWidth (${cfg.studentWidth})`);

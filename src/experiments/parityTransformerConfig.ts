@@ -4,7 +4,7 @@
  * reference in the transformer issue: n = 20, k = 3, teacher d_model 64 / 8 heads, student
  * d_model 16 / 2 heads, 2 blocks each, Adam 1e-3, batch 64, 300 tap steps per block.
  */
-import { ConfigError, Schema, resolveConfig } from "../config";
+import { ConfigError, Schema, presetOf, resolveConfig } from "../config";
 import { PARITY_DEFAULTS, PARITY_METHODS, PARITY_SCHEMA, ParityConfig } from "./parityConfig";
 import { CommonParityConfig } from "./parity";
 import { TRANSFORMER_SIZES_SCHEMA, TransformerSizes, checkTransformerSizes } from "./transformerSizes";
@@ -103,9 +103,7 @@ export const PARITY_TRANSFORMER_PRESETS: Record<string, Partial<ParityTransforme
 };
 
 export function resolveParityTransformerConfig(preset: string | undefined, overrides: Partial<Record<string, unknown>> = {}): Readonly<ParityTransformerConfig> {
-  const name = preset ?? "main";
-  const p = PARITY_TRANSFORMER_PRESETS[name];
-  if (!p) throw new ConfigError("preset", name, `expected one of ${Object.keys(PARITY_TRANSFORMER_PRESETS).join(", ")}`);
+  const p = presetOf(PARITY_TRANSFORMER_PRESETS, preset);
   const cfg = resolveConfig(PARITY_TRANSFORMER_SCHEMA, PARITY_TRANSFORMER_DEFAULTS, p, overrides);
   if (cfg.k > cfg.n) throw new ConfigError("k", cfg.k, `must be <= n (${cfg.n})`);
   checkTransformerSizes(cfg);
