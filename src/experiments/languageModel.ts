@@ -23,6 +23,7 @@ import { MASK_ID, NUM_SPECIAL, WordTokenizer } from "../data/tokenizer";
 import { curriculumExtraction, defaultTapPairs } from "../distill/curriculumExtraction";
 import { Checkpoint, OutputOptions, oneShot, progressive, scratch } from "../distill/outputs";
 import { Batch, MethodPlan, Task } from "../distill/phases";
+import { accuracy, oneHotTargets, softCrossEntropy } from "../distill/losses";
 import { createTransformer, TransformerModel } from "../models/transformer";
 import { TappedModel } from "../models/types";
 import { Rng, rootRng } from "../rng";
@@ -85,10 +86,12 @@ export class MlmValidation {
     let n = 0;
     for (const { batch } of this.batches) {
       const [h, l, c] = tf.tidy(() => {
+        // The same loss and accuracy functions as training and the parity experiments (means, weighted by count).
         const logits = model.forward(batch.x).logits; // [P, vocab]
-        const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), batch.y), "float32"));
-        const nll = tf.neg(tf.sum(tf.mul(tf.oneHot(batch.y as tf.Tensor1D, logits.shape[1]!), tf.logSoftmax(logits))));
-        return [hit.dataSync()[0], nll.dataSync()[0], batch.y.shape[0]];
+        const count = batch.y.shape[0];
+        const hit = accuracy(logits, batch.y).dataSync()[0] * count;
+        const nll = softCrossEntropy(logits, oneHotTargets(batch.y, logits.shape[1]!)).dataSync()[0] * count;
+        return [hit, nll, count];
       });
       hits += h;
       ce += l;
