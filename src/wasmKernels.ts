@@ -405,32 +405,31 @@ export function registerFastWasmKernels(): void {
   if (isOurs(cur) && isOurs(curFused)) return;
   originalTranspose = tf.getKernel("Transpose", "wasm")!.kernelFunc;
   originalIdentity = tf.getKernel("Identity", "wasm")!.kernelFunc;
-  if (!isOurs(cur)) {
-    originalBatchMatMul = cur;
-    tf.unregisterKernel("BatchMatMul", "wasm");
-    const cfg = { kernelName: "BatchMatMul", backendName: "wasm", kernelFunc: fastBatchMatMul as unknown as tf.KernelFunc };
-    (cfg as unknown as Record<symbol, unknown>)[MARK] = true;
-    tf.registerKernel(cfg);
-  }
-  if (!isOurs(curFused)) {
-    originalFusedMatMul = curFused;
-    tf.unregisterKernel("_FusedMatMul", "wasm");
-    const cfg = { kernelName: "_FusedMatMul", backendName: "wasm", kernelFunc: fastFusedMatMul as unknown as tf.KernelFunc };
-    (cfg as unknown as Record<symbol, unknown>)[MARK] = true;
-    tf.registerKernel(cfg);
-  }
+  if (!isOurs(cur)) originalBatchMatMul = swapIn("BatchMatMul", fastBatchMatMul);
+  if (!isOurs(curFused)) originalFusedMatMul = swapIn("_FusedMatMul", fastFusedMatMul);
+}
+
+/** Register `fast` (marked as ours) in place of the wasm kernel `name`; returns the replaced config. */
+function swapIn(name: string, fast: unknown): tf.KernelConfig {
+  const original = tf.getKernel(name, "wasm")!;
+  tf.unregisterKernel(name, "wasm");
+  const cfg = { kernelName: name, backendName: "wasm", kernelFunc: fast as tf.KernelFunc };
+  (cfg as unknown as Record<symbol, unknown>)[MARK] = true;
+  tf.registerKernel(cfg);
+  return original;
+}
+
+/** Put `original` back in place of our kernel `name`, if ours is registered. */
+function swapOut(name: string, original: tf.KernelConfig | undefined): void {
+  if (!isOurs(tf.getKernel(name, "wasm")) || original === undefined) return;
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel(original);
 }
 
 /** Put the stock wasm kernels back (for benchmarks and tests). No-op when not registered. */
 export function unregisterFastWasmKernels(): void {
-  if (isOurs(tf.getKernel("BatchMatMul", "wasm")) && originalBatchMatMul !== undefined) {
-    tf.unregisterKernel("BatchMatMul", "wasm");
-    tf.registerKernel(originalBatchMatMul);
-  }
-  if (isOurs(tf.getKernel("_FusedMatMul", "wasm")) && originalFusedMatMul !== undefined) {
-    tf.unregisterKernel("_FusedMatMul", "wasm");
-    tf.registerKernel(originalFusedMatMul);
-  }
+  swapOut("BatchMatMul", originalBatchMatMul);
+  swapOut("_FusedMatMul", originalFusedMatMul);
 }
 
 /** Whether the fast kernels are currently registered. */
