@@ -50,6 +50,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
   if (!(spec.lr >= 0) || !Number.isFinite(spec.lr)) throw new Error(`optimizer: lr must be a finite number >= 0, got ${spec.lr}`);
   let step = 0;
   if (spec.kind === "sgd") {
+    const lr = tf.scalar(spec.lr); // made once, not one scalar upload per variable per step
     return {
       spec,
       get step() {
@@ -58,7 +59,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
       apply(vars, grads) {
         for (const v of vars) {
           const g = grads[v.name];
-          if (g) v.assign(tf.sub(v, tf.mul(g, spec.lr)));
+          if (g) v.assign(tf.sub(v, tf.mul(g, lr)));
         }
         step++;
       },
@@ -68,7 +69,9 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         if (extra.length) throw new Error(`optimizer: SGD has no state, got "${extra[0]}"`);
         step = s;
       },
-      dispose() {},
+      dispose() {
+        lr.dispose();
+      },
     };
   }
   const b1 = spec.beta1 ?? 0.9;
