@@ -4,8 +4,9 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { Rng } from "../src/rng";
 import {
-  createTransformer, embeddingLookup, geluTanh, layerNorm, linear2d, parameterCount, TransformerConfig,
+  createTransformer, parameterCount, TransformerConfig,
 } from "../src/models/transformer";
+import { WASM_KERNELS, setWasmKernels, withWasmKernels } from "./nativeHelpers";
 
 const TINY: TransformerConfig = { vocabSize: 7, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 2, head: "classify", numClasses: 3 };
 
@@ -191,39 +192,6 @@ test("init statistics: embeddings N(0, 0.02^2), Linear U(+-1/sqrt(fan_in)), Laye
   again.dispose();
 });
 
-test("hand-written gradients (embedding, LayerNorm, GELU, linear) equal autodiff of the plain formulas", async () => {
-  await initBackend("cpu");
-  const rng = new Rng("grads");
-  const x = tf.tensor2d(rng.normalArray(5 * 4, 1), [5, 4]);
-  const g = tf.tensor1d(rng.normalArray(4, 1));
-  const b = tf.tensor1d(rng.normalArray(4, 1));
-  const w = tf.tensor2d(rng.normalArray(4 * 3, 1), [4, 3]);
-  const up = tf.tensor2d(rng.normalArray(5 * 4, 1), [5, 4]); // upstream weights so the loss is not symmetric
-  const check = (name: string, ours: (...t: tf.Tensor[]) => tf.Tensor, ref: (...t: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]) => {
-    const loss = (f: (...t: tf.Tensor[]) => tf.Tensor) => (...t: tf.Tensor[]) => {
-      const y = f(...t);
-      return tf.sum(tf.mul(y, tf.sin(y))) as tf.Scalar; // nonlinear, so LayerNorm's gradient is not trivially 0
-    };
-    const a = tf.grads(loss(ours))(inputs);
-    const r = tf.grads(loss(ref))(inputs);
-    assert.ok(maxAbsDiff(ours(...inputs), ref(...inputs)) < 1e-5, `${name} value`);
-    a.forEach((t, i) => assert.ok(maxAbsDiff(t, r[i]) < 1e-4, `${name} grad ${i}: ${maxAbsDiff(t, r[i])}`));
-  };
-  check("layerNorm", (xx, gg, bb) => layerNorm(xx as tf.Tensor2D, gg as tf.Tensor1D, bb as tf.Tensor1D, 1e-5), (xx, gg, bb) => {
-    const mu = tf.mean(xx, -1, true);
-    const va = tf.mean(tf.square(tf.sub(xx, mu)), -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(xx, mu), tf.sqrt(tf.add(va, 1e-5))), gg), bb);
-  }, [tf.mul(x, up), g, b]);
-  check("geluTanh", (xx) => geluTanh(xx), (xx) =>
-    tf.mul(tf.mul(xx, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(xx, tf.mul(0.044715, tf.pow(xx, 3))))))), [tf.mul(x, 3)]);
-  check("linear2d", (xx, ww, bb) => linear2d(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D), (xx, ww, bb) => tf.add(tf.matMul(xx as tf.Tensor2D, ww as tf.Tensor2D), bb), [x, w, b.slice(0, 3)]);
-  const idx = tf.tensor1d([2, 0, 2, 3, 2], "int32");
-  for (const rows of [4, 100]) {
-    const table = tf.tensor2d(rng.normalArray(rows * 4, 1), [rows, 4]);
-    check(`embeddingLookup (${rows} rows)`, (t) => embeddingLookup(t as tf.Tensor2D, idx), (t) => tf.gather(t, idx), [table]);
-  }
-});
-
 test("wasm and cpu agree on logits and on gradients of a cross-entropy (same weights)", async () => {
   const rng = new Rng("parity");
   const cases: Array<[string, TransformerConfig]> = [
@@ -244,16 +212,18 @@ test("wasm and cpu agree on logits and on gradients of a cross-entropy (same wei
     };
     const onCpu = run();
     await initBackend("wasm");
-    const onWasm = run();
-    assertClose(onWasm.logits, onCpu.logits, 1e-4, `${name} logits`);
-    assert.ok(Math.abs(onWasm.loss - onCpu.loss) < 1e-4, `${name} loss`);
-    let nonZero = 0;
-    onCpu.grads.forEach((gc, i) => {
-      const scale = Math.max(1e-3, ...Array.from(gc, Math.abs));
-      assertClose(onWasm.grads[i], gc, 1e-3 * scale, `${name} grad ${m.variables[i].name}`);
-      if (gc.some((v) => v !== 0)) nonZero++;
-    });
-    assert.equal(nonZero, m.variables.length, `${name}: every variable gets a gradient`);
+    for (const kernels of WASM_KERNELS) {
+      const onWasm = withWasmKernels(kernels, run);
+      assertClose(onWasm.logits, onCpu.logits, 1e-4, `${name} logits (${kernels})`);
+      assert.ok(Math.abs(onWasm.loss - onCpu.loss) < 1e-4, `${name} loss (${kernels})`);
+      let nonZero = 0;
+      onCpu.grads.forEach((gc, i) => {
+        const scale = Math.max(1e-3, ...Array.from(gc, Math.abs));
+        assertClose(onWasm.grads[i], gc, 1e-3 * scale, `${name} grad ${m.variables[i].name} (${kernels})`);
+        if (gc.some((v) => v !== 0)) nonZero++;
+      });
+      assert.equal(nonZero, m.variables.length, `${name}: every variable gets a gradient (${kernels})`);
+    }
     m.dispose();
   }
   await initBackend("cpu");
@@ -306,8 +276,9 @@ test("dropout: off when not training (repeatable), on and fresh per call when tr
 });
 
 test("no tensor leak: a forward + gradient step in tf.tidy leaves numTensors unchanged", async () => {
-  for (const backend of ["cpu", "wasm"]) {
+  for (const [backend, kernels] of [["cpu", "native"], ...WASM_KERNELS.map((k) => ["wasm", k])] as const) {
     await initBackend(backend);
+    if (backend === "wasm") setWasmKernels(kernels);
     const m = createTransformer({ ...TINY, dropout: 0.1, head: "lm", numClasses: undefined, tiedEmbeddings: true }, new Rng("leak"));
     const x = ids(new Rng("leak-x"), 3, 6, 7);
     const labels = tf.tensor1d(Int32Array.from({ length: 18 }, (_, i) => i % 7), "int32");
@@ -324,7 +295,7 @@ test("no tensor leak: a forward + gradient step in tf.tidy leaves numTensors unc
     step();
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) step();
-    assert.equal(tf.memory().numTensors, before, `${backend}: numTensors`);
+    assert.equal(tf.memory().numTensors, before, `${backend} (${kernels}): numTensors`);
     m.dispose();
     x.dispose();
     labels.dispose();

@@ -3,6 +3,14 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { BATCH_LOOP_MIN_FLOPS, fastWasmKernelsActive, registerFastWasmKernels } from "../src/wasmKernels";
+import { setWasmKernels } from "./nativeHelpers";
+
+/** These tests are about the pure-wasm (XNNPACK) kernels: the native library's are taken out. */
+async function xnnpackWasm(): Promise<string> {
+  const b = await initBackend("wasm");
+  setWasmKernels("xnnpack");
+  return b;
+}
 
 /** Deterministic values in [-1, 1). */
 function values(n: number, seed: number): Float32Array {
@@ -61,7 +69,7 @@ function refMatMul(x: Float32Array, w: Float32Array, m: number, k: number, n: nu
 const wasmBackend = (): { numDataIds(): number } => tf.findBackend("wasm") as unknown as { numDataIds(): number };
 
 test("fast wasm kernels are registered by initBackend and registration is idempotent", async () => {
-  assert.equal(await initBackend("wasm"), "wasm");
+  assert.equal(await xnnpackWasm(), "wasm");
   assert.ok(fastWasmKernelsActive());
   registerFastWasmKernels();
   registerFastWasmKernels();
@@ -79,7 +87,7 @@ const COMBOS: [boolean, boolean][] = [
 const shp = (batch: number[], rows: number, cols: number, t: boolean): number[] => [...batch, ...(t ? [cols, rows] : [rows, cols])];
 
 test("matMul equals cpu for every transposeA/transposeB, 2-D and batched shapes", async () => {
-  await initBackend("wasm");
+  await xnnpackWasm();
   // [batchA, batchB, M, K, N]
   const cases: [number[], number[], number, number, number][] = [
     [[], [], 33, 17, 29], // 2-D
@@ -101,7 +109,7 @@ test("matMul equals cpu for every transposeA/transposeB, 2-D and batched shapes"
 });
 
 test("fused matMul with bias + relu (and other activations) equals cpu", async () => {
-  await initBackend("wasm");
+  await xnnpackWasm();
   const cases: [number[], number, number, number][] = [
     [[], 32, 50, 20],
     [[3], 15, 17, 19],
@@ -139,7 +147,7 @@ test("fused matMul with bias + relu (and other activations) equals cpu", async (
 });
 
 test("gradients of a 2-layer MLP (relu, softmax cross-entropy) on wasm equal cpu", async () => {
-  await initBackend("wasm");
+  await xnnpackWasm();
   const [batch, input, hidden, classes] = [32, 50, 64, 3];
   const grads = (): tf.Tensor[] => {
     const w1 = tf.variable(tf.mul(make([input, hidden], 11), 0.3));
@@ -171,7 +179,7 @@ test("gradients of a 2-layer MLP (relu, softmax cross-entropy) on wasm equal cpu
 });
 
 test("a reshaped view of a weight reused as matMul's 2nd input gives correct values (XNNPACK cache)", async () => {
-  await initBackend("wasm");
+  await xnnpackWasm();
   await tf.setBackend("wasm");
   const wv = values(24, 21);
   const x1v = values(18, 22);
@@ -197,7 +205,7 @@ test("a reshaped view of a weight reused as matMul's 2nd input gives correct val
 });
 
 test("no tensor or buffer leak over repeated calls", async () => {
-  await initBackend("wasm");
+  await xnnpackWasm();
   await tf.setBackend("wasm");
   const x = make([32, 50], 31);
   const w1 = tf.variable(make([50, 40], 32));

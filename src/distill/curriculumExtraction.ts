@@ -86,7 +86,7 @@ export function curriculumExtraction(
     const prng = rng.derive("projection", i, pair.teacherTap, pair.studentTap);
     const norm = (h: tf.Tensor) => (opts.normalize === "layernorm" ? layerNormTarget(h) : h);
     const studentTap = (s: TappedModel, x: tf.Tensor) => {
-      const h = s.forward(x, { taps: [pair.studentTap], training: true }).taps[pair.studentTap];
+      const h = s.forwardTaps(x, [pair.studentTap], { training: true })[pair.studentTap];
       return dim === m ? h : tf.slice(h, new Array(h.rank - 1).fill(0).concat([0]), h.shape.slice(0, -1).concat([dim]));
     };
     const base = {
@@ -101,7 +101,7 @@ export function curriculumExtraction(
       return {
         ...base,
         trainable: student.variablesUpTo(pair.studentTap),
-        target: (b) => P.apply(norm(source.forward(b.x, { taps: [pair.teacherTap] }).taps[pair.teacherTap])),
+        target: (b) => P.apply(norm(source.forwardTaps(b.x, [pair.teacherTap])[pair.teacherTap])),
         loss: (s, b, target) => projectedMse(studentTap(s, b.x), target),
         grads: student.tapGrads ? (s, b, target) => s.tapGrads!(b.x, pair.studentTap, target, dim) : undefined,
       };
@@ -113,7 +113,7 @@ export function curriculumExtraction(
     return {
       ...base,
       trainable: [...student.variablesUpTo(pair.studentTap), Q],
-      target: (b) => norm(source.forward(b.x, { taps: [pair.teacherTap] }).taps[pair.teacherTap]),
+      target: (b) => norm(source.forwardTaps(b.x, [pair.teacherTap])[pair.teacherTap]),
       loss: (s, b, target) => {
         const h = studentTap(s, b.x);
         const pred = h.rank === 2 ? tf.matMul(h as tf.Tensor2D, Q) : tf.reshape(tf.matMul(tf.reshape(h, [-1, dim]) as tf.Tensor2D, Q), [...h.shape.slice(0, -1), M]);

@@ -3,6 +3,7 @@
  * The same functions are used for training and for held-out evaluation.
  */
 import * as tf from "@tensorflow/tfjs";
+import { softCrossEntropyRows } from "../ops";
 
 /**
  * Soft cross-entropy: mean over rows of -sum_c target[c] * log_softmax(logits)[c].
@@ -11,7 +12,9 @@ import * as tf from "@tensorflow/tfjs";
  */
 export function softCrossEntropy(logits: tf.Tensor, target: tf.Tensor, weights?: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    const ce = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(logits)), -1)); // [...]
+    const classes = logits.shape[logits.rank - 1];
+    const rows = (t: tf.Tensor) => (t.rank === 2 ? t : tf.reshape(t, [-1, classes])) as tf.Tensor2D;
+    const ce = softCrossEntropyRows(rows(logits), rows(target)).reshape(logits.shape.slice(0, -1)); // [...]
     if (!weights) return tf.mean(ce) as tf.Scalar;
     return tf.div(tf.sum(tf.mul(ce, weights)), tf.maximum(tf.sum(weights), 1e-12)) as tf.Scalar;
   });

@@ -5,6 +5,7 @@
  * stored transposed, as Pt [M, m], so that a tap h [..., M] is projected by one matMul: h @ Pt.
  */
 import * as tf from "@tensorflow/tfjs";
+import { layerNorm } from "../ops";
 import { Rng } from "../rng";
 
 export interface Projection {
@@ -49,7 +50,7 @@ export function randomProjection(rng: Rng, dim: number, teacherDim: number, scal
 /** Parameter-free LayerNorm over the last axis (the "normalised targets" option for transformers). */
 export function layerNormTarget(h: tf.Tensor, eps = 1e-5): tf.Tensor {
   return tf.tidy(() => {
-    const { mean, variance } = tf.moments(h, -1, true);
-    return tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, eps)));
+    const d = h.shape[h.rank - 1];
+    return layerNorm(tf.reshape(h, [-1, d]) as tf.Tensor2D, null, null, eps).reshape(h.shape);
   });
 }

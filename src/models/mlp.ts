@@ -49,6 +49,20 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
   const W2 = variable(rng.uniformArray(width * outputDim, -a2, a2), [width, outputDim], "W2");
   const b2 = variable(rng.uniformArray(outputDim, -a2, a2), [outputDim], "b2");
   const variables = [W1, b1, W2, b2];
+  const tapDim = (tap: string): number => {
+    if (!(TAPS as readonly string[]).includes(tap)) throw new Error(`mlp: unknown tap "${tap}" (taps: ${TAPS.join(", ")})`);
+    return width;
+  };
+
+  /** The wanted first-layer taps ("hidden" in one fused kernel unless "hiddenPre" is wanted too). */
+  function firstLayer(x: tf.Tensor, want: readonly string[]): NamedTensors {
+    want.forEach(tapDim);
+    if (!want.includes("hiddenPre")) {
+      return want.includes("hidden") ? { hidden: tf.fused.matMul({ a: x as tf.Tensor2D, b: W1 as tf.Tensor2D, bias: b1, activation: "relu" }) } : {}; // [batch, width]
+    }
+    const pre = tf.add(tf.matMul(x as tf.Tensor2D, W1), b1) as tf.Tensor2D; // [batch, width]
+    return want.includes("hidden") ? { hiddenPre: pre, hidden: tf.relu(pre) } : { hiddenPre: pre };
+  }
 
   return {
     kind: "mlp",
@@ -59,29 +73,21 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
     b2,
     variables,
     tapNames: TAPS,
-    tapDim(tap: string): number {
-      if (!(TAPS as readonly string[]).includes(tap)) throw new Error(`mlp: unknown tap "${tap}" (taps: ${TAPS.join(", ")})`);
-      return width;
-    },
+    tapDim,
     variablesUpTo(tap: string): tf.Variable[] {
-      this.tapDim(tap);
+      tapDim(tap);
       return [W1, b1];
     },
     forward(x: tf.Tensor, opts: ForwardOptions = {}): ForwardResult {
       const want = opts.taps ?? [];
-      for (const t of want) this.tapDim(t);
+      const layer = firstLayer(x, want.includes("hidden") ? want : [...want, "hidden"]);
+      const logits = tf.fused.matMul({ a: layer.hidden as tf.Tensor2D, b: W2 as tf.Tensor2D, bias: b2 }); // [batch, outputDim]
       const taps: NamedTensors = {};
-      let hidden: tf.Tensor2D;
-      if (want.includes("hiddenPre")) {
-        const pre = tf.add(tf.matMul(x as tf.Tensor2D, W1), b1) as tf.Tensor2D; // [batch, width]
-        taps.hiddenPre = pre;
-        hidden = tf.relu(pre);
-      } else {
-        hidden = tf.fused.matMul({ a: x as tf.Tensor2D, b: W1 as tf.Tensor2D, bias: b1, activation: "relu" }) as tf.Tensor2D; // [batch, width]
-      }
-      if (want.includes("hidden")) taps.hidden = hidden;
-      const logits = tf.fused.matMul({ a: hidden, b: W2 as tf.Tensor2D, bias: b2 }); // [batch, outputDim]
+      for (const t of want) taps[t] = layer[t];
       return { logits, taps };
+    },
+    forwardTaps(x: tf.Tensor, taps: readonly string[]): NamedTensors {
+      return firstLayer(x, taps); // both taps are the first layer: the output layer is never computed here
     },
     outputGrads(x: tf.Tensor, target: tf.Tensor) {
       // Backprop of the mean soft cross-entropy by hand: 20 kernels instead of autodiff's ~70.
@@ -103,7 +109,7 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
       };
     },
     tapGrads(x: tf.Tensor, tap: string, target: tf.Tensor, dim: number) {
-      this.tapDim(tap);
+      tapDim(tap);
       const batch = x.shape[0];
       const pre = tf.add(tf.matMul(x as tf.Tensor2D, W1), b1) as tf.Tensor2D; // [B, w]
       const act = tap === "hidden" ? tf.relu(pre) : pre;

@@ -7,14 +7,17 @@
  *   head "classify": Linear(LN_f(h[:, last]))  -> [batch, numClasses]
  *   head "lm":       Linear(LN_f(h))           -> [batch, seq, vocab]  (optionally tied to the embedding)
  *
- * Speed notes (wasm): the residual stream is kept 2-D [batch*seq, dModel] so every Linear is one large
- * 2-D product; heads are folded into the batch axis so attention is two batched products of
- * [batch*heads, seq, dHead]; transposes the forward needs (K^T, a tied embedding^T) are materialised
- * so no product has a transposed operand in the forward pass. Embedding lookup, LayerNorm and GELU
- * carry hand-written gradients (fewer kernels; wasm has no UnsortedSegmentSum for gather's gradient).
+ * The building blocks (embedding, linear, LayerNorm, GELU, attention) come from src/ops: fused native
+ * kernels on wasm when the native library is built, plain tfjs ops on every other backend. The
+ * residual stream is kept 2-D [batch*seq, dModel] so every Linear is one large product; attention
+ * works on the [batch*seq, dModel] projections directly (heads are column slices).
+ *
+ * `forwardTaps` stops at the deepest requested tap: a curriculum-extraction phase that matches
+ * block l computes neither the blocks after l nor the output head, for the teacher or the student.
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng";
+import { attention, embeddingLookup, geluTanh, layerNorm, linear as linearOp } from "../ops";
 import { ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, snapshotOf, uniquePrefix } from "./types";
 
 export type TransformerHead = "classify" | "lm";
@@ -82,6 +85,7 @@ export interface TransformerForwardOptions extends ForwardOptions {
 export type TransformerModel = TappedModel & {
   readonly config: ResolvedTransformerConfig;
   forward(x: tf.Tensor, opts?: TransformerForwardOptions): ForwardResult;
+  forwardTaps(x: tf.Tensor, taps: readonly string[], opts?: Omit<TransformerForwardOptions, "taps">): NamedTensors;
 };
 
 const KNOWN_KEYS = new Set<string>([
@@ -117,143 +121,6 @@ export function resolveTransformerConfig(cfg: TransformerConfig): ResolvedTransf
   return r;
 }
 
-// ---------------------------------------------------------------- building blocks (exported for tests)
-
-type GradFn = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
-/** tf.customGrad with typed positional inputs: `f([a, b], save)`. */
-function custom(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFn }) {
-  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    return f(args.slice(0, -1) as tf.Tensor[], save);
-  });
-}
-
-/** Vocabularies up to this size embed by a one-hot product (wasm's Gather is slow: ~50 ns per element). */
-export const ONE_HOT_MAX_VOCAB = 64;
-
-/**
- * table[ids]: [n] int32 -> [n, d]. Gather (or a one-hot product for small tables) forward; the gradient
- * is a scatter-add (wasm has no UnsortedSegmentSum, which gather's stock gradient needs).
- */
-export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  const rows = table.shape[0];
-  const f = custom(([t, i], save) => {
-    if (rows <= ONE_HOT_MAX_VOCAB) {
-      // int32 then cast: wasm's OneHot ignores a float32 dtype and writes int bits (reads as ~0).
-      const oh = tf.cast(tf.oneHot(i as tf.Tensor1D, rows), "float32"); // [n, rows]
-      const ohT = tf.transpose(oh); // [rows, n], materialised so the gradient product is untransposed
-      save([ohT]);
-      return { value: tf.matMul(oh, t as tf.Tensor2D), gradFunc: (dy, saved) => [tf.matMul(saved[0] as tf.Tensor2D, dy as tf.Tensor2D), tf.zerosLike(i)] };
-    }
-    save([i]);
-    return {
-      value: tf.gather(t, i as tf.Tensor1D),
-      gradFunc: (dy, saved) => [tf.scatterND(saved[0].reshape([-1, 1]), dy, t.shape), tf.zerosLike(saved[0])],
-    };
-  });
-  return f(table, ids) as tf.Tensor2D;
-}
-
-/** Sum over the rows of a 2-D [n, d] tensor -> [d], as ones[1, n] @ dy (3-6x faster than Sum over axis 0 on wasm). */
-export function columnSum(dy: tf.Tensor): tf.Tensor1D {
-  const [n, d] = dy.shape as [number, number];
-  return tf.matMul(tf.ones([1, n]), dy as tf.Tensor2D).reshape([d]) as tf.Tensor1D;
-}
-
-/** x @ w + b for x [n, in], w [in, out], b [out]; the bias gradient by `columnSum`. */
-export function linear2d(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
-  const f = custom(([xi, wi, bi], save) => {
-    save([xi, wi]);
-    return {
-      value: tf.add(tf.matMul(xi as tf.Tensor2D, wi as tf.Tensor2D), bi),
-      gradFunc: (dy, saved) => {
-        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [tf.matMul(dy as tf.Tensor2D, ws, false, true), tf.matMul(xs, dy as tf.Tensor2D, true, false), columnSum(dy)];
-      },
-    };
-  });
-  return f(x, w, b) as tf.Tensor2D;
-}
-
-/** LayerNorm over the last axis of a 2-D [n, d] input, with a closed-form gradient. */
-export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
-  const f = custom(([xi, g, b], save) => {
-    const xc = tf.sub(xi, tf.mean(xi, -1, true));
-    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), eps)); // [n, 1]
-    const xhat = tf.mul(xc, rstd);
-    save([xhat, rstd, g]);
-    return {
-      value: tf.add(tf.mul(xhat, g), b),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xh, rs, gm] = saved;
-        const gy = tf.mul(dy, gm);
-        // dx = rstd * (gy - mean(gy) - xhat * mean(gy * xhat))
-        const dx = tf.mul(rs, tf.sub(tf.sub(gy, tf.mean(gy, -1, true)), tf.mul(xh, tf.mean(tf.mul(gy, xh), -1, true))));
-        return [dx, columnSum(tf.mul(dy, xh)), columnSum(dy)];
-      },
-    };
-  });
-  return f(x, gamma, beta) as tf.Tensor2D;
-}
-
-const GELU_C = Math.sqrt(2 / Math.PI);
-
-/**
- * GELU, tanh approximation: 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = c (x + 0.044715 x^3), c = sqrt(2/pi).
- * Written with sigmoid (wasm's tanh is ~7x slower) and a closed-form gradient:
- * d/dx = s + 2 x s (1 - s) c (1 + 3 * 0.044715 x^2), s = sigmoid(2u).
- */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
-  const f = custom(([xi], save) => {
-    const x2 = tf.square(xi);
-    const s = tf.sigmoid(tf.mul(xi, tf.add(tf.mul(x2, 2 * 0.044715 * GELU_C), 2 * GELU_C)));
-    save([xi, s]);
-    return {
-      value: tf.mul(xi, s),
-      gradFunc: (dy, saved) => {
-        const [xs, ss] = saved;
-        const du = tf.add(tf.mul(tf.square(xs), 2 * 3 * 0.044715 * GELU_C), 2 * GELU_C); // d(2u)/dx
-        const d = tf.add(ss, tf.mul(tf.mul(xs, tf.mul(ss, tf.sub(1, ss))), du));
-        return tf.mul(dy, d);
-      },
-    };
-  });
-  return f(x);
-}
-
-function activate(x: tf.Tensor, kind: TransformerActivation): tf.Tensor {
-  if (kind === "relu") return tf.relu(x);
-  if (kind === "gelu") return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-  return geluTanh(x);
-}
-
-/**
- * Scaled dot-product attention over already-projected q, k, v, each [batch*seq, dModel] (heads are
- * contiguous slices of dModel). `maskBias` is [batch, 1, 1, seq] (0 or a large negative) or null.
- * Heads are folded into the batch: two products of [batch*heads, seq, dHead]. Returns [batch*seq, dModel].
- */
-export function attention(
-  q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D,
-  batch: number, seq: number, nHeads: number,
-  maskBias: tf.Tensor | null = null,
-  dropProbs: (p: tf.Tensor) => tf.Tensor = (p) => p,
-): tf.Tensor2D {
-  const d = q.shape[1];
-  const dh = d / nHeads;
-  const bh = batch * nHeads;
-  const split = (t: tf.Tensor, perm: number[], shape: number[]) =>
-    nHeads === 1 && perm[1] === 2 && perm[2] === 1 ? t.reshape(shape) : tf.transpose(t.reshape([batch, seq, nHeads, dh]), perm).reshape(shape);
-  const qh = split(tf.mul(q, 1 / Math.sqrt(dh)), [0, 2, 1, 3], [bh, seq, dh]) as tf.Tensor3D; // [B*H, T, dh]
-  const kt = tf.transpose(k.reshape([batch, seq, nHeads, dh]), [0, 2, 3, 1]).reshape([bh, dh, seq]) as tf.Tensor3D; // [B*H, dh, T]
-  const vh = split(v, [0, 2, 1, 3], [bh, seq, dh]) as tf.Tensor3D; // [B*H, T, dh]
-  let scores: tf.Tensor = tf.matMul(qh, kt); // [B*H, T, T]
-  if (maskBias) scores = tf.add(scores.reshape([batch, nHeads, seq, seq]), maskBias).reshape([bh, seq, seq]);
-  const probs = dropProbs(tf.softmax(scores)) as tf.Tensor3D;
-  const ctx = tf.matMul(probs, vh); // [B*H, T, dh]
-  const merged = nHeads === 1 ? ctx : tf.transpose(ctx.reshape([batch, nHeads, seq, dh]), [0, 2, 1, 3]);
-  return merged.reshape([batch * seq, d]) as tf.Tensor2D;
-}
-
 // ---------------------------------------------------------------- the model
 
 interface Linear { w: tf.Variable; b: tf.Variable }
@@ -267,7 +134,13 @@ const vec = (v: tf.Variable) => v as tf.Tensor as tf.Tensor1D;
 const mat = (v: tf.Variable) => v as tf.Tensor as tf.Tensor2D;
 
 function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
-  return linear2d(x, mat(l.w), vec(l.b));
+  return linearOp(x, mat(l.w), vec(l.b));
+}
+
+function activate(x: tf.Tensor, kind: TransformerActivation): tf.Tensor {
+  if (kind === "relu") return tf.relu(x);
+  if (kind === "gelu") return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+  return geluTanh(x);
 }
 
 /**
@@ -334,43 +207,55 @@ export function createTransformer(cfg: TransformerConfig, rng: Rng): Transformer
     return i;
   };
 
-  function forward(x: tf.Tensor, opts: TransformerForwardOptions = {}): ForwardResult {
+  /** Checks the input and options; returns [batch, seq]. */
+  function check(x: tf.Tensor, opts: TransformerForwardOptions, taps: readonly string[]): [number, number] {
     if (x.rank !== 2 || x.dtype !== "int32") throw new Error(`transformer.forward: x must be int32 [batch, seq], got ${x.dtype} [${x.shape}]`);
     const [batch, seq] = x.shape;
     if (seq > c.seqLen) throw new Error(`transformer.forward: sequence length ${seq} exceeds seqLen ${c.seqLen}`);
-    const want = opts.taps ?? [];
-    want.forEach(tapIndex);
-    const training = opts.training ?? false;
-    const rate = training ? c.dropout : 0;
-    const drop = (t: tf.Tensor): tf.Tensor => (rate > 0 ? tf.dropout(t, rate, undefined, dropRng.uint32()) : t);
-    const padMask = opts.padMask;
+    taps.forEach(tapIndex);
     if (opts.logitPositions && (c.head !== "lm" || opts.logitPositions.rank !== 1 || opts.logitPositions.dtype !== "int32")) {
       throw new Error(`transformer.forward: logitPositions must be int32 [P] with head "lm", got ${opts.logitPositions.dtype} [${opts.logitPositions.shape}] with head "${c.head}"`);
     }
-    if (padMask && padMask.shape.join(",") !== `${batch},${seq}`) {
-      throw new Error(`transformer.forward: padMask must be [${batch}, ${seq}], got [${padMask.shape}]`);
+    if (opts.padMask && opts.padMask.shape.join(",") !== `${batch},${seq}`) {
+      throw new Error(`transformer.forward: padMask must be [${batch}, ${seq}], got [${opts.padMask.shape}]`);
     }
-    const n = batch * seq;
+    return [batch, seq];
+  }
 
+  /**
+   * The embedding and blocks 1..depth (0 = the embedding only), recording the wanted taps;
+   * returns the residual stream [batch*seq, d] after the last block run.
+   */
+  function trunk(x: tf.Tensor, opts: TransformerForwardOptions, want: readonly string[], depth: number, taps: NamedTensors): tf.Tensor2D {
+    const [batch, seq] = x.shape;
+    const n = batch * seq;
+    const rate = opts.training ? c.dropout : 0;
+    const drop = (t: tf.Tensor): tf.Tensor => (rate > 0 ? tf.dropout(t, rate, undefined, dropRng.uint32()) : t);
+    const tap = (name: string, h: tf.Tensor) => {
+      if (want.includes(name)) taps[name] = h.reshape([batch, seq, d]);
+    };
+    const tok = embeddingLookup(mat(tokEmb), x.reshape([n]) as tf.Tensor1D); // [N, d]
+    const pos = tf.slice(posEmb, [0, 0], [seq, d]); // [T, d]
+    let h = drop(tf.add(tok.reshape([batch, seq, d]), pos).reshape([n, d])) as tf.Tensor2D; // [N, d]
+    tap("embed", h);
+    const padMask = opts.padMask ? (tf.cast(opts.padMask, "float32") as tf.Tensor2D) : null; // [B, T], 1 = real key
+    blocks.slice(0, depth).forEach((b, i) => {
+      const a = layerNorm(h, vec(b.ln1g), vec(b.ln1b), c.layerNormEps);
+      const ctx = attention(linear(a, b.q), linear(a, b.k), linear(a, b.v), batch, seq, c.nHeads, padMask, rate > 0 ? drop : undefined);
+      h = tf.add(h, drop(linear(ctx, b.o))) as tf.Tensor2D;
+      const m = layerNorm(h, vec(b.ln2g), vec(b.ln2b), c.layerNormEps);
+      h = tf.add(h, drop(linear(activate(linear(m, b.fc1), c.activation) as tf.Tensor2D, b.fc2))) as tf.Tensor2D;
+      tap(`block${i + 1}`, h);
+    });
+    return h;
+  }
+
+  function forward(x: tf.Tensor, opts: TransformerForwardOptions = {}): ForwardResult {
+    const want = opts.taps ?? [];
+    const [batch, seq] = check(x, opts, want);
     return tf.tidy(() => {
       const taps: NamedTensors = {};
-      const tap = (name: string, h: tf.Tensor) => {
-        if (want.includes(name)) taps[name] = h.reshape([batch, seq, d]);
-      };
-      const tok = embeddingLookup(mat(tokEmb), x.reshape([n]) as tf.Tensor1D); // [N, d]
-      const pos = tf.slice(posEmb, [0, 0], [seq, d]); // [T, d]
-      let h = drop(tf.add(tok.reshape([batch, seq, d]), pos).reshape([n, d])) as tf.Tensor2D; // [N, d]
-      tap("embed", h);
-      // [B, 1, 1, T]: 0 for real keys, -1e9 for [PAD] keys.
-      const maskBias = padMask ? tf.mul(tf.sub(1, tf.cast(padMask, "float32")), -1e9).reshape([batch, 1, 1, seq]) : null;
-      blocks.forEach((b, i) => {
-        const a = layerNorm(h, vec(b.ln1g), vec(b.ln1b), c.layerNormEps);
-        const ctx = attention(linear(a, b.q), linear(a, b.k), linear(a, b.v), batch, seq, c.nHeads, maskBias, drop);
-        h = tf.add(h, drop(linear(ctx, b.o))) as tf.Tensor2D;
-        const m = layerNorm(h, vec(b.ln2g), vec(b.ln2b), c.layerNormEps);
-        h = tf.add(h, drop(linear(activate(linear(m, b.fc1), c.activation) as tf.Tensor2D, b.fc2))) as tf.Tensor2D;
-        tap(`block${i + 1}`, h);
-      });
+      const h = trunk(x, opts, want, blocks.length, taps);
       let logits: tf.Tensor;
       if (c.head === "classify") {
         const last = tf.slice(h.reshape([batch, seq, d]), [0, seq - 1, 0], [batch, 1, d]).reshape([batch, d]) as tf.Tensor2D;
@@ -379,10 +264,20 @@ export function createTransformer(cfg: TransformerConfig, rng: Rng): Transformer
         const at = opts.logitPositions;
         const hs = at ? embeddingLookup(h, at as tf.Tensor1D) : h; // [P or N, d]
         const f = layerNorm(hs, vec(lnFg), vec(lnFb), c.layerNormEps);
-        const flat = head ? linear(f, head) : linear2d(f, tf.transpose(tokEmb) as tf.Tensor2D, vec(headBias!)); // [P or N, vocab]
+        const flat = head ? linear(f, head) : linearOp(f, mat(tokEmb), vec(headBias!), true); // [P or N, vocab]
         logits = at ? flat : flat.reshape([batch, seq, c.vocabSize]);
       }
       return { logits, taps };
+    });
+  }
+
+  function forwardTaps(x: tf.Tensor, taps: readonly string[], opts: Omit<TransformerForwardOptions, "taps"> = {}): NamedTensors {
+    check(x, opts, taps);
+    const depth = Math.max(0, ...taps.map(tapIndex)); // 0 = embed, l = block l
+    return tf.tidy(() => {
+      const out: NamedTensors = {};
+      trunk(x, opts, taps, depth, out);
+      return out;
     });
   }
 
@@ -400,6 +295,7 @@ export function createTransformer(cfg: TransformerConfig, rng: Rng): Transformer
       return [tokEmb, posEmb, ...blocks.slice(0, upTo).flatMap((b) => b.vars)];
     },
     forward,
+    forwardTaps,
     snapshot: () => snapshotOf(variables),
     load: (weights: NamedTensors) => loadInto(variables, weights, "transformer"),
     dispose: () => variables.forEach((v) => v.dispose()),

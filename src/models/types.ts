@@ -42,6 +42,11 @@ export interface TappedModel {
   variablesUpTo(tap: string): tf.Variable[];
   /** Forward pass. Call inside `tf.tidy` (or dispose the results). */
   forward(x: tf.Tensor, opts?: ForwardOptions): ForwardResult;
+  /**
+   * Only the named taps: computes nothing past the deepest one (no later layer, no output head), so
+   * a phase that matches an early layer costs only that far. Equal to `forward(x, {taps}).taps`.
+   */
+  forwardTaps(x: tf.Tensor, taps: readonly string[], opts?: Omit<ForwardOptions, "taps">): NamedTensors;
   /** Copies of the current weights, keyed by variable name (caller disposes). */
   snapshot(): NamedTensors;
   /** Assign weights (same names and shapes as `snapshot`); throws naming any mismatch. */
