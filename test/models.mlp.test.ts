@@ -92,3 +92,21 @@ test("creating and disposing a model leaves no tensor behind", async () => {
   m.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test("mlp forwardTaps runs the first layer only (one kernel) and equals forward's taps", async () => {
+  await useBackend();
+  const m = createMlp({ inputDim: 6, width: 10, outputDim: 2 }, new Rng("mlp-taps"));
+  const x = tf.tensor2d(new Rng("mlp-taps-x").normalArray(4 * 6, 1), [4, 6]);
+  const prof = await tf.profile(() => m.forwardTaps(x, ["hidden"]).hidden);
+  const products = prof.kernels.filter((k) => /MatMul$/.test(k.name));
+  assert.equal(products.length, 1, prof.kernels.map((k) => k.name).join(","));
+  assert.ok(prof.kernels.every((k) => k.outputShapes.every((s) => s[s.length - 1] !== 2)), "no kernel makes [batch, 2] logits");
+  for (const taps of [["hidden"], ["hiddenPre"], ["hidden", "hiddenPre"]]) {
+    const a = m.forwardTaps(x, taps);
+    const b = m.forward(x, { taps }).taps;
+    assert.deepEqual(Object.keys(a).sort(), [...taps].sort());
+    for (const t of taps) assert.deepEqual(Array.from(a[t].dataSync()), Array.from(b[t].dataSync()), t);
+  }
+  assert.throws(() => m.forwardTaps(x, ["nope"]), /unknown tap "nope"/);
+  m.dispose();
+});

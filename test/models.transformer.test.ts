@@ -303,3 +303,28 @@ test("no tensor leak: a forward + gradient step in tf.tidy leaves numTensors unc
   }
   await initBackend("cpu");
 });
+
+test("forwardTaps computes nothing past the deepest tap: same kernels as a model that ends there, same values as forward", async () => {
+  await initBackend("wasm");
+  const cfg = (layers: number): TransformerConfig => ({ vocabSize: 50, seqLen: 6, dModel: 8, nHeads: 2, nLayers: layers, head: "lm", tiedEmbeddings: true });
+  const deep = createTransformer(cfg(4), new Rng("taps-deep"));
+  const shallow = createTransformer(cfg(1), new Rng("taps-shallow"));
+  const x = ids(new Rng("taps-x"), 3, 6, 50);
+  const kernels = async (f: () => tf.Tensor[]) => (await tf.profile(() => f())).kernels.length;
+  const early = await kernels(() => Object.values(deep.forwardTaps(x, ["block1"])));
+  assert.equal(early, await kernels(() => Object.values(shallow.forwardTaps(x, ["block1"]))), "block1 of a 4-block model costs what a 1-block model costs");
+  assert.ok(early < (await kernels(() => [deep.forward(x, { taps: ["block1"] }).logits])) / 3, "far fewer kernels than the full forward");
+  assert.equal(await kernels(() => Object.values(deep.forwardTaps(x, ["embed"]))), await kernels(() => Object.values(shallow.forwardTaps(x, ["embed"]))));
+  // Values: the taps equal the full forward's.
+  const full = deep.forward(x, { taps: ["embed", "block2"] }).taps;
+  const part = deep.forwardTaps(x, ["embed", "block2"]);
+  assert.deepEqual(Object.keys(part).sort(), ["block2", "embed"]);
+  for (const k of ["embed", "block2"]) assert.equal(maxAbsDiff(part[k], full[k]), 0, k);
+  // The head and later blocks get no gradient through forwardTaps.
+  const { grads } = tf.variableGrads(() => tf.sum(tf.square(deep.forwardTaps(x, ["block2"]).block2)) as tf.Scalar, [...deep.variablesUpTo("block2")]);
+  assert.equal(Object.keys(grads).length, deep.variablesUpTo("block2").length);
+  assert.throws(() => tf.variableGrads(() => tf.sum(deep.forwardTaps(x, ["block2"]).block2) as tf.Scalar, deep.variables.filter((v) => /block[34]|head|lnF/.test(v.name))), /connection|gradient/i);
+  deep.dispose();
+  shallow.dispose();
+  await initBackend("cpu");
+});

@@ -48,6 +48,10 @@ export function maskedView(model: TransformerModel): TransformerModel {
       const c = MLM_CONTEXT.get(x);
       return model.forward(x, c ? { ...opts, padMask: c.padMask, logitPositions: c.positions } : opts);
     },
+    forwardTaps: (x, taps, opts = {}) => {
+      const c = MLM_CONTEXT.get(x);
+      return model.forwardTaps(x, taps, c ? { ...opts, padMask: c.padMask } : opts);
+    },
   };
 }
 
