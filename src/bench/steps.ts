@@ -1,0 +1,186 @@
+/**
+ * Per-step milliseconds of the training steps the experiments run, built from the same phases and
+ * `trainStep` as the experiments (no second implementation), for three shapes:
+ *
+ *   mlp          parity main: n 50, teacher 1000, student 20, batch 32, SGD
+ *   transformer  parity-transformer main: n 20, teacher 2 x 64 / 8 heads, student 2 x 16 / 2 heads, batch 64, Adam
+ *   mlm          masked-LM reference: vocabulary 8000, sequences of 64, batch 64, teacher 4 x 128 / 4 heads,
+ *                student 4 x 32 / 2 heads, AdamW, layer-normalised tap targets
+ *
+ * Each section gives teacherStepMs (a teacher step on labels), oneshotStepMs (teacher forward + student
+ * step), scratchStepMs (student on labels) and tapStepMs (one per curriculum-extraction tap phase:
+ * teacher forward to the tapped block, student forward to its block, backward, update). The same
+ * keys come from the PyTorch peers (scripts/peer_bench.py).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parityTask } from "../data/sparseParity";
+import { validationBatches } from "../data/maskedLm";
+import { curriculumExtraction, defaultTapPairs } from "../distill/curriculumExtraction";
+import { labelsPhase, outputPhase } from "../distill/outputs";
+import { Phase, Task } from "../distill/phases";
+import { MaskedLmTask, MlmValidation, maskedView } from "../experiments/languageModel";
+import { parityStream } from "../experiments/parityTask";
+import { createMlp } from "../models/mlp";
+import { createTransformer, TransformerConfig } from "../models/transformer";
+import { TappedModel } from "../models/types";
+import { Rng, rootRng } from "../rng";
+import { trainStep } from "../train/loop";
+import { OptimizerSpec, createOptimizer } from "../train/optimizers";
+
+export const SECTIONS = ["mlp", "transformer", "mlm"] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface StepTimes {
+  teacherStepMs: number;
+  oneshotStepMs: number;
+  scratchStepMs: number;
+  tapStepMs: number[];
+}
+
+interface Setup {
+  task: Task & { dispose?(): void };
+  teacher: TappedModel;
+  student: TappedModel;
+  optimizer: OptimizerSpec;
+  tapOptimizer: OptimizerSpec;
+  normalize: "none" | "layernorm";
+  /** Minimum milliseconds timed per step kind (times `effort`). */
+  minMs: number;
+  dispose(): void;
+}
+
+/** Median over blocks: robust to another process stealing the core for a moment. */
+async function timeStep(step: () => Promise<void>, minMs: number, warmup: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await step();
+  const blocks: number[] = [];
+  const t0 = performance.now();
+  while (blocks.length < 3 || (performance.now() - t0 < minMs && blocks.length < 200)) {
+    const b0 = performance.now();
+    let n = 0;
+    do {
+      await step();
+      n++;
+    } while (performance.now() - b0 < minMs / 10);
+    blocks.push((performance.now() - b0) / n);
+  }
+  blocks.sort((a, b) => a - b);
+  return blocks[Math.floor(blocks.length / 2)];
+}
+
+/** One training step of `phase` per call; `dispose` frees its optimiser's moments. */
+function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<void>) & { dispose(): void } {
+  const opt = createOptimizer(phase.optimizer);
+  const step = async () => {
+    const b = task.nextBatch();
+    const loss = trainStep(model, phase, b, (g) => opt.apply(phase.trainable, g));
+    // One host read per step, as a loop that logs its loss would do; it also waits for the device
+    // (asynchronously: WebGPU has no synchronous read in Node).
+    await loss.data();
+    tf.dispose([loss, b.x, b.y]);
+    b.weights?.dispose();
+  };
+  return Object.assign(step, { dispose: () => opt.dispose() });
+}
+
+function setup(section: Section, rng: Rng): Setup {
+  if (section === "mlp") {
+    const task = parityStream(parityTask(50, 5), rng.derive("data"), rng.derive("heldout"), 32, 256);
+    const teacher = createMlp({ inputDim: 50, width: 1000, outputDim: 2 }, rng.derive("teacher"));
+    const student = createMlp({ inputDim: 50, width: 20, outputDim: 2 }, rng.derive("student"));
+    return { task, teacher, student, optimizer: { kind: "sgd", lr: 0.1 }, tapOptimizer: { kind: "sgd", lr: 0.05 }, normalize: "none", minMs: 1500, dispose: () => [task, teacher, student].forEach((d) => d.dispose()) };
+  }
+  if (section === "transformer") {
+    const task = parityStream(parityTask(20, 3), rng.derive("data"), rng.derive("heldout"), 64, 256, "tokens");
+    const cfg = (dModel: number, nHeads: number): TransformerConfig => ({ vocabSize: 2, seqLen: 20, dModel, nHeads, nLayers: 2, head: "classify", numClasses: 2 });
+    const teacher = createTransformer(cfg(64, 8), rng.derive("teacher"));
+    const student = createTransformer(cfg(16, 2), rng.derive("student"));
+    const adam: OptimizerSpec = { kind: "adam", lr: 1e-3 };
+    return { task, teacher, student, optimizer: adam, tapOptimizer: adam, normalize: "none", minMs: 2000, dispose: () => [task, teacher, student].forEach((d) => d.dispose()) };
+  }
+  const V = 8000;
+  const seq = 64;
+  const batch = 64;
+  const docRng = rng.derive("documents");
+  // Random token documents: the cost of a step does not depend on which tokens they are.
+  const docs = Array.from({ length: 64 }, () => Int32Array.from({ length: 4096 }, () => 4 + docRng.int(V - 4)));
+  const valid = new MlmValidation(validationBatches(docs.slice(0, 2), { seqLen: seq, batchSize: batch, vocabSize: V }, rng.derive("valid"), { maxBatches: 1 }));
+  const task = new MaskedLmTask(V, docs, seq, batch, rng.derive("data"), valid);
+  const cfg = (dModel: number, nHeads: number): TransformerConfig => ({ vocabSize: V, seqLen: seq, dModel, nHeads, nLayers: 4, head: "lm", tiedEmbeddings: true });
+  const teacher = maskedView(createTransformer(cfg(128, 4), rng.derive("teacher")));
+  const student = maskedView(createTransformer(cfg(32, 2), rng.derive("student")));
+  const adamW: OptimizerSpec = { kind: "adam", lr: 1e-3, beta1: 0.9, beta2: 0.98, weightDecay: 0.01 };
+  return {
+    task, teacher, student, optimizer: adamW, tapOptimizer: { kind: "adam", lr: 1e-3 }, normalize: "layernorm", minMs: 4000,
+    dispose: () => {
+      [task, teacher, student].forEach((d) => d.dispose());
+      valid.dispose();
+    },
+  };
+}
+
+/** Time every step kind of one section. `effort` scales the timed duration (0.3 = quick). */
+export async function benchSection(section: Section, effort = 1, log: (s: string) => void = () => {}): Promise<StepTimes> {
+  const rng = rootRng(7).derive("bench", section);
+  const s = setup(section, rng);
+  const out = { ...s.optimizer };
+  const cx = curriculumExtraction(s.student, s.teacher, rng.derive("projection"), {
+    pairs: defaultTapPairs(s.teacher, s.student),
+    tapSteps: 1,
+    tapOptimizer: s.tapOptimizer,
+    normalize: s.normalize,
+    output: { optimizer: out, tau: 1 },
+  });
+  const minMs = s.minMs * effort;
+  const warmup = section === "mlm" ? 2 : 5;
+  const time = async (name: string, model: TappedModel, phase: Phase): Promise<number> => {
+    const step = runner(s.task, model, phase);
+    const ms = await timeStep(step, minMs, warmup);
+    step.dispose();
+    log(`  ${section} ${name}: ${ms.toFixed(3)} ms`);
+    return ms;
+  };
+  try {
+    const tapStepMs: number[] = [];
+    for (const p of cx.phases.filter((ph) => ph.kind === "tap")) tapStepMs.push(await time(`tap step ${p.name}`, s.student, p));
+    return {
+      teacherStepMs: await time("teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)),
+      oneshotStepMs: await time("one-shot step (teacher forward included)", s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: out, tau: 1 })),
+      scratchStepMs: await time("scratch step", s.student, labelsPhase(s.task, s.student, 1, s.optimizer)),
+      tapStepMs,
+    };
+  } finally {
+    cx.dispose();
+    s.dispose();
+  }
+}
+
+export interface MemoryReport {
+  section: Section;
+  step: string;
+  steps: number;
+  tensorsStart: number;
+  tensorsEnd: number;
+  rssStartMb: number;
+  rssEndMb: number;
+  rssMaxMb: number;
+}
+
+/** `steps` one-shot steps (teacher forward included) after a burn-in: tensor count and RSS. */
+export async function soak(section: Section, steps: number): Promise<MemoryReport> {
+  const rng = rootRng(8).derive("soak", section);
+  const s = setup(section, rng);
+  const step = runner(s.task, s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: s.optimizer, tau: 1 }));
+  const mb = () => process.memoryUsage().rss / 2 ** 20;
+  for (let i = 0; i < Math.min(50, steps); i++) await step(); // burn-in: buffers and caches reach their size
+  const tensorsStart = tf.memory().numTensors;
+  const rssStartMb = mb();
+  let rssMaxMb = rssStartMb;
+  for (let i = 0; i < steps; i++) {
+    await step();
+    if (i % 10 === 0) rssMaxMb = Math.max(rssMaxMb, mb());
+  }
+  const r = { section, step: "one-shot", steps, tensorsStart, tensorsEnd: tf.memory().numTensors, rssStartMb, rssEndMb: mb(), rssMaxMb: Math.max(rssMaxMb, mb()) };
+  step.dispose();
+  s.dispose();
+  return r;
+}
