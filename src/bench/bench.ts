@@ -11,6 +11,7 @@
  *   npm run bench -- --backend webgpu      # any backend (CD_BACKEND too)
  *   npm run bench -- --peer DIR | --no-peer
  *   npm run bench -- --soak N              # N one-shot steps per section for the memory check (default 300; 0 = off)
+ *   npm run bench -- --profile             # also where one step's time goes, per kernel (tf.profile)
  *   npm run bench -- --kernels             # also the wasm matMul micro-benchmarks (src/bench/kernels.ts)
  *   npm run bench -- --e2e                 # also the MLP main reproduction end to end, ours and PyTorch's
  *
@@ -23,7 +24,7 @@ import { spawnSync } from "node:child_process";
 import { backendInfo, describeBackend, initBackend } from "../backend";
 import { writeJsonAtomic } from "../io";
 import { alignedTable } from "../report/text";
-import { MemoryReport, SECTIONS, Section, StepTimes, benchSection, soak } from "./steps";
+import { KernelProfile, MemoryReport, SECTIONS, Section, StepTimes, benchSection, profileSection, soak } from "./steps";
 
 const PYTHON = "/usr/bin/python3"; // Debian's: the default python3 here has no torch
 
@@ -114,6 +115,11 @@ export async function main(argv: string[]): Promise<void> {
     report.memory = memory;
   }
 
+  if (argv.includes("--profile")) {
+    const profiles: Record<string, KernelProfile[]> = {};
+    for (const s of sections) profiles[s] = await profileSection(s);
+    report.profile = profiles;
+  }
   if (argv.includes("--kernels")) {
     const { benchKernels } = await import("./kernels");
     report.kernels = await benchKernels({ effort, log });
@@ -130,6 +136,12 @@ export async function main(argv: string[]): Promise<void> {
   }
   process.stdout.write(`${describeBackend()}\n\n${table(report, sections)}\n`);
   if (peer.times === null) process.stdout.write(`(no PyTorch figures: ${peer.reason})\n`);
+  for (const [s, profiles] of Object.entries((report.profile as Record<string, KernelProfile[]> | undefined) ?? {})) {
+    for (const p of profiles) {
+      process.stdout.write(`\nprofile, ${s} ${p.step} (${p.kernels} kernels; ms include nested kernels):\n`);
+      process.stdout.write(alignedTable(["kernel", "ms", "calls"], p.top.map((k) => [k.kernel, k.ms.toFixed(2), String(k.calls)])) + "\n");
+    }
+  }
   for (const m of (report.memory as MemoryReport[] | undefined) ?? []) {
     process.stdout.write(`memory, ${m.section} ${m.step} x ${m.steps}: tensors ${m.tensorsStart} -> ${m.tensorsEnd}, RSS ${m.rssStartMb.toFixed(0)} -> ${m.rssEndMb.toFixed(0)} MB (max ${m.rssMaxMb.toFixed(0)})\n`);
   }

@@ -118,6 +118,52 @@ function setup(section: Section, rng: Rng): Setup {
   };
 }
 
+export interface KernelProfile {
+  step: string;
+  kernels: number;
+  /** Top kernels by total time: name, milliseconds (nested scopes included in their parents), calls. */
+  top: Array<{ kernel: string; ms: number; calls: number }>;
+}
+
+/** tf.profile of one step of each kind (after warm-up): where a step's time goes, per kernel. */
+export async function profileSection(section: Section, topN = 12): Promise<KernelProfile[]> {
+  const rng = rootRng(9).derive("profile", section);
+  const s = setup(section, rng);
+  const cx = curriculumExtraction(s.student, s.teacher, rng.derive("projection"), {
+    pairs: defaultTapPairs(s.teacher, s.student), tapSteps: 1, tapOptimizer: s.tapOptimizer, normalize: s.normalize, output: { optimizer: s.optimizer, tau: 1 },
+  });
+  const kinds: Array<[string, TappedModel, Phase]> = [
+    ["teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)],
+    ["one-shot step", s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: s.optimizer, tau: 1 })],
+    ["scratch step", s.student, labelsPhase(s.task, s.student, 1, s.optimizer)],
+    ["cx tap step, phase 1", s.student, cx.phases[0]],
+  ];
+  const out: KernelProfile[] = [];
+  try {
+    for (const [name, model, phase] of kinds) {
+      const step = runner(s.task, model, phase);
+      for (let i = 0; i < 2; i++) await step();
+      const prof = await tf.profile(async () => {
+        await step();
+      });
+      step.dispose();
+      const agg = new Map<string, { ms: number; calls: number }>();
+      for (const k of prof.kernels) {
+        const a = agg.get(k.name) ?? { ms: 0, calls: 0 };
+        a.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+        a.calls++;
+        agg.set(k.name, a);
+      }
+      const top = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, topN).map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 100) / 100, calls: v.calls }));
+      out.push({ step: name, kernels: prof.kernels.length, top });
+    }
+  } finally {
+    cx.dispose();
+    s.dispose();
+  }
+  return out;
+}
+
 /** Time every step kind of one section. `effort` scales the timed duration (0.3 = quick). */
 export async function benchSection(section: Section, effort = 1, log: (s: string) => void = () => {}): Promise<StepTimes> {
   const rng = rootRng(7).derive("bench", section);
