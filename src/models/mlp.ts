@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng";
-import { ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, snapshotOf, uniquePrefix } from "./types";
+import { FlopShape, ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, snapshotOf, uniquePrefix } from "./types";
 
 export interface MlpConfig {
   /** Input features (n for parity). */
@@ -88,6 +88,11 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
     },
     forwardTaps(x: tf.Tensor, taps: readonly string[]): NamedTensors {
       return firstLayer(x, taps); // both taps are the first layer: the output layer is never computed here
+    },
+    forwardFlops({ batch, upTo }: FlopShape): number {
+      if (upTo !== undefined) tapDim(upTo);
+      const first = 2 * batch * inputDim * width;
+      return upTo === undefined ? first + 2 * batch * width * outputDim : first;
     },
     outputGrads(x: tf.Tensor, target: tf.Tensor) {
       // Backprop of the mean soft cross-entropy by hand: 20 kernels instead of autodiff's ~70.

@@ -18,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng";
 import { attention, embeddingLookup, geluTanh, layerNorm, linear as linearOp } from "../ops";
-import { ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, snapshotOf, uniquePrefix } from "./types";
+import { FlopShape, ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, snapshotOf, uniquePrefix } from "./types";
 
 export type TransformerHead = "classify" | "lm";
 export type TransformerActivation = "gelu_tanh" | "gelu" | "relu";
@@ -296,6 +296,15 @@ export function createTransformer(cfg: TransformerConfig, rng: Rng): Transformer
     },
     forward,
     forwardTaps,
+    forwardFlops({ batch, seq = c.seqLen, upTo, logitRows }: FlopShape): number {
+      const n = batch * seq;
+      const depth = upTo === undefined ? blocks.length : tapIndex(upTo);
+      // Per block: q, k, v, o (4 d x d), the MLP (d x hidden twice), attention scores and context.
+      const block = 2 * n * d * d * 4 + 2 * n * d * hidden * 2 + 2 * 2 * batch * seq * seq * d;
+      if (upTo !== undefined) return depth * block;
+      const rows = c.head === "classify" ? batch : logitRows ?? n;
+      return depth * block + 2 * rows * d * (c.head === "classify" ? c.numClasses : c.vocabSize);
+    },
     snapshot: () => snapshotOf(variables),
     load: (weights: NamedTensors) => loadInto(variables, weights, "transformer"),
     dispose: () => variables.forEach((v) => v.dispose()),

@@ -22,6 +22,18 @@ export interface ForwardOptions {
   padMask?: tf.Tensor;
 }
 
+/** The input a FLOP count is for. */
+export interface FlopShape {
+  /** Rows of the input (sequences for sequence models). */
+  batch: number;
+  /** Tokens per sequence (sequence models; default their maximum length). */
+  seq?: number;
+  /** Stop at this tap (default: the whole forward pass with the output head). */
+  upTo?: string;
+  /** Language-model heads: positions at which logits are computed (default every position). */
+  logitRows?: number;
+}
+
 export interface ForwardResult {
   /** Output logits: [batch, classes] for classifiers, [batch, seq, vocab] for language models. */
   logits: tf.Tensor;
@@ -64,6 +76,12 @@ export interface TappedModel {
    * projectedMse(tap(x)[..., :dim], target).
    */
   tapGrads?(x: tf.Tensor, tap: string, target: tf.Tensor, dim: number): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
+  /**
+   * Floating-point operations of one forward pass (2 per multiply-add of every matrix product;
+   * element-wise work is not counted), up to `upTo` (a tap: nothing past it, as `forwardTaps`) or
+   * through the output head. See src/cost.ts for what a training step costs.
+   */
+  forwardFlops?(shape: FlopShape): number;
 }
 
 /**

@@ -1,0 +1,70 @@
+/**
+ * FLOP counts against hand counts, and against the matrix products a forward pass actually runs
+ * (tf.profile on the cpu backend: 2 * M * K * N summed over every product kernel).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend";
+import { labelsStepFlops, outputStepFlops, tapStepFlops } from "../src/cost";
+import { createMlp } from "../src/models/mlp";
+import { createTransformer } from "../src/models/transformer";
+import { Rng } from "../src/rng";
+
+/** 2 * multiply-adds of every matMul kernel in `f`. */
+async function profiledProductFlops(f: () => tf.Tensor | tf.Tensor[]): Promise<number> {
+  const prof = await tf.profile(f);
+  let total = 0;
+  for (const k of prof.kernels) {
+    if (k.name !== "BatchMatMul" && k.name !== "_FusedMatMul") continue;
+    const out = k.outputShapes[0];
+    const a = k.inputShapes[0];
+    const m = out[out.length - 2];
+    const n = out[out.length - 1];
+    const batch = out.slice(0, -2).reduce((p, d) => p * d, 1);
+    const kk = a[a.length - 1] === m && a[a.length - 2] !== m ? a[a.length - 2] : a[a.length - 1]; // transposeA or not
+    total += 2 * batch * m * n * kk;
+  }
+  return total;
+}
+
+test("MLP FLOPs: hand count, and the products a forward pass runs", async () => {
+  await initBackend("cpu");
+  const m = createMlp({ inputDim: 50, width: 1000, outputDim: 2 }, new Rng("cost-mlp"));
+  assert.equal(m.forwardFlops!({ batch: 32 }), 2 * 32 * (50 * 1000 + 1000 * 2)); // 3,328,000
+  assert.equal(m.forwardFlops!({ batch: 32, upTo: "hidden" }), 2 * 32 * 50 * 1000);
+  const x = tf.ones([32, 50]);
+  assert.equal(await profiledProductFlops(() => m.forward(x).logits), m.forwardFlops!({ batch: 32 }));
+  assert.equal(await profiledProductFlops(() => Object.values(m.forwardTaps(x, ["hidden"]))), m.forwardFlops!({ batch: 32, upTo: "hidden" }));
+  const s = createMlp({ inputDim: 50, width: 20, outputDim: 2 }, new Rng("cost-mlp-s"));
+  assert.deepEqual(labelsStepFlops(s, { batch: 32 }), { teacher: 0, student: 3 * 2 * 32 * (50 * 20 + 20 * 2) });
+  assert.deepEqual(outputStepFlops(s, m, { batch: 32 }), { teacher: 3_328_000, student: 3 * 2 * 32 * 1040 });
+  // Tap step: teacher hidden layer + projection 1000 -> 20; the student's first layer, 3x.
+  assert.deepEqual(tapStepFlops(s, "hidden", m, "hidden", 20, { batch: 32 }), { teacher: 2 * 32 * 50 * 1000 + 2 * 32 * 1000 * 20, student: 3 * 2 * 32 * 50 * 20 });
+  [m, s].forEach((v) => v.dispose());
+  x.dispose();
+});
+
+test("transformer FLOPs: hand count, and the products a forward pass runs (classify and lm heads)", async () => {
+  await initBackend("cpu");
+  // vocab > 64 so the embedding is a gather, not a one-hot product.
+  const cls = createTransformer({ vocabSize: 70, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 2, head: "classify", numClasses: 3 }, new Rng("cost-t"));
+  // n = 4 * 6 = 24 tokens; per block: 4 * 2*24*8*8 (q,k,v,o) + 2 * 2*24*8*32 (MLP) + 2 * 2*4*6*6*8 (scores, context)
+  const block = 4 * 2 * 24 * 64 + 2 * 2 * 24 * 8 * 32 + 2 * 2 * 4 * 36 * 8; // 12288 + 24576 + 4608 = 41472
+  assert.equal(cls.forwardFlops!({ batch: 4 }), 2 * block + 2 * 4 * 8 * 3);
+  assert.equal(cls.forwardFlops!({ batch: 4, upTo: "block1" }), block);
+  assert.equal(cls.forwardFlops!({ batch: 4, upTo: "embed" }), 0);
+  const x = tf.tensor2d(Int32Array.from({ length: 24 }, (_, i) => i % 70), [4, 6], "int32");
+  assert.equal(await profiledProductFlops(() => cls.forward(x).logits), cls.forwardFlops!({ batch: 4 }));
+  assert.equal(await profiledProductFlops(() => Object.values(cls.forwardTaps(x, ["block1"]))), block);
+  // 12 x 6 = 72 > 64 positions, so picking the logit positions is a gather too, not a one-hot product.
+  const lm = createTransformer({ vocabSize: 70, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 2, head: "lm", tiedEmbeddings: true }, new Rng("cost-lm"));
+  const x12 = tf.tensor2d(Int32Array.from({ length: 72 }, (_, i) => i % 70), [12, 6], "int32");
+  const at = tf.tensor1d([0, 5, 7, 20, 71], "int32");
+  const block12 = 4 * 2 * 72 * 64 + 2 * 2 * 72 * 8 * 32 + 2 * 2 * 12 * 36 * 8;
+  assert.equal(lm.forwardFlops!({ batch: 12, logitRows: 5 }), 2 * block12 + 2 * 5 * 8 * 70);
+  assert.equal(await profiledProductFlops(() => lm.forward(x12, { logitPositions: at }).logits), lm.forwardFlops!({ batch: 12, logitRows: 5 }));
+  assert.equal(await profiledProductFlops(() => lm.forward(x12).logits), lm.forwardFlops!({ batch: 12 }));
+  [cls, lm].forEach((v) => v.dispose());
+  tf.dispose([x, x12, at]);
+});
