@@ -629,6 +629,45 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   });
 }
 
+// ------------------------------------------------------------------------------------------------
+// sgd(heap, table, lr): table rows [param, grad, paramOut, size]; p' = p - lr * g for every row.
+// ------------------------------------------------------------------------------------------------
+napi_value Sgd(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args a(env, info, 3, "sgd");
+    napi_typedarray_type type;
+    size_t length = 0, heapBytes = 0, byteOffset = 0;
+    void *data = nullptr, *hd = nullptr;
+    napi_value buffer;
+    bool isTyped = false;
+    napi_is_typedarray(env, a.arg(1), &isTyped);
+    if (!isTyped) a.fail("argument 1 must be a Float64Array");
+    napi_get_typedarray_info(env, a.arg(1), &type, &length, &data, &buffer, &byteOffset);
+    if (type != napi_float64_array || length % 4 != 0) a.fail("argument 1 must be a Float64Array of 4-number rows");
+    napi_typedarray_type ht;
+    napi_get_typedarray_info(env, a.arg(0), &ht, &heapBytes, &hd, &buffer, &byteOffset);
+    uint8_t* heapBase = static_cast<uint8_t*>(hd);
+    const double* table = static_cast<const double*>(data);
+    const float lr = static_cast<float>(a.num(2));
+    auto at = [&](double off, int64_t size) -> float* {
+      if (off < 0 || off != std::floor(off) || static_cast<int64_t>(off) % 4 != 0 ||
+          static_cast<uint64_t>(off) + static_cast<uint64_t>(size) * 4u > heapBytes)
+        a.fail("table offset " + std::to_string(off) + " is outside the heap");
+      return reinterpret_cast<float*>(heapBase + static_cast<int64_t>(off));
+    };
+    for (size_t i = 0; i < length / 4; i++) {
+      const double* t = table + i * 4;
+      const int64_t size = static_cast<int64_t>(t[3]);
+      if (size < 0 || t[3] != std::floor(t[3])) a.fail("bad size in table row " + std::to_string(i));
+      const float* p = at(t[0], size);
+      const float* g = at(t[1], size);
+      float* po = at(t[2], size);
+      for (int64_t j = 0; j < size; j++) po[j] = p[j] - lr * g[j];
+    }
+    return nullptr;
+  });
+}
+
 napi_value Config(napi_env env, napi_callback_info) {
   napi_value out;
   const char* cfg = openblas_get_config();
@@ -672,6 +711,7 @@ NAPI_MODULE_INIT() {
       {"scatterAddRows", ScatterAddRows},
       {"columnSum", ColumnSum},
       {"adam", Adam},
+      {"sgd", Sgd},
       {"config", Config},
       {"setThreads", SetThreads},
   };

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
 import { nativeAddon } from "../src/native/addon";
 import { attention, columnSum, embeddingLookup, geluTanh, layerNorm, linear, softCrossEntropyRows } from "../src/ops";
-import { adamUpdate } from "../src/ops/native";
+import { adamUpdate, sgdUpdate } from "../src/ops/native";
 import { Rng } from "../src/rng";
 import { WASM_KERNELS, setWasmKernels, withWasmKernels } from "./nativeHelpers";
 
@@ -215,6 +215,22 @@ test("fused Adam(W) with clipping equals the formula; inputs shared with other t
   }
   assert.deepEqual(Array.from(keep.dataSync()), before.p[0], "a clone of the old value is unchanged");
   [...p, ...m, ...v, keep, ...g].forEach((t) => t.dispose());
+  await initBackend("cpu");
+});
+
+test("fused SGD equals p - lr g for every variable, leaves clones of the old values alone, leaks nothing", { skip: !WASM_KERNELS.includes("native") && "native kernels not built" }, async () => {
+  await initBackend("wasm");
+  setWasmKernels("native");
+  const p = [tf.variable(tf.tensor2d([[1, -2], [3, 0.5]])), tf.variable(tf.tensor1d([0.1, -0.2, 0.3]))];
+  const keep = p[1].clone();
+  const g = [tf.tensor2d([[0.5, -1], [2, 0]]), tf.tensor1d([3, 0, -4])];
+  const n0 = tf.memory().numTensors;
+  sgdUpdate(p, g, 0.1);
+  assert.equal(tf.memory().numTensors, n0);
+  assert.deepEqual(Array.from(p[0].dataSync()).map((v) => Math.round(v * 1e6) / 1e6), [0.95, -1.9, 2.8, 0.5]);
+  assert.deepEqual(Array.from(p[1].dataSync()).map((v) => Math.round(v * 1e6) / 1e6), [-0.2, -0.2, 0.7]);
+  assert.deepEqual(Array.from(keep.dataSync()).map((v) => Math.round(v * 1e6) / 1e6), [0.1, -0.2, 0.3]);
+  [...p, ...g, keep].forEach((t) => t.dispose());
   await initBackend("cpu");
 });
 

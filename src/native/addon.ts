@@ -26,6 +26,8 @@ export interface NativeAddon {
   columnSum(heap: Uint8Array, n: number, d: number, x: number, out: number): void;
   /** Rows of 9: param, grad, m, v, paramOut, mOut, vOut, size, decay. Returns the gradient norm (before clipping). */
   adam(heap: Uint8Array, table: Float64Array, lr: number, beta1: number, beta2: number, eps: number, c1: number, c2: number, weightDecay: number, clipNorm: number): number;
+  /** Rows of 4: param, grad, paramOut, size. p' = p - lr * g. */
+  sgd(heap: Uint8Array, table: Float64Array, lr: number): void;
   /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
   config(): string;
   setThreads(n: number): void;

@@ -237,6 +237,15 @@ const FUSED: Record<string, Fused> = {
     be.typedArrayFromHeap(norm).set([g]);
     return [...outs, norm];
   },
+  // inputs p<i>, g<i>; attrs count, lr -> p'<i>
+  CdSgd: (addon, be, inputs, attrs) => {
+    const count = num(attrs, "count");
+    const outs = Array.from({ length: count }, (_, i) => be.makeOutput(inputs[`p${i}`]!.shape, "float32"));
+    const table = new Float64Array(count * 4);
+    for (let i = 0; i < count; i++) table.set([at(be, inputs[`p${i}`]), at(be, inputs[`g${i}`]), at(be, outs[i]), size(outs[i].shape)], i * 4);
+    addon.sgd(heap(be), table, num(attrs, "lr"));
+    return outs;
+  },
 };
 
 let registered: NativeAddon | null = null;

@@ -110,3 +110,17 @@ export function adamUpdate(
   });
   return out[out.length - 1] as tf.Scalar;
 }
+
+/** One SGD update of every variable in one kernel (p <- p - lr g), written to fresh buffers and assigned. */
+export function sgdUpdate(vars: readonly tf.Variable[], grads: readonly tf.Tensor[], lr: number): void {
+  const inputs: tf.NamedTensorMap = {};
+  vars.forEach((p, i) => {
+    inputs[`p${i}`] = p;
+    inputs[`g${i}`] = grads[i];
+  });
+  const out = run("CdSgd", inputs, { count: vars.length, lr });
+  vars.forEach((p, i) => {
+    p.assign(out[i]);
+    out[i].dispose();
+  });
+}

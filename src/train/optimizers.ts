@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { shortName } from "../models/types";
 import { nativeActive } from "../native/kernels";
-import { adamUpdate } from "../ops/native";
+import { adamUpdate, sgdUpdate } from "../ops/native";
 
 export type Schedule =
   | { kind: "constant" }
@@ -59,10 +59,9 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         return step;
       },
       apply(vars, grads) {
-        for (const v of vars) {
-          const g = grads[v.name];
-          if (g) v.assign(tf.sub(v, tf.mul(g, lr)));
-        }
+        const live = vars.filter((v) => grads[v.name] !== undefined);
+        if (nativeActive()) sgdUpdate(live, live.map((v) => grads[v.name]), spec.lr); // one kernel for all
+        else for (const v of live) v.assign(tf.sub(v, tf.mul(grads[v.name], lr)));
         step++;
       },
       state: () => ({}),
