@@ -40,7 +40,7 @@ test("a truncated and a bit-flipped weight file are both rejected, naming the fi
   const dir = tmp();
   const base = path.join(dir, "w");
   const w = { W: tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), b: tf.tensor1d([7, 8]) };
-  saveWeights(base, w);
+  await saveWeights(base, w);
   const good = fs.readFileSync(`${base}.bin`);
   const back = loadWeights(base).weights;
   assert.deepEqual(Array.from(back.W.dataSync()), [1, 2, 3, 4, 5, 6]);

@@ -33,7 +33,7 @@ function stubModel(table: number[][]): TransformerModel {
   };
 }
 
-test("MLM loss and metrics count only the masked positions (hand-computed)", () => {
+test("MLM loss and metrics count only the masked positions (hand-computed)", async () => {
   const V = 6;
   // One sequence of 3: position 0 unmasked (its huge logits must not count), 1 and 2 masked.
   const batch: MlmBatch = {
@@ -46,11 +46,11 @@ test("MLM loss and metrics count only the masked positions (hand-computed)", () 
   const { batch: b, context } = mlmBatchTensors(batch);
   assert.deepEqual(Array.from(context.positions.dataSync()), [1, 2]);
   assert.deepEqual(Array.from(b.y.dataSync()), [4, 5]);
-  const phase = labelsPhase({ classes: V, nextBatch: () => b, evaluate: () => ({ accuracy: 0, loss: 0 }) }, model, 1, { kind: "sgd", lr: 0 });
+  const phase = labelsPhase({ classes: V, nextBatch: () => b, evaluate: async () => ({ accuracy: 0, loss: 0 }) }, model, 1, { kind: "sgd", lr: 0 });
   const loss = tf.tidy(() => phase.loss(model, b, phase.target(b)).dataSync()[0]);
   assert.ok(Math.abs(loss - Math.log(4)) < 1e-5, `loss ${loss} != ln 4`);
   const valid = new MlmValidation([batch]);
-  const m = valid.evaluate(model);
+  const m = await valid.evaluate(model);
   assert.ok(Math.abs(m.loss - Math.log(4)) < 1e-5, `held-out loss ${m.loss}`);
   assert.equal(m.accuracy, 0.5);
   valid.dispose();
@@ -79,17 +79,17 @@ test("no tensor leak per step (tap and output phases, evaluation), teacher uncha
     for (const phase of p.phases.slice(0, 2).concat(p.phases.slice(-1))) {
       phase.begin?.();
       const opt = createOptimizer(phase.optimizer);
-      const step = () => {
+      const step = async () => {
         const b = task.nextBatch();
         trainStep(student, phase, b, (g) => opt.apply(phase.trainable, g)).dispose();
         b.x.dispose();
         b.y.dispose();
-        task.evaluate(student);
+        await task.evaluate(student);
       };
-      step();
-      step();
+      await step();
+      await step();
       const n = tf.memory().numTensors;
-      for (let i = 0; i < 3; i++) step();
+      for (let i = 0; i < 3; i++) await step();
       assert.equal(tf.memory().numTensors, n, `${method} ${phase.name}: tensors leaked`);
       opt.dispose();
     }

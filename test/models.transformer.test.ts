@@ -6,7 +6,7 @@ import { Rng } from "../src/rng";
 import {
   createTransformer, parameterCount, TransformerConfig,
 } from "../src/models/transformer";
-import { WASM_KERNELS, setWasmKernels, withWasmKernels } from "./nativeHelpers";
+import { WASM_KERNELS, WasmKernels, setWasmKernels, withWasmKernels } from "./nativeHelpers";
 
 const TINY: TransformerConfig = { vocabSize: 7, seqLen: 6, dModel: 8, nHeads: 2, nLayers: 2, head: "classify", numClasses: 3 };
 
@@ -276,7 +276,8 @@ test("dropout: off when not training (repeatable), on and fresh per call when tr
 });
 
 test("no tensor leak: a forward + gradient step in tf.tidy leaves numTensors unchanged", async () => {
-  for (const [backend, kernels] of [["cpu", "native"], ...WASM_KERNELS.map((k) => ["wasm", k])] as const) {
+  const combos: Array<[string, WasmKernels]> = [["cpu", "native"], ...WASM_KERNELS.map((k): [string, WasmKernels] => ["wasm", k])];
+  for (const [backend, kernels] of combos) {
     await initBackend(backend);
     if (backend === "wasm") setWasmKernels(kernels);
     const m = createTransformer({ ...TINY, dropout: 0.1, head: "lm", numClasses: undefined, tiedEmbeddings: true }, new Rng("leak"));

@@ -29,8 +29,11 @@ export interface Task {
   readonly classes: number;
   /** Next training batch from the task's own seeded stream. */
   nextBatch(): Batch;
-  /** Held-out metrics of a model; `accuracy` in [0, 1], `loss` the held-out cross-entropy. */
-  evaluate(model: TappedModel): { accuracy: number; loss: number };
+  /**
+   * Held-out metrics of a model; `accuracy` in [0, 1], `loss` the held-out cross-entropy. Async:
+   * reading results back is asynchronous on WebGPU (Node has no synchronous GPU read).
+   */
+  evaluate(model: TappedModel): Promise<{ accuracy: number; loss: number }>;
 }
 
 export interface Phase {

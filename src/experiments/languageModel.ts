@@ -84,22 +84,22 @@ export class MlmValidation {
   constructor(raw: readonly MlmBatch[]) {
     this.batches = raw.filter((b) => b.numMasked > 0).map(mlmBatchTensors);
   }
-  evaluate(model: TappedModel): { accuracy: number; loss: number } {
+  async evaluate(model: TappedModel): Promise<{ accuracy: number; loss: number }> {
     let hits = 0;
     let ce = 0;
     let n = 0;
     for (const { batch } of this.batches) {
-      const [h, l, c] = tf.tidy(() => {
+      const out = tf.tidy(() => {
         // The same loss and accuracy functions as training and the parity experiments (means, weighted by count).
         const logits = model.forward(batch.x).logits; // [P, vocab]
-        const count = batch.y.shape[0];
-        const hit = accuracy(logits, batch.y).dataSync()[0] * count;
-        const nll = softCrossEntropy(logits, oneHotTargets(batch.y, logits.shape[1]!)).dataSync()[0] * count;
-        return [hit, nll, count];
+        return tf.stack([accuracy(logits, batch.y), softCrossEntropy(logits, oneHotTargets(batch.y, logits.shape[1]!))]);
       });
-      hits += h;
-      ce += l;
-      n += c;
+      const [acc, nll] = await out.data();
+      out.dispose();
+      const count = batch.y.shape[0];
+      hits += acc * count;
+      ce += nll * count;
+      n += count;
     }
     return { accuracy: hits / Math.max(n, 1), loss: ce / Math.max(n, 1) };
   }
@@ -301,7 +301,7 @@ async function runStudent(cfg: Readonly<LanguageModelConfig>, data: MlmData, see
 }
 
 /** Validation sentences with `blanks` masked words each, and each model's top-3 guesses. */
-export function fillInTheBlank(models: Record<string, TappedModel>, tok: WordTokenizer, validIds: readonly Int32Array[], seqLen: number, sentences: number, rng: Rng, blanks = 2): FillInTheBlank[] {
+export async function fillInTheBlank(models: Record<string, TappedModel>, tok: WordTokenizer, validIds: readonly Int32Array[], seqLen: number, sentences: number, rng: Rng, blanks = 2): Promise<FillInTheBlank[]> {
   const seqs = packSequences(validIds, seqLen).slice(0, sentences);
   const out: FillInTheBlank[] = [];
   for (const s of seqs) {
@@ -314,7 +314,9 @@ export function fillInTheBlank(models: Record<string, TappedModel>, tok: WordTok
     MLM_CONTEXT.set(x, ctx);
     const predictions: Record<string, string[][]> = {};
     for (const [name, m] of Object.entries(models)) {
-      const top = tf.tidy(() => tf.topk(m.forward(x).logits, 3).indices.arraySync() as number[][]);
+      const idx = tf.tidy(() => tf.topk(m.forward(x).logits, 3).indices);
+      const top = (await idx.array()) as number[][];
+      idx.dispose();
       predictions[name] = top.map((ids) => ids.map((id) => tok.idToToken(id)));
     }
     x.dispose();
@@ -372,7 +374,7 @@ export async function runLanguageModel(cfg: Readonly<LanguageModelConfig>, opts:
     const kept: Record<string, TappedModel> = { teacher: teacher.model };
     try {
       for (const method of cfg.methods) runs.push(await runStudent(cfg, data, seed, method, teacher, valid, opts, wantDemo ? (m) => (kept[method] = m) : undefined));
-      if (wantDemo) demo = fillInTheBlank(kept, data.tokenizer, data.validIds, cfg.seqLen, opts.demoSentences!, rootRng(seed).derive("demo"));
+      if (wantDemo) demo = await fillInTheBlank(kept, data.tokenizer, data.validIds, cfg.seqLen, opts.demoSentences!, rootRng(seed).derive("demo"));
     } finally {
       for (const [k, m] of Object.entries(kept)) if (k !== "teacher") m.dispose();
       teacher.dispose();

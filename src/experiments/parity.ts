@@ -308,13 +308,13 @@ export async function runParityStudent<C extends CommonParityConfig>(
   let hit: number | null = null;
   let resume: LoopResume | undefined;
   let loaded: NamedTensors | null = null;
-  const save = () => {
+  const save = async () => {
     if (!files) return;
     const w: NamedTensors = { ...prefixed(student.snapshot(), "model"), ...prefixed(cursor.optimizer?.state() ?? {}, "opt") };
     for (const v of extras) w[`extra/${shortName(v)}`] = v;
     const data: StudentState = { seed, method, position: cursor.position, optimizerStep: cursor.optimizer?.step ?? 0, stream: stream.position(), curve, hit };
     try {
-      saveState(files.state, w, data);
+      await saveState(files.state, w, data);
     } finally {
       disposeWeights(section(w, "model"));
     }
@@ -356,7 +356,7 @@ export async function runParityStudent<C extends CommonParityConfig>(
     const events = runPhases(student, methodPlan, stream, { evalEvery: cfg.evalEvery, maxSamples: cfg.maxSamples, cursor, resume, shouldStop: run?.shouldStop });
     for await (const ev of events) {
       if (ev.type === "interrupt") {
-        save();
+        await save();
         throw new Interrupted();
       }
       if (ev.type !== "eval") continue;
@@ -371,7 +371,7 @@ export async function runParityStudent<C extends CommonParityConfig>(
         hit = ev.samples;
         if (!cfg.runToCap) break;
       }
-      if (run && curve.length % run.saveEvery === 0) save();
+      if (run && curve.length % run.saveEvery === 0) await save();
     }
   } finally {
     methodPlan.dispose();

@@ -61,7 +61,7 @@ export function parityStream(
       dataRng.restore(p.rng);
       first = p.fresh; // a fresh stream's first batch, drawn at construction, is the same batch
     },
-    evaluate(model: TappedModel) {
+    async evaluate(model: TappedModel) {
       let accSum = 0;
       let lossSum = 0;
       for (let start = 0; start < heldoutSize; start += evalChunk) {
@@ -72,8 +72,8 @@ export function parityStream(
           const logits = model.forward(x).logits;
           return [tf.mul(accuracy(logits, y), size), tf.mul(softCrossEntropy(logits, oneHotTargets(y, 2)), size)];
         });
-        accSum += a.dataSync()[0];
-        lossSum += l.dataSync()[0];
+        accSum += (await a.data())[0];
+        lossSum += (await l.data())[0];
         a.dispose();
         l.dispose();
       }

@@ -65,7 +65,7 @@ export function stateExists(base: string): boolean {
 }
 
 /** Save `weights` and `data` (plain JSON) as the state at `base`. */
-export function saveState(base: string, weights: NamedTensors, data: unknown): void {
+export async function saveState(base: string, weights: NamedTensors, data: unknown): Promise<void> {
   let prev: number | null = null;
   try {
     prev = (JSON.parse(fs.readFileSync(`${base}.json`, "utf8")) as StateFile).serial ?? null;
@@ -74,7 +74,7 @@ export function saveState(base: string, weights: NamedTensors, data: unknown): v
   }
   const serial = (prev ?? 0) + 1;
   const wbase = `${base}.w${serial}`;
-  const manifest = saveWeights(wbase, weights);
+  const manifest = await saveWeights(wbase, weights);
   const file: StateFile = { format: STATE_FORMAT, serial, weights: path.basename(wbase), sha256: manifest.sha256, data };
   writeJsonAtomic(`${base}.json`, file);
   if (prev !== null && prev !== serial) {

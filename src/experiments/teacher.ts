@@ -158,7 +158,7 @@ export async function getTeacher(
   let resume: LoopResume | undefined;
   const store = progress ?? null;
   const stateBase = store ? path.join(store.dir, "state") : "";
-  const save = () => {
+  const save = async () => {
     if (!store) return;
     const w = { ...prefixed(model.snapshot(), "model"), ...prefixed(cursor.optimizer?.state() ?? {}, "opt") };
     const { phaseIndex, stepInPhase, step: st, samples: sa, seconds: se } = cursor.position;
@@ -171,7 +171,7 @@ export async function getTeacher(
       stream: store.stream.position(),
     };
     try {
-      saveState(stateBase, w, data);
+      await saveState(stateBase, w, data);
     } finally {
       disposeWeights(section(w, "model"));
     }
@@ -221,13 +221,13 @@ export async function getTeacher(
         ({ step, samples, seconds } = t.position);
         accuracy = curve.length ? curve[curve.length - 1].accuracy : 0;
       } else {
-        saveWeights(path.join(store.dir, "init"), init);
+        await saveWeights(path.join(store.dir, "init"), init);
       }
     }
     const events = runPhases(model, methodPlan, spec.task, { evalEvery: spec.ckptEvery, maxSamples: spec.maxSamples, cursor, resume, shouldStop: store?.shouldStop });
     for await (const ev of events) {
       if (ev.type === "interrupt") {
-        save();
+        await save();
         throw new Interrupted();
       }
       if (ev.type !== "eval") continue;
@@ -238,12 +238,12 @@ export async function getTeacher(
       curve.push({ samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss });
       const c = { step: ev.step, samples: ev.samples, weights: model.snapshot(), accuracy: ev.accuracy };
       checkpoints.push(c);
-      if (store) savedCkpts.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: saveWeights(ckptBase(store.dir, c.samples), c.weights).sha256 });
+      if (store) savedCkpts.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(ckptBase(store.dir, c.samples), c.weights)).sha256 });
       onEval?.({ samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds });
       if (hit === null && ev.accuracy >= spec.targetAccuracy) hit = ev.samples;
       else if (hit !== null) extra++;
       if (hit !== null && extra >= spec.extraCheckpoints) break;
-      if (store && curve.length % store.saveEvery === 0) save();
+      if (store && curve.length % store.saveEvery === 0) await save();
     }
   } catch (e) {
     model.dispose();
@@ -271,8 +271,8 @@ export async function getTeacher(
   };
   if (dir) {
     fs.mkdirSync(dir, { recursive: true });
-    saveWeights(path.join(dir, "init"), init);
-    for (const c of checkpoints) saveWeights(ckptBase(dir, c.samples), c.weights, { step: c.step, samples: c.samples, accuracy: c.accuracy });
+    await saveWeights(path.join(dir, "init"), init);
+    for (const c of checkpoints) await saveWeights(ckptBase(dir, c.samples), c.weights, { step: c.step, samples: c.samples, accuracy: c.accuracy });
     writeJsonAtomic(path.join(dir, "teacher.json"), {
       key: spec.key,
       info,

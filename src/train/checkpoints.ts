@@ -43,8 +43,8 @@ export interface WeightsManifest {
   meta: Record<string, unknown>;
 }
 
-/** Save named tensors as `<base>.bin` + `<base>.json`. Reads the values (host sync). */
-export function saveWeights(base: string, weights: NamedTensors, meta: Record<string, unknown> = {}): WeightsManifest {
+/** Save named tensors as `<base>.bin` + `<base>.json`. Reads the values (asynchronously: WebGPU has no synchronous read). */
+export async function saveWeights(base: string, weights: NamedTensors, meta: Record<string, unknown> = {}): Promise<WeightsManifest> {
   const names = Object.keys(weights);
   const entries: TensorEntry[] = [];
   let total = 0;
@@ -55,7 +55,7 @@ export function saveWeights(base: string, weights: NamedTensors, meta: Record<st
   }
   const buf = new Float32Array(total);
   for (let i = 0; i < names.length; i++) {
-    buf.set(weights[names[i]].dataSync() as Float32Array, entries[i].offset);
+    buf.set((await weights[names[i]].data()) as Float32Array, entries[i].offset);
   }
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const manifest: WeightsManifest = {

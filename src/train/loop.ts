@@ -133,13 +133,13 @@ export async function* runPhases(
   const cursor = opts.cursor ?? newCursor();
   let lastLoss: tf.Scalar | null = null;
   let lastBreath = Date.now();
-  const evaluate = (phase: string): EvalEvent => {
-    const { accuracy, loss } = task.evaluate(model);
-    const trainLoss = lastLoss ? lastLoss.dataSync()[0] : NaN;
+  const evaluate = async (phase: string): Promise<EvalEvent> => {
+    const { accuracy, loss } = await task.evaluate(model);
+    const trainLoss = lastLoss ? (await lastLoss.data())[0] : NaN;
     return { type: "eval", step, samples, phase, accuracy, loss, trainLoss, seconds: (Date.now() - t0) / 1000 };
   };
   try {
-    if (opts.evalAtStart && !r) yield evaluate(methodPlan.phases[0]?.name ?? "");
+    if (opts.evalAtStart && !r) yield await evaluate(methodPlan.phases[0]?.name ?? "");
     for (let pi = r?.phaseIndex ?? 0; pi < methodPlan.phases.length && samples < opts.maxSamples; pi++) {
       const phase = methodPlan.phases[pi];
       phase.begin?.();
@@ -160,7 +160,7 @@ export async function* runPhases(
           samples += batch.size;
           cursor.position = { phaseIndex: pi, stepInPhase: s + 1, step, samples, seconds: (Date.now() - t0) / 1000 };
           if (step % opts.evalEvery === 0) {
-            yield evaluate(phase.name);
+            yield await evaluate(phase.name);
             await new Promise((r) => setImmediate(r)); // let progress output and signals through
           }
           if (opts.checkpointEvery && step % opts.checkpointEvery === 0) {
