@@ -1,4 +1,4 @@
-// Native CPU kernels for the TensorFlow.js wasm backend (see src/native/README.md for why).
+// Native CPU kernels for the TensorFlow.js wasm backend (native/README.md says why and what).
 //
 // Every function works in place on the wasm backend's heap: JS passes the heap (a Uint8Array over
 // the wasm memory) and byte offsets of tensors the backend has allocated. Nothing is allocated in

@@ -21,7 +21,7 @@ options:
   --preset NAME            smoke (about a minute) | main (under 30 min for 2 seeds) [main]
   --out DIR                result folder [data/results/mlm-<corpus>-<preset>-<time>]
   --json                   print summary.json to stdout
-  --backend NAME           tensorflow | wasm | cpu [auto; env CD_BACKEND]
+  --backend NAME           tensorflow | webgpu | wasm | cpu [auto; env CD_BACKEND]
   --cache DIR              teacher cache [data/cache/teachers]
   --no-cache               always retrain the teacher
   --quiet                  no progress output

@@ -1,7 +1,7 @@
 /** `curriculum-distill parity`: the sparse-parity MLP experiment from the command line. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { initBackend } from "../backend";
+import { BACKENDS as BACKEND_NAMES, initBackend } from "../backend";
 import { ConfigError } from "../config";
 import { parseArgs, fieldsHelp } from "../cliArgs";
 import { PARITY_DEFAULTS, PARITY_PRESETS, PARITY_SCHEMA, resolveParityConfig } from "../experiments/parityConfig";
@@ -78,7 +78,7 @@ run options:
   --preset NAME            ${Object.keys(spec.presets).join(" | ")} [main]; flags below override its values
   --out DIR                result folder [data/results/parity-<preset>-<time>]
   --json                   print summary.json to stdout (progress still goes to stderr)
-  --backend NAME           tensorflow | wasm | cpu [auto; env CD_BACKEND]
+  --backend NAME           tensorflow | webgpu | wasm | cpu [auto; env CD_BACKEND]
   --cache DIR              teacher cache [data/cache/teachers]; --no-cache to disable
   --no-cache               always retrain the teacher
   --report                 also write report.html (offline plotly curves and the table)
@@ -104,7 +104,7 @@ const BOOL_OPTIONS = ["json", "report", "quiet", "no-cache", "force", "help", "d
 const SESSION_OPTIONS = ["run-id", "resume", "runs-dir", "force", "dry-run"];
 /** Options a resumed run may still change (the rest are the run's own). */
 const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json"];
-const BACKENDS = ["tensorflow", "wasm", "cpu"];
+const BACKENDS: readonly string[] = BACKEND_NAMES;
 
 /** Check that `dir` may be written: absent, empty, or --force. */
 export function checkOutDir(dir: string, force: boolean): void {
