@@ -99,7 +99,7 @@ function describeAdapter(a: GpuAdapterLike): AdapterInfo {
 }
 
 /** A GPU device node exists (Linux): without one, no Vulkan driver can offer a hardware adapter. */
-function gpuDevicePresent(): boolean {
+export function gpuDevicePresent(): boolean {
   if (process.platform !== "linux") return true;
   const has = (dir: string, re: RegExp) => {
     try {

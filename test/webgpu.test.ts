@@ -12,7 +12,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { backendInfo, initBackend, swiftShaderIcd } from "../src/backend";
+import { BackendError, backendInfo, gpuDevicePresent, initBackend, swiftShaderIcd } from "../src/backend";
 import { curriculumExtraction, defaultTapPairs } from "../src/distill/curriculumExtraction";
 import { oneHotTargets, softCrossEntropy } from "../src/distill/losses";
 import { createMlp } from "../src/models/mlp";
@@ -50,6 +50,19 @@ async function lossAndGrads(m: TappedModel, x: tf.Tensor, labels: tf.Tensor, cla
   tf.dispose(out);
   return vals;
 }
+
+test("automatic selection without a GPU picks wasm, never the software adapter; unknown names are one-line errors", { skip: gpuDevicePresent() && "this machine has a GPU device" }, async () => {
+  const saved = process.env.CD_BACKEND;
+  delete process.env.CD_BACKEND;
+  try {
+    assert.equal(await initBackend(), "wasm");
+    assert.equal(backendInfo().adapter, null);
+  } finally {
+    if (saved !== undefined) process.env.CD_BACKEND = saved;
+  }
+  await assert.rejects(initBackend("gpu"), (e: Error) => e instanceof BackendError && /^backend: unknown backend "gpu" \(expected one of tensorflow, webgpu, wasm, cpu\)$/.test(e.message));
+  await initBackend("cpu");
+});
 
 test("webgpu: an explicit request without a GPU falls back to SwiftShader and records the software adapter", { skip }, async () => {
   assert.equal(await initBackend("webgpu"), "webgpu");
