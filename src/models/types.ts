@@ -84,11 +84,22 @@ export interface TappedModel {
   forwardFlops?(shape: FlopShape): number;
 }
 
+/** Names given to variables that tfjs named itself (fromLayersModel: "<layer>/<weight>"). */
+const givenNames = new WeakMap<tf.Variable, string>();
+
+/** Name `v` within its model (for variables whose tfjs name is not "<instance prefix>/<name>"). */
+export function setShortName(v: tf.Variable, name: string): void {
+  givenNames.set(v, name);
+}
+
 /**
- * The name of a variable within its model: the part after the instance prefix ("mlp3/W1" -> "W1").
- * Snapshots and checkpoints are keyed by it, so weights load into any instance of the same shape.
+ * The name of a variable within its model: the part after the instance prefix ("mlp3/W1" -> "W1"),
+ * or the name given with `setShortName`. Snapshots, checkpoints and optimiser states are keyed by
+ * it, so weights load into any instance of the same shape.
  */
 export function shortName(v: tf.Variable): string {
+  const given = givenNames.get(v);
+  if (given !== undefined) return given;
   const i = v.name.indexOf("/");
   return i < 0 ? v.name : v.name.slice(i + 1);
 }

@@ -1,0 +1,151 @@
+/**
+ * Any TensorFlow.js layers model (`tf.sequential`, `tf.model`) as a `TappedModel`, so that every
+ * distillation method runs on it: taps are layers, picked by name (torchdistill taps PyTorch modules
+ * by path the same way).
+ *
+ *   const teacher = fromLayersModel(myTeacher);                      // taps: every hidden layer
+ *   const student = fromLayersModel(myStudent, { taps: ["hidden"] });
+ *
+ * - A tap is a layer's output. Default taps: every layer with a 2-D or 3-D float output, in
+ *   topological order, except the input and output layers (the output is the logits).
+ * - `forward(x, { taps })` runs the model once and returns its output as `logits` and the tapped
+ *   layers' outputs; `forwardTaps` builds a model that ends at the requested layers, so nothing past
+ *   the deepest one is computed.
+ * - `variablesUpTo(tap)` is every trainable weight of the layers the tap depends on (graph ancestry:
+ *   branches and shared layers are right).
+ * - The adapter trains the layers model's own weights in place: after distillation the student is
+ *   still a `tf.LayersModel` that `save` and `tf.loadLayersModel` handle as usual.
+ *
+ * Not supported, with an error naming the layer: tapping a layer inside a nested model (tap the
+ * nested model itself), a layer applied more than once (a shared layer has no single output), a
+ * layer whose output is not float; models with more than one input or output.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, setShortName, snapshotOf } from "./types";
+
+export interface FromLayersOptions {
+  /** Layer names to expose as taps, in forward order. Default: every hidden layer with a 2-D or 3-D float output. */
+  taps?: readonly string[];
+}
+
+type Layer = tf.layers.Layer;
+
+function layerError(model: tf.LayersModel, message: string): Error {
+  return new Error(`fromLayersModel(${model.name}): ${message}`);
+}
+
+/** The layers `layer` depends on (itself included), following inbound nodes back to the inputs. */
+function ancestors(layer: Layer): Set<Layer> {
+  const seen = new Set<Layer>();
+  const stack: Layer[] = [layer];
+  while (stack.length) {
+    const l = stack.pop()!;
+    if (seen.has(l)) continue;
+    seen.add(l);
+    for (const node of l.inboundNodes) stack.push(...node.inboundLayers);
+  }
+  return seen;
+}
+
+/** A layer's weight as the tf.Variable it wraps (LayerVariable.read() returns the variable itself). */
+function variableOf(model: tf.LayersModel, lv: tf.LayerVariable): tf.Variable {
+  const v = lv.read();
+  if (!(v instanceof tf.Variable)) throw layerError(model, `weight "${lv.name}" is not backed by a variable`);
+  return v;
+}
+
+export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions = {}): TappedModel {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw layerError(model, `models with one input and one output are supported, this one has ${model.inputs.length} and ${model.outputs.length}`);
+  }
+  const outputLayer = model.outputs[0].sourceLayer;
+  const byName = new Map(model.layers.map((l) => [l.name, l] as const));
+  const isFloatTap = (l: Layer) => {
+    const shape: unknown[] = l.outputShape;
+    const single = !shape.some((d) => Array.isArray(d)); // a multi-output layer has a list of shapes
+    const dtype = l.inboundNodes[0]?.outputTensors[0]?.dtype ?? "float32";
+    return single && shape.length >= 2 && shape.length <= 3 && dtype.startsWith("float");
+  };
+  const checkTap = (name: string): Layer => {
+    const l = byName.get(name);
+    if (l === undefined) {
+      const nested = model.layers.find((m) => m instanceof tf.LayersModel && m.layers.some((inner) => inner.name === name));
+      if (nested) throw layerError(model, `layer "${name}" is inside the nested model "${nested.name}": tap "${nested.name}" itself, or build the model without nesting`);
+      throw layerError(model, `no layer named "${name}" (layers: ${model.layers.map((m) => m.name).join(", ")})`);
+    }
+    if (l.inboundNodes.length !== 1) throw layerError(model, `layer "${name}" is applied ${l.inboundNodes.length} times; a shared layer has no single output to tap`);
+    if (!isFloatTap(l)) throw layerError(model, `layer "${name}" has output shape ${JSON.stringify(l.outputShape)} of ${l.inboundNodes[0]?.outputTensors[0]?.dtype}; a tap needs a 2-D or 3-D float output`);
+    return l;
+  };
+  const tapNames = opts.taps
+    ? [...opts.taps]
+    : model.layers.filter((l) => l !== outputLayer && l.getClassName() !== "InputLayer" && l.inboundNodes.length === 1 && isFloatTap(l)).map((l) => l.name);
+  tapNames.forEach(checkTap);
+  if (new Set(tapNames).size !== tapNames.length) throw layerError(model, `taps repeat a layer: ${tapNames.join(", ")}`);
+
+  // Variables: every trainable weight, named "<layer>/<weight>" within the model.
+  const owner = new Map<tf.Variable, Layer>();
+  const variables: tf.Variable[] = [];
+  for (const l of model.layers) {
+    for (const lv of l.trainableWeights) {
+      const v = variableOf(model, lv);
+      if (owner.has(v)) continue;
+      owner.set(v, l);
+      setShortName(v, `${l.name}/${lv.originalName.split("/").pop()}`);
+      variables.push(v);
+    }
+  }
+
+  // One model per set of requested outputs, cached: the layers (and weights) are the original ones.
+  const heads = new Map<string, tf.LayersModel>();
+  const headFor = (names: readonly string[], withOutput: boolean): tf.LayersModel => {
+    const key = `${names.join("\u0000")}\u0001${withOutput}`;
+    let m = heads.get(key);
+    if (m === undefined) {
+      const outputs = names.map((n) => checkTap(n).output as tf.SymbolicTensor);
+      if (withOutput) outputs.push(model.outputs[0]);
+      m = tf.model({ inputs: model.inputs, outputs });
+      heads.set(key, m);
+    }
+    return m;
+  };
+  const run = (m: tf.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor[] => {
+    const out = m.apply(x, { training });
+    return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
+  };
+
+  return {
+    kind: "layers",
+    variables,
+    tapNames,
+    tapDim(tap: string): number {
+      const shape = checkTap(tap).outputShape as number[];
+      return shape[shape.length - 1];
+    },
+    variablesUpTo(tap: string): tf.Variable[] {
+      const needed = ancestors(checkTap(tap));
+      return variables.filter((v) => needed.has(owner.get(v)!));
+    },
+    forward(x: tf.Tensor, o: ForwardOptions = {}): ForwardResult {
+      const want = o.taps ?? [];
+      return tf.tidy(() => {
+        const outs = run(headFor(want, true), x, o.training ?? false);
+        const taps: NamedTensors = {};
+        want.forEach((t, i) => (taps[t] = outs[i]));
+        return { logits: outs[outs.length - 1], taps };
+      });
+    },
+    forwardTaps(x: tf.Tensor, taps: readonly string[], o: Omit<ForwardOptions, "taps"> = {}): NamedTensors {
+      return tf.tidy(() => {
+        const outs = run(headFor(taps, false), x, o.training ?? false);
+        const res: NamedTensors = {};
+        taps.forEach((t, i) => (res[t] = outs[i]));
+        return res;
+      });
+    },
+    snapshot: () => snapshotOf(variables),
+    load: (weights: NamedTensors) => loadInto(variables, weights, `layers model ${model.name}`),
+    /** The adapter owns nothing: dispose the layers model itself when done with it. */
+    dispose: () => heads.clear(),
+  };
+}
