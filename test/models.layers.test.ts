@@ -130,3 +130,27 @@ test("a layers MLP with the project MLP's weights follows the same curriculum-ex
   assert.equal(viaLayers.length, ours.length);
   ours.forEach((v, i) => assert.ok(Math.abs(viaLayers[i] - v) <= 1e-4 * Math.max(1, Math.abs(v)), `point ${i}: ${viaLayers[i]} vs ${v}`));
 });
+
+test("file:// save and load in Node: the reloaded model predicts the same; a truncated weights file is refused", async () => {
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const { registerFileIo } = await import("../src/models/layersIo");
+  await initBackend("wasm");
+  registerFileIo();
+  registerFileIo(); // idempotent
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cd-layers-io-"));
+  try {
+    const m = branched();
+    const x = tf.randomNormal([4, 6], 0, 1, "float32", 3);
+    await m.save(`file://${dir}/student`);
+    assert.deepEqual(fs.readdirSync(path.join(dir, "student")).sort(), ["model.json", "weights.bin"]);
+    const back = await tf.loadLayersModel(`file://${dir}/student/model.json`);
+    assert.deepEqual(values(back.predict(x) as tf.Tensor), values(m.predict(x) as tf.Tensor));
+    const w = path.join(dir, "student", "weights.bin");
+    fs.writeFileSync(w, fs.readFileSync(w).subarray(0, 20));
+    await assert.rejects(tf.loadLayersModel(`file://${dir}/student/model.json`), /weights of .*model\.json hold 20 bytes, the manifest says/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
