@@ -75,7 +75,7 @@ let registered = false;
 export function registerFileIo(): void {
   if (registered || tf.io.getSaveHandlers(`${SCHEME}probe`).length > 0) return;
   // A router answers null for URLs it does not handle (tf.io's own do too; IORouter's type omits it).
-  const route: tf.io.IORouter = (url) => (typeof url === "string" && url.startsWith(SCHEME) ? fileHandler(url) : (null as never));
+  const route = (url: string | string[]): tf.io.IOHandler => (typeof url === "string" && url.startsWith(SCHEME) ? fileHandler(url) : (null as never));
   tf.io.registerSaveRouter(route);
   tf.io.registerLoadRouter(route);
   registered = true;
