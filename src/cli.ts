@@ -1,16 +1,24 @@
 /**
- * The command line: args -> config -> experiment. Bad input (ConfigError) prints one line and
- * exits with code 2, without a stack trace and before any result folder is made.
+ * The command line: args -> config -> experiment. One command per registered experiment, plus
+ * sweep and merge. Bad input (ConfigError) prints one line and exits with code 2, without a stack
+ * trace and before any result folder is made; so does a file read back that is not as written.
  */
+import { BackendError } from "./backend";
 import { ConfigError } from "./config";
-import { parityCommand, parityTransformerCommand } from "./commands/parity";
-import { mlmCommand } from "./commands/mlm";
+import { FileError } from "./io";
+import { experimentCommand } from "./commands/experiment";
 import { mergeCommand, sweepCommand } from "./commands/sweep";
+import { EXPERIMENTS } from "./experiments/registry";
+import { ExperimentName } from "./experiments/experiment";
+
+const HELPS: Record<ExperimentName, string> = {
+  parity: "sparse parity with 2-layer MLPs (teacher, then students by each method)",
+  mlm: "masked-LM distillation on Brown or a PCFG language (--corpus brown|pcfg)",
+  "parity-transformer": "sparse parity with transformers, layer-wise curriculum extraction",
+};
 
 const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) => Promise<number> }> = {
-  parity: { help: "sparse parity with 2-layer MLPs (teacher, then students by each method)", run: parityCommand },
-  mlm: { help: "masked-LM distillation on Brown or a PCFG language (--corpus brown|pcfg)", run: mlmCommand },
-  "parity-transformer": { help: "sparse parity with transformers, layer-wise curriculum extraction", run: parityTransformerCommand },
+  ...Object.fromEntries(Object.values(EXPERIMENTS).map((e) => [e.name, { help: HELPS[e.name], run: (argv: readonly string[]) => experimentCommand(e.name, argv) }])),
   sweep: { help: "run one shard (--shard i/N) of a grid of configs and seeds", run: sweepCommand },
   merge: { help: "combine a sweep's job folders into one summary", run: mergeCommand },
 };
@@ -29,12 +37,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return cmd === undefined ? 2 : 0;
   }
-  const c = COMMANDS[cmd];
+  const c = Object.prototype.hasOwnProperty.call(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
   try {
     if (!c) throw new ConfigError("command", cmd, `expected one of ${Object.keys(COMMANDS).join(", ")}`);
     return await c.run(rest);
   } catch (e) {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof FileError || e instanceof BackendError) {
       process.stderr.write(`curriculum-distill: ${e.message}\n`);
       return 2;
     }

@@ -1,78 +1,67 @@
 /**
- * Command-line parsing shared by the experiment commands: `--kebab-case value` flags map to the
- * config schema's camelCase fields; a few run options (--out, --json, --backend, ...) are not
+ * Command-line parsing on node:util's parseArgs: `--kebab-case value` (or `--flag=value`) flags map
+ * to config fields (and their old names); a few run options (--out, --json, --backend, ...) are not
  * config. Errors are ConfigErrors (one line, exit code 2).
  */
-import { ConfigError, FieldSpec, parseFieldString } from "./config";
+import { parseArgs as nodeParseArgs } from "node:util";
+import { ConfigError, Fields, fieldName, kebab, parseFieldString } from "./config";
+
+export { kebab };
 
 export interface ParsedArgs {
-  /** Config overrides, by schema field. */
+  /** Config overrides, by field name. */
   overrides: Record<string, unknown>;
   /** Non-config options, by flag name (without dashes). */
   options: Record<string, string | boolean>;
 }
 
-export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
 /**
  * `valueOptions` take a value (--out DIR); `boolOptions` do not (--json). Every other flag must be
- * a schema field.
+ * a config field (or an old name of one). Run options win over fields of the same name (--preset).
  */
-export function parseArgs(
-  argv: readonly string[],
-  schema: Record<string, FieldSpec>,
-  valueOptions: readonly string[],
-  boolOptions: readonly string[],
-): ParsedArgs {
+export function parseArgs(argv: readonly string[], fields: Fields, valueOptions: readonly string[], boolOptions: readonly string[]): ParsedArgs {
   const byFlag = new Map<string, string>();
-  for (const f of Object.keys(schema)) byFlag.set(kebab(f), f);
-  const overrides: Record<string, unknown> = {};
-  const options: Record<string, string | boolean> = {};
+  for (const [f, spec] of Object.entries(fields)) for (const n of [f, ...(spec.aliases ?? [])]) byFlag.set(kebab(n), f);
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const flag of byFlag.keys()) options[flag] = { type: "string" };
+  for (const o of valueOptions) options[o] = { type: "string" };
+  for (const o of boolOptions) options[o] = { type: "boolean" };
+  // parseArgs takes "-1" after "--lr" for an option: join negative numbers to their flag first.
+  const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith("--")) throw new ConfigError("argument", a, "unexpected positional argument");
-    let name = a.slice(2);
-    let value: string | undefined;
-    const eq = name.indexOf("=");
-    if (eq >= 0) {
-      value = name.slice(eq + 1);
-      name = name.slice(0, eq);
-    }
-    if (boolOptions.includes(name)) {
-      if (value !== undefined) throw new ConfigError(`--${name}`, value, "takes no value");
-      options[name] = true;
+    const next = argv[i + 1];
+    if (a.startsWith("--") && !a.includes("=") && options[a.slice(2)]?.type === "string" && next !== undefined && /^-[0-9.]/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = nodeParseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const flag = /'(-[^ ']+)/.exec(err.message)?.[1] ?? "";
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new ConfigError("option", flag, "unknown option (see --help)");
+    if (err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") throw new ConfigError("argument", /'([^']*)'/.exec(err.message)?.[1] ?? "", "unexpected positional argument");
+    if (/does not take an argument/.test(err.message)) throw new ConfigError(flag, argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1) ?? true, "takes no value");
+    throw new ConfigError(flag || "argument", null, "missing value");
+  }
+  const overrides: Record<string, unknown> = {};
+  const out: Record<string, string | boolean> = {};
+  for (const [name, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    if (valueOptions.includes(name) || boolOptions.includes(name)) {
+      out[name] = v;
       continue;
     }
-    // Run options win over config fields of the same name (--preset is both).
-    const field = valueOptions.includes(name) ? undefined : byFlag.get(name);
-    if (!valueOptions.includes(name) && field === undefined) {
-      throw new ConfigError("option", `--${name}`, "unknown option (see --help)");
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined || (value.startsWith("--") && !/^--?\d/.test(value))) {
-        throw new ConfigError(`--${name}`, value ?? null, "missing value");
-      }
-    }
-    if (field !== undefined) {
-      const spec = schema[field];
-      // a schema boolean written as a flag value: --run-to-cap true
-      overrides[field] = parseFieldString(field, spec, value);
-    } else {
-      options[name] = value;
-    }
+    const field = byFlag.get(name)!;
+    overrides[field] = parseFieldString(field, fields[field], String(v));
   }
-  return { overrides, options };
+  return { overrides, options: out };
 }
 
-/** Help text listing every config field with its doc and default. */
-export function fieldsHelp(schema: Record<string, FieldSpec>, defaults: Record<string, unknown>): string {
-  return Object.entries(schema)
-    .map(([f, s]) => {
-      const d = defaults[f];
-      const shown = Array.isArray(d) ? d.join(",") : String(d);
-      const values = "values" in s ? ` (${s.values.join("|")})` : "";
-      return `  --${kebab(f).padEnd(22)} ${s.doc}${values} [default ${shown}]`;
-    })
-    .join("\n");
+/** The field a config key (or old name) names, or undefined. */
+export function fieldOf(fields: Fields, key: string): string | undefined {
+  return fieldName(fields, key);
 }

@@ -1,31 +1,147 @@
 /**
- * Files written atomically: a temporary file in the same folder, fsync, then rename. An interrupted
- * run never leaves a half-written result behind.
+ * Files that can be trusted when read back.
+ *
+ * - Atomic writes: a temporary file in the same folder, every byte written (a short write is
+ *   continued, a full disk is an error, never a truncated file), fsync of the file, rename, fsync
+ *   of the folder. A crash leaves the old file or the new one, and at most a `*.tmp` that the next
+ *   start removes (`removeTmpFiles`).
+ * - Checksummed JSON: every JSON file the tool reads back (run records, states, results, weight
+ *   manifests, cache entries, sweep files) carries `"checksum": "sha256:<hex>"` of the rest of the
+ *   object. Reading verifies it and the shape (a zod schema); any mismatch is a `FileError` naming
+ *   the file: one line, exit code 2.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createHash } from "node:crypto";
 
-let counter = 0;
-
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
-  const fd = fs.openSync(tmp, "w");
-  try {
-    fs.writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+/** A file that cannot be written, or read back as written. One line: the CLI prints it and exits 2. */
+export class FileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    prefix = "",
+  ) {
+    super(`${prefix}${file}: ${reason}`);
+    this.name = "FileError";
   }
-  fs.renameSync(tmp, file);
 }
 
+const errText = (e: unknown) => {
+  const err = e as NodeJS.ErrnoException;
+  return err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")}` : String(err.message ?? e);
+};
+
+let counter = 0;
+const TMP_RE = /\.\d+\.\d+\.tmp$/;
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, "r");
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a folder; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const dir = path.dirname(file);
+  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
+  const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  let fd: number | undefined;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fd = fs.openSync(tmp, "wx");
+    for (let off = 0; off < buf.byteLength; ) off += fs.writeSync(fd, buf, off, buf.byteLength - off);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw new FileError(file, `cannot write (${errText(e)})`);
+  }
+  fsyncDir(dir);
+}
+
+/** Plain JSON, atomically (for files nobody reads back: use writeRecord for the others). */
 export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
 }
 
-export function readJson<T = unknown>(file: string): T {
-  return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+/** JSON with every object's keys sorted at every depth: the same value always gives the same text. */
+export function canonicalJson(v: unknown): string {
+  // Hand-written: JSON.stringify already fixes every value's text; only key order needs fixing.
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x,
+  );
+}
+
+export const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+
+/** A short stable hash of a value (a cache key): canonical JSON at every depth. */
+export const hashKey = (key: unknown) => sha256(canonicalJson(key)).slice(0, 16);
+
+const checksumOf = (body: object) => `sha256:${sha256(JSON.stringify(body))}`;
+
+/** Write `data` (a JSON object) with its checksum, atomically. Returns the checksum. */
+export function writeRecord(file: string, data: object): string {
+  const { checksum: _drop, ...body } = data as Record<string, unknown>;
+  const checksum = checksumOf(body);
+  writeFileAtomic(file, JSON.stringify({ ...body, checksum }, null, 2) + "\n");
+  return checksum;
+}
+
+/** Anything with zod's `safeParse` (kept structural, so that no zod type reaches the public .d.ts). */
+export interface Shape<T> {
+  safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: Array<string | number>; message: string }> } };
+}
+
+/**
+ * Read a checksummed JSON file, verify its checksum and its shape. Throws a FileError naming the
+ * file: missing, unreadable, not JSON (truncated), checksum mismatch (edited or corrupt), wrong shape.
+ */
+export function readRecord<T>(file: string, shape: Shape<T>, what = "file"): T & { checksum: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new FileError(file, `cannot read ${what} (${errText(e)})`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new FileError(file, `${what} is not valid JSON (truncated or corrupt: ${(e as Error).message})`);
+  }
+  if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new FileError(file, `${what} is not a JSON object`);
+  const { checksum, ...body } = obj as Record<string, unknown>;
+  if (typeof checksum !== "string") throw new FileError(file, `${what} has no checksum (not written by this version, or edited)`);
+  if (checksum !== checksumOf(body)) throw new FileError(file, `${what} does not match its checksum (edited or corrupt)`);
+  const r = shape.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new FileError(file, `${what} is malformed at ${i.path.join(".") || "top level"} (${i.message})`);
+  }
+  return { ...r.data, checksum };
+}
+
+/** Remove the `*.tmp` files an interrupted writer left in `dir` and below (our pattern only). */
+export function removeTmpFiles(dir: string): number {
+  let n = 0;
+  if (!fs.existsSync(dir)) return 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += removeTmpFiles(p);
+    else if (TMP_RE.test(e.name)) {
+      fs.rmSync(p, { force: true });
+      n++;
+    }
+  }
+  return n;
 }
 
 /** A compact UTC time for folder names: 20261130-014200. */
@@ -40,4 +156,9 @@ export function freeFolder(base: string): string {
   let dir = base;
   for (let i = 2; taken(dir); i++) dir = `${base}-${i}`;
   return dir;
+}
+
+/** Read a JSON file without a checksum (user input: grid files). */
+export function readJson<T = unknown>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, "utf8")) as T;
 }

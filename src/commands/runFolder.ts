@@ -1,36 +1,44 @@
 /**
- * Run folders for the experiment commands: data/runs/<runId>/ holds run.json (the command line that
- * made the run, the backend it got, its status), config.json (the resolved config), the teachers'
- * records and unfinished states, one state or result per (seed, method) student, and at the end
- * the results (config.json, curves.csv, summary.json). `--resume <runId>` re-reads run.json, checks
- * that its arguments still resolve to config.json, and continues. Every file is written atomically.
+ * Run folders for the experiment commands: <runs-dir>/<runId>/ holds run.json (the command line that
+ * made the run, with absolute paths, the backend and adapter it got, its status, and the SHA-256 of
+ * each result file), config.json, the teachers' records and unfinished states, one state or result
+ * per (seed, method) student, and at the end the results. `--resume <runId>` re-reads run.json
+ * (checksummed), checks that its arguments still resolve to config.json, and continues.
+ *
+ * A new run folder appears whole: it is built as a temporary folder (lock, config.json, run.json)
+ * and renamed into place, so a run killed at any moment leaves either no folder or one that resumes.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { z } from "zod";
 import { ConfigError } from "../config";
-import { readJsonChecked } from "../experiments/runState";
-import { CheckpointError } from "../train/checkpoints";
-import { timeStamp, writeJsonAtomic } from "../io";
+import { writeRecord, timeStamp } from "../io";
+import { readChecked } from "../train/state";
+import { Claim, LOCK_FILE, lockHolder, ownLock, prepareFolder, writeOwnLock } from "../experiments/folders";
 
 export const RUNS_DIR = "data/runs";
-export const RUN_FORMAT = "curriculum-distill/run@1";
-/** Default for --save-every: a student's state is saved every 10 evaluations (2500 steps at the
- * default evalEvery), which bounds lost work to seconds while keeping disk writes rare. */
+export const RUN_FORMAT = "curriculum-distill/run@2" as const;
+/** Default for --save-every: a state is saved every 10 evaluations, which bounds lost work to
+ * seconds while keeping disk writes rare. */
 export const DEFAULT_SAVE_EVERY = 10;
 
-export interface RunFile {
-  format: string;
-  command: string;
-  runId: string;
-  /** The command line that made the run, without --run-id/--force/--resume/--runs-dir/--dry-run. */
-  args: string[];
-  /** The backend the run got (a resumed run uses the same one: results depend on it). */
-  backend: string | null;
-  status: "running" | "interrupted" | "done";
+const ADAPTER = z.object({ vendor: z.string(), architecture: z.string(), description: z.string(), software: z.boolean() }).nullable();
+const RUN = z.object({
+  format: z.literal(RUN_FORMAT),
+  command: z.string(),
+  runId: z.string(),
+  /** The command line that made the run (absolute --out and --cache), without session options. */
+  args: z.array(z.string()),
+  backend: z.string(),
+  adapter: ADAPTER,
+  status: z.enum(["running", "interrupted", "failed", "done"]),
   /** Wall seconds spent by earlier sessions of the run. */
-  elapsedSeconds: number;
-  created: string;
-}
+  elapsedSeconds: z.number().nonnegative(),
+  created: z.string(),
+  /** SHA-256 of result files written so far (config.json at the start, the rest at the end). */
+  files: z.record(z.string()),
+});
+export type RunFile = z.infer<typeof RUN>;
 
 /** A run id is one path segment of plain characters. */
 export function checkRunId(id: string): string {
@@ -38,26 +46,50 @@ export function checkRunId(id: string): string {
   return id;
 }
 
-/** A fresh id from the command, the preset and the time; `-2`, `-3`, ... when taken. */
-export function defaultRunId(runsDir: string, command: string, preset: string, now = new Date()): string {
-  const base = checkRunId(`${command}-${preset.replace(/[^A-Za-z0-9._-]/g, "_")}-${timeStamp(now)}`);
+/** A fresh id from the run's name and the time; `-2`, `-3`, ... when taken. */
+export function defaultRunId(runsDir: string, name: string, now = new Date()): string {
+  const base = checkRunId(`${name.replace(/[^A-Za-z0-9._-]/g, "_")}-${timeStamp(now)}`);
   let id = base;
   for (let i = 2; fs.existsSync(path.join(runsDir, id)); i++) id = `${base}-${i}`;
   return id;
 }
 
-/** Throws unless a new run may use `dir`: absent, empty, or --force. Changes nothing. */
+/** Throws unless a new run may use `dir`: absent, empty, or --force (and not in use). Changes nothing. */
 export function checkRunDir(dir: string, force: boolean): void {
   if (!fs.existsSync(dir)) return;
   if (!fs.statSync(dir).isDirectory()) throw new ConfigError("--run-id", dir, "exists and is not a folder");
-  if (!force && fs.readdirSync(dir).length > 0) throw new ConfigError("--run-id", dir, "run folder exists (use --resume to continue it, or --force to start over)");
+  const holder = lockHolder(dir);
+  if (holder) throw new ConfigError("--run-id", dir, `run folder is in use by process ${holder.pid} on ${holder.host} (one writer per folder)`);
+  if (!force && fs.readdirSync(dir).filter((f) => f !== LOCK_FILE).length > 0) throw new ConfigError("--run-id", dir, "run folder exists (use --resume to continue it, or --force to start over)");
 }
 
-/** A new run may use `dir` when it is absent or empty, or with --force (then it is cleared). */
-export function prepareRunDir(dir: string, force: boolean): void {
+/**
+ * Create the run folder whole (lock, config.json, run.json) and claim it. Two runs racing for one id:
+ * one rename wins, the other is refused with one line.
+ */
+export function createRunFolder(runsDir: string, runId: string, force: boolean, configText: string, run: RunFile): Claim {
+  prepareFolder("--runs-dir", runsDir);
+  const dir = path.join(runsDir, runId);
   checkRunDir(dir, force);
-  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(runsDir, `.${runId}.${process.pid}.tmp`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  writeOwnLock(tmp);
+  fs.writeFileSync(path.join(tmp, "config.json"), configText);
+  writeRecord(path.join(tmp, "run.json"), run);
+  if (force && fs.existsSync(dir)) {
+    checkRunDir(dir, true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  try {
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTEMPTY" || code === "EEXIST") throw new ConfigError("--run-id", dir, "run folder exists (another run took this id first; use --resume to continue it)");
+    throw new ConfigError("--runs-dir", path.dirname(dir), `cannot create the run folder (${code})`);
+  }
+  return ownLock(dir);
 }
 
 /** Read and check run.json of an existing run; a missing run is a ConfigError, a bad file a CheckpointError. */
@@ -65,14 +97,14 @@ export function readRunFile(runsDir: string, runId: string, command: string): Ru
   const dir = path.join(runsDir, runId);
   const file = path.join(dir, "run.json");
   if (!fs.existsSync(file)) throw new ConfigError("--resume", runId, `no run folder with a run.json at ${dir}`);
-  const r = readJsonChecked<RunFile>(file, "run file");
-  if (!r || r.format !== RUN_FORMAT || !Array.isArray(r.args) || !r.args.every((a) => typeof a === "string")) throw new CheckpointError(file, "run file is malformed");
+  const r = readChecked(file, RUN, "run file");
   if (r.command !== command) throw new ConfigError("--resume", runId, `is a "${r.command}" run; resume it with curriculum-distill ${r.command} --resume ${runId}`);
-  return r;
+  const { checksum: _c, ...rest } = r;
+  return rest;
 }
 
 export function writeRunFile(dir: string, r: RunFile): void {
-  writeJsonAtomic(path.join(dir, "run.json"), r);
+  writeRecord(path.join(dir, "run.json"), r);
 }
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9._\/:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

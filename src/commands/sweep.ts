@@ -1,70 +1,108 @@
 /** `curriculum-distill sweep --grid FILE --shard i/N --out DIR` and `curriculum-distill merge --out DIR`. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { initBackend } from "../backend";
+import { BACKENDS, backendInfo, initBackend } from "../backend";
 import { ConfigError } from "../config";
 import { parseArgs } from "../cliArgs";
-import { writeJsonAtomic } from "../io";
-import { TRANSFORMER_PARITY } from "../experiments/families";
-import { CommonParityConfig, MLP_PARITY, ParityFamily, runParity } from "../experiments/parity";
-import { resolveParityConfig } from "../experiments/parityConfig";
-import { resolveParityTransformerConfig } from "../experiments/parityTransformerConfig";
+import { sha256, writeFileAtomic, writeJsonAtomic } from "../io";
+import { Interrupted } from "../train/state";
+import { DEFAULT_CACHE } from "../experiments/engine";
+import { checkFolderArg, lockFolder, lockHolder, prepareFolder } from "../experiments/folders";
+import { AnyConfig, EXPERIMENTS, isExperimentName } from "../experiments/registry";
+import { ExperimentName } from "../experiments/experiment";
 import { writeResults } from "../experiments/results";
-import { jobDone, mergeSweep, parseGrid, parseShard, shardJobs, sweepJobs, writeMerged } from "../experiments/sweep";
+import { GridFile, SweepJob, claimSweepFile, jobSummary, mergeSweep, mergedFiles, parseGrid, parseShard, readSweepFile, shardJobs, sweepJobs } from "../experiments/sweep";
 import { fmtSamples } from "../progress";
 import { alignedTable } from "../report/text";
+import { RUN_FORMAT, createRunFolder, installStopHandlers, writeRunFile } from "./runFolder";
+import { configText } from "./experiment";
 
-export const SWEEP_HELP = `usage: curriculum-distill sweep --grid FILE --out DIR [--shard i/N] [--backend NAME] [--quiet]
+export const SWEEP_HELP = `usage: curriculum-distill sweep --grid FILE --out DIR [--shard i/N] [--backend NAME] [--cache DIR] [--force] [--quiet]
        curriculum-distill merge --out DIR [--allow-missing]
 
-sweep runs shard i of N (default 0/1: all) of the jobs of a grid file: one job per (grid point, seed), job j
-belongs to shard j mod N and writes only its own folder DIR/job-<j>-<hash>/ (config.json, curves.csv,
-summary.json), so shards can share DIR. Finished jobs are skipped. merge combines them into DIR/merged.json
-and DIR/merged.csv and prints a table.
+sweep runs shard i of N (default 0/1: all) of the jobs of a grid file: one job per (grid point, seed); job j
+belongs to shard j mod N and is a run folder DIR/job-<j>-<hash>/ (claimed by one writer, resumable: an
+interrupted shard continues where it stopped), so shards can share DIR. Finished jobs are skipped; a corrupt
+one is named and re-run. merge combines them into DIR/merged.json and DIR/merged.csv and prints a table.
+Experiments: ${Object.keys(EXPERIMENTS).join(", ")}.
 
 grid file (JSON):
   {"command": "parity", "preset": "main", "base": {"methods": ["cx", "oneshot"]},
-   "grid": {"p1Steps": [250, 500], "studentWidth": [10, 20]}, "seeds": [0, 1, 2]}
+   "grid": {"tapSteps": [250, 500], "studentWidth": [10, 20]}, "seeds": [0, 1, 2]}
 `;
-
-const FAMILIES: Record<string, { family: ParityFamily<CommonParityConfig>; resolve: (p: string | undefined, o: Record<string, unknown>) => Readonly<CommonParityConfig> }> = {
-  parity: { family: MLP_PARITY as unknown as ParityFamily<CommonParityConfig>, resolve: resolveParityConfig },
-  "parity-transformer": { family: TRANSFORMER_PARITY as unknown as ParityFamily<CommonParityConfig>, resolve: resolveParityTransformerConfig },
-};
 
 export async function sweepCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(SWEEP_HELP);
     return 0;
   }
-  const { options } = parseArgs(argv, {}, ["grid", "shard", "out", "backend", "cache"], ["quiet"]);
+  const { options } = parseArgs(argv, {}, ["grid", "shard", "out", "backend", "cache"], ["quiet", "force"]);
   if (typeof options.grid !== "string") throw new ConfigError("--grid", null, "required");
   if (typeof options.out !== "string") throw new ConfigError("--out", null, "required");
-  if (!fs.existsSync(options.grid)) throw new ConfigError("--grid", options.grid, "no such file");
+  if (!fs.existsSync(options.grid) || !fs.statSync(options.grid).isFile()) throw new ConfigError("--grid", options.grid, "no such file");
   const grid = parseGrid(fs.readFileSync(options.grid, "utf8"), options.grid);
-  const fam = FAMILIES[grid.command];
-  if (!fam) throw new ConfigError("grid.command", grid.command, `expected one of ${Object.keys(FAMILIES).join(", ")}`);
+  if (!isExperimentName(grid.command)) throw new ConfigError("grid.command", grid.command, `expected one of ${Object.keys(EXPERIMENTS).join(", ")}`);
+  const exp = EXPERIMENTS[grid.command];
   const shard = parseShard((options.shard as string | undefined) ?? "0/1");
+  const backendName = options.backend as string | undefined;
+  if (backendName !== undefined && !(BACKENDS as readonly string[]).includes(backendName)) throw new ConfigError("--backend", backendName, `expected one of ${BACKENDS.join(", ")}`);
   const jobs = sweepJobs(grid);
-  // Validate every job's config before running any, so a bad grid fails at once (exit 2).
-  const configs = jobs.map((j) => fam.resolve(grid.preset, { ...(grid.base ?? {}), ...j.point, seeds: [j.seed] }));
-  const out = options.out;
-  writeJsonAtomic(path.join(out, "sweep.json"), grid); // identical content from every shard
-  const backend = await initBackend(options.backend as string | undefined);
+  // Every job's config is checked before anything runs or is written, so a bad grid fails at once (exit 2).
+  const configs = jobs.map((j) => exp.resolve(grid.preset, { ...(grid.base ?? {}), ...j.point, seeds: [j.seed] }));
+  const out = checkFolderArg("--out", options.out);
+  const cache = checkFolderArg("--cache", (options.cache as string | undefined) ?? DEFAULT_CACHE);
+  const backend = await initBackend(backendName);
+  prepareFolder("--out", out);
+  prepareFolder("--cache", cache);
+  claimSweepFile(out, grid, Boolean(options.force));
   const mine = shardJobs(jobs, shard);
   const log = (s: string) => options.quiet || process.stderr.write(s + "\n");
   log(`sweep: backend ${backend}; shard ${shard[0]}/${shard[1]}: ${mine.length} of ${jobs.length} jobs`);
-  for (const j of mine) {
-    if (jobDone(out, j)) {
-      log(`  ${j.id}: done already, skipped`);
-      continue;
+  const stop = installStopHandlers((signal) => log(`${signal}: finishing the current step and saving (again to quit at once)`));
+  try {
+    for (const j of mine) {
+      const status = await runJob(exp.name, j, configs[j.index], out, cache, stop.requested, log);
+      if (status === "interrupted") {
+        log(`interrupted: re-run the same command to continue (finished jobs are skipped, ${j.id} resumes)`);
+        return 130;
+      }
     }
-    const cfg = configs[j.index];
-    const r = await runParity(cfg, { cacheDir: (options.cache as string | undefined) ?? "data/cache/teachers" }, fam.family);
-    writeResults(path.join(out, j.id), cfg, { ...r.summary, point: j.point, seed: j.seed, job: j.id }, r.runs);
-    log(`  ${j.id} ${JSON.stringify(j.point)} seed ${j.seed}: ${Object.entries(r.summary.methods).map(([m, s]) => `${m} ${fmtSamples(s.samplesToTarget[0])}`).join(", ")}`);
+  } finally {
+    stop.remove();
   }
   return 0;
+}
+
+async function runJob(name: ExperimentName, j: SweepJob, cfg: AnyConfig, out: string, cache: string, shouldStop: () => boolean, log: (s: string) => void): Promise<"done" | "skipped" | "interrupted"> {
+  const exp = EXPERIMENTS[name];
+  const dir = path.join(out, j.id);
+  const got = jobSummary(out, j);
+  if (got.summary !== null) {
+    log(`  ${j.id}: done already, skipped`);
+    return "skipped";
+  }
+  const holder = fs.existsSync(dir) ? lockHolder(dir) : null;
+  if (holder) {
+    log(`  ${j.id}: being run by process ${holder.pid} on ${holder.host}, skipped`);
+    return "skipped";
+  }
+  if (got.problem) log(`  ${j.id}: corrupt (${got.problem}); running it again`);
+  const text = configText(cfg);
+  const resumable = !got.problem && fs.existsSync(path.join(dir, "config.json")) && fs.readFileSync(path.join(dir, "config.json"), "utf8") === text;
+  const run = { format: RUN_FORMAT, command: name, runId: j.id, args: [], backend: backendInfo().backend, adapter: backendInfo().adapter, status: "running" as const, elapsedSeconds: 0, created: new Date().toISOString(), files: { "config.json": sha256(text) } };
+  const claim = resumable ? lockFolder("--out", dir, `sweep job ${j.id}`) : createRunFolder(out, j.id, true, text, run);
+  try {
+    const r = await exp.run(cfg, { cacheDir: cache, run: { dir, saveEvery: 10, shouldStop } });
+    const files = writeResults(dir, cfg, { ...r.result.summary, point: j.point, seed: j.seed, job: j.id }, r.result.runs, r.result.files);
+    writeRunFile(dir, { ...run, status: "done", files });
+    log(`  ${j.id} ${JSON.stringify(j.point)} seed ${j.seed}: done`);
+    return "done";
+  } catch (e) {
+    if (e instanceof Interrupted) return "interrupted";
+    throw e;
+  } finally {
+    claim.release();
+  }
 }
 
 export async function mergeCommand(argv: readonly string[]): Promise<number> {
@@ -74,19 +112,29 @@ export async function mergeCommand(argv: readonly string[]): Promise<number> {
   }
   const { options } = parseArgs(argv, {}, ["out"], ["allow-missing"]);
   if (typeof options.out !== "string") throw new ConfigError("--out", null, "required");
-  const merged = mergeSweep(options.out, Boolean(options["allow-missing"]));
-  writeMerged(options.out, merged);
-  const keys = Object.keys(merged.grid.grid);
+  const out = checkFolderArg("--out", options.out);
+  let grid: GridFile | null;
+  try {
+    grid = readSweepFile(out);
+  } catch (e) {
+    throw new ConfigError("--out", options.out, e instanceof Error ? e.message : String(e));
+  }
+  if (!grid) throw new ConfigError("--out", options.out, "has no sweep.json (not a sweep folder)");
+  if (!isExperimentName(grid.command)) throw new ConfigError("grid.command", grid.command, `expected one of ${Object.keys(EXPERIMENTS).join(", ")}`);
+  const metric = EXPERIMENTS[grid.command].metric;
+  const merged = mergeSweep(out, grid, metric, Boolean(options["allow-missing"]), (s) => process.stderr.write(`warning: ${s}\n`));
+  const files = mergedFiles(grid, metric, merged);
+  writeJsonAtomic(path.join(out, "merged.json"), files.json);
+  writeFileAtomic(path.join(out, "merged.csv"), files.csv);
+  const keys = Object.keys(grid.grid);
+  const show = (v: number | null) => (v === null ? "not reached" : metric.column === "accuracy" ? v.toFixed(4) : fmtSamples(v));
   process.stdout.write(
     alignedTable(
-      [...keys, "method", "median", ...merged.grid.seeds.map((s) => `seed ${s}`)],
-      merged.rows.map((r) => [...keys.map((k) => String(r.point[k])), r.method, fmtSamples(r.median), ...merged.grid.seeds.map((s) => {
-        const i = r.seeds.indexOf(s);
-        return i < 0 ? "missing" : r.samplesToTarget[i] === null ? "not reached" : fmtSamples(r.samplesToTarget[i]);
-      })]),
+      [...keys, "method", "median", ...grid.seeds.map((s) => `seed ${s}`)],
+      merged.rows.map((r) => [...keys.map((k) => JSON.stringify(r.point[k])), r.method, show(r.median), ...grid!.seeds.map((s) => (r.seeds.includes(s) ? show(r.values[r.seeds.indexOf(s)]) : "missing"))]),
     ) + "\n",
   );
   if (merged.missing.length) process.stdout.write(`missing jobs: ${merged.missing.length}\n`);
-  process.stdout.write(`written: ${path.join(options.out, "merged.json")}, merged.csv\n`);
+  process.stdout.write(`written: ${path.join(out, "merged.json")}, merged.csv\n`);
   return 0;
 }

@@ -10,7 +10,7 @@ import { Rng } from "../rng";
 import { OptimizerSpec } from "../train/optimizers";
 import { projectedMse } from "./losses";
 import { OutputOptions, outputPhase } from "./outputs";
-import { MethodPlan, Phase, plan } from "./phases";
+import { Batch, MethodPlan, Phase, plan } from "./phases";
 import { Projection, layerNormTarget, randomProjection } from "./projection";
 
 export interface TapPair {
@@ -85,8 +85,9 @@ export function curriculumExtraction(
     }
     const prng = rng.derive("projection", i, pair.teacherTap, pair.studentTap);
     const norm = (h: tf.Tensor) => (opts.normalize === "layernorm" ? layerNormTarget(h) : h);
-    const studentTap = (s: TappedModel, x: tf.Tensor) => {
-      const h = s.forwardTaps(x, [pair.studentTap], { training: true })[pair.studentTap];
+    const teacherTap = (b: Batch) => source.forwardTaps(b.x, [pair.teacherTap], { padMask: b.forward?.padMask })[pair.teacherTap];
+    const studentTap = (s: TappedModel, b: Batch) => {
+      const h = s.forwardTaps(b.x, [pair.studentTap], { padMask: b.forward?.padMask, training: true })[pair.studentTap];
       return dim === m ? h : tf.slice(h, new Array(h.rank - 1).fill(0).concat([0]), h.shape.slice(0, -1).concat([dim]));
     };
     const base = {
@@ -101,9 +102,9 @@ export function curriculumExtraction(
       return {
         ...base,
         trainable: student.variablesUpTo(pair.studentTap),
-        target: (b) => P.apply(norm(source.forwardTaps(b.x, [pair.teacherTap])[pair.teacherTap])),
-        loss: (s, b, target) => projectedMse(studentTap(s, b.x), target),
-        grads: student.tapGrads ? (s, b, target) => s.tapGrads!(b.x, pair.studentTap, target, dim) : undefined,
+        target: (b) => P.apply(norm(teacherTap(b))),
+        loss: (s, b, target) => projectedMse(studentTap(s, b), target),
+        grads: student.tapGrads ? (s, b, target) => (b.forward ? tf.variableGrads(() => projectedMse(studentTap(s, b), target), student.variablesUpTo(pair.studentTap)) : s.tapGrads!(b.x, pair.studentTap, target, dim)) : undefined,
       };
     }
     // Learned regressor Q [dim, M] (FitNets hint layer): student features -> teacher features.
@@ -113,9 +114,9 @@ export function curriculumExtraction(
     return {
       ...base,
       trainable: [...student.variablesUpTo(pair.studentTap), Q],
-      target: (b) => norm(source.forwardTaps(b.x, [pair.teacherTap])[pair.teacherTap]),
+      target: (b) => norm(teacherTap(b)),
       loss: (s, b, target) => {
-        const h = studentTap(s, b.x);
+        const h = studentTap(s, b);
         const pred = h.rank === 2 ? tf.matMul(h as tf.Tensor2D, Q) : tf.reshape(tf.matMul(tf.reshape(h, [-1, dim]) as tf.Tensor2D, Q), [...h.shape.slice(0, -1), M]);
         return tf.mul(projectedMse(pred, target), dim / M) as tf.Scalar;
       },

@@ -25,13 +25,13 @@ export interface OutputOptions {
 
 /** Student loss against a target distribution, through the same function used for evaluation. */
 function studentSoftLoss(student: TappedModel, batch: Batch, target: tf.Tensor): tf.Scalar {
-  return softCrossEntropy(student.forward(batch.x, { training: true }).logits, target, batch.weights);
+  return softCrossEntropy(student.forward(batch.x, { ...batch.forward, training: true }).logits, target, batch.weights);
 }
 
-/** The model's hand-derived gradients of `studentSoftLoss`, when it has them (all variables trained). */
+/** The model's hand-derived gradients of `studentSoftLoss`, when it has them (all variables trained; plain batches only). */
 function fastSoftGrads(student: TappedModel): Phase["grads"] {
   if (!student.outputGrads) return undefined;
-  return (s, b, target) => (b.weights ? tf.variableGrads(() => studentSoftLoss(s, b, target), s.variables as tf.Variable[]) : s.outputGrads!(b.x, target));
+  return (s, b, target) => (b.weights || b.forward ? tf.variableGrads(() => studentSoftLoss(s, b, target), s.variables as tf.Variable[]) : s.outputGrads!(b.x, target));
 }
 
 /** Train on the true labels. */
@@ -67,7 +67,7 @@ export function outputPhase(
     trainable: student.variables,
     optimizer: opts.optimizer,
     begin,
-    target: (b) => teacherProbs(source.forward(b.x).logits, opts.tau),
+    target: (b) => teacherProbs(source.forward(b.x, b.forward).logits, opts.tau),
     loss: studentSoftLoss,
     grads: fastSoftGrads(student),
   };

@@ -8,8 +8,18 @@
  *   curriculum extraction [tap pair 1, ..., tap pair L, final teacher]
  */
 import * as tf from "@tensorflow/tfjs";
-import { TappedModel } from "../models/types";
+import { ForwardOptions, TappedModel } from "../models/types";
 import { OptimizerSpec } from "../train/optimizers";
+
+/**
+ * How a batch must be run through a model, passed to every `forward` / `forwardTaps` of the student,
+ * the teacher and checkpoints: a pad mask, and for language-model heads the flat positions at which
+ * logits are needed (masked LM: only the masked ones). Models without these inputs ignore them.
+ */
+export interface BatchForward extends Pick<ForwardOptions, "padMask"> {
+  /** int32 [P]: flat positions (b * seq + t) at which an "lm" head computes logits ([P, vocab]). */
+  logitPositions?: tf.Tensor;
+}
 
 /** A training batch. Tensors are owned by the loop, which disposes them after the step. */
 export interface Batch {
@@ -21,6 +31,17 @@ export interface Batch {
   weights?: tf.Tensor;
   /** Samples in the batch (what "samples seen" counts). */
   size: number;
+  /** Forward options every model gets for this batch (masked LM); absent = none. Owned like x. */
+  forward?: BatchForward;
+}
+
+/** Free a batch's tensors (x, y, weights and forward options). */
+export function disposeBatch(b: Batch): void {
+  b.x.dispose();
+  b.y.dispose();
+  b.weights?.dispose();
+  b.forward?.padMask?.dispose();
+  b.forward?.logitPositions?.dispose();
 }
 
 /** What the loop needs from an experiment's task. */

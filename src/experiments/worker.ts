@@ -1,38 +1,26 @@
 /**
- * Worker thread for parallel experiment runs (see pool.ts): initialises its own backend, then
- * serves jobs. Each job is one teacher or one student run; the teacher is always read from or
- * written to the on-disk cache, which is how student jobs in other workers find it.
+ * A worker thread of the parallel engine (pool.ts, parallel.ts): initialises its own backend, then
+ * serves jobs of any registered experiment, looked up by name. A stop request arrives as a shared
+ * flag (signals reach the main thread only); an interrupted job or a bad file comes back as a plain
+ * result, so the main thread reports it exactly.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackend } from "../backend";
 import { JobMessage, WorkerReply } from "./pool";
-import { ParityMethod } from "./parityConfig";
-import { CommonParityConfig, ParityFamily, ProgressEvent, runParityStudent, seedContext, trainParityTeacher } from "./parity";
-import { parityFamily } from "./families";
-
-export type ParityJob =
-  | { kind: "teacher"; family: ParityFamily<CommonParityConfig>["name"]; cfg: CommonParityConfig; seed: number; cacheDir: string }
-  | { kind: "student"; family: ParityFamily<CommonParityConfig>["name"]; cfg: CommonParityConfig; seed: number; method: ParityMethod; cacheDir: string };
-
-async function handle(job: ParityJob, emit: (e: ProgressEvent) => void): Promise<unknown> {
-  const family = parityFamily(job.family);
-  const teacher = await trainParityTeacher(job.cfg, job.seed, { cacheDir: job.cacheDir, onProgress: emit }, family);
-  try {
-    if (job.kind === "teacher") return teacher.info;
-    return await runParityStudent(seedContext(job.cfg, job.seed, teacher, family), job.method, emit);
-  } finally {
-    teacher.dispose();
-  }
-}
+import { Job, JobResult, WorkerData } from "./parallel";
+import { ProgressEvent } from "./engine";
+import { EXPERIMENTS } from "./registry";
 
 if (parentPort) {
   const port = parentPort;
-  const ready = initBackend((workerData as { backend: string }).backend);
-  port.on("message", async (m: JobMessage<ParityJob>) => {
-    const reply = (r: WorkerReply<unknown, ProgressEvent>) => port.postMessage(r);
+  const data = workerData as WorkerData;
+  const ready = initBackend(data.backend);
+  const shouldStop = () => Atomics.load(data.stop, 0) === 1;
+  port.on("message", async (m: JobMessage<Job>) => {
+    const reply = (r: WorkerReply<JobResult, ProgressEvent>) => port.postMessage(r);
     try {
       await ready;
-      const result = await handle(m.job, (event) => reply({ id: m.id, kind: "event", event }));
+      const result = await EXPERIMENTS[m.job.experiment].runJob(m.job, shouldStop, (event) => reply({ id: m.id, kind: "event", event }));
       reply({ id: m.id, kind: "done", result });
     } catch (e) {
       const err = e as Error;

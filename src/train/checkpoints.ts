@@ -2,30 +2,39 @@
  * Weight files: a documented binary format with a JSON manifest.
  *
  *   <name>.bin   the tensors' float32 values, little-endian, concatenated in manifest order
- *   <name>.json  {"format": "curriculum-distill/weights@1", "bytes": N, "sha256": "...",
- *                 "tensors": [{"name", "shape", "dtype": "float32", "offset", "length"}], "meta": {...}}
+ *   <name>.json  {"format": "curriculum-distill/weights@2", "bytes": N, "sha256": "...",
+ *                 "tensors": [{"name", "shape", "dtype": "float32", "offset", "length"}], "meta": {...},
+ *                 "checksum": "sha256:..." (of the manifest itself, see io.ts)}
  *
  * Both files are written atomically (bin first, manifest last, so a manifest always describes a
- * complete bin). Loading checks the size, the checksum and every shape, and throws a
- * `CheckpointError` naming the file and what is wrong; there is no silent fallback.
+ * complete bin). Loading checks the manifest's own checksum (an edited offset is caught), the bin's
+ * size and SHA-256, and every shape, and throws a `CheckpointError` naming the file and what is
+ * wrong; there is no silent fallback.
  */
 import * as fs from "node:fs";
-import { createHash } from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
 import { NamedTensors } from "../models/types";
-import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { FileError, readRecord, sha256, writeFileAtomic, writeRecord } from "../io";
 
-export const WEIGHTS_FORMAT = "curriculum-distill/weights@1";
+export const WEIGHTS_FORMAT = "curriculum-distill/weights@2";
 
-export class CheckpointError extends Error {
-  constructor(
-    readonly file: string,
-    readonly reason: string,
-  ) {
-    super(`checkpoint ${file}: ${reason}`);
+/** A saved file (weights, state, record) that is missing, corrupt or does not fit: one line, exit 2. */
+export class CheckpointError extends FileError {
+  constructor(file: string, reason: string) {
+    super(file, reason, "checkpoint ");
     this.name = "CheckpointError";
   }
 }
+
+const count = z.number().int().nonnegative();
+const MANIFEST = z.object({
+  format: z.literal(WEIGHTS_FORMAT),
+  bytes: count,
+  sha256: z.string(),
+  tensors: z.array(z.object({ name: z.string(), shape: z.array(count), dtype: z.literal("float32"), offset: count, length: count })),
+  meta: z.record(z.unknown()),
+});
 
 export interface TensorEntry {
   name: string;
@@ -58,29 +67,20 @@ export async function saveWeights(base: string, weights: NamedTensors, meta: Rec
     buf.set((await weights[names[i]].data()) as Float32Array, entries[i].offset);
   }
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const manifest: WeightsManifest = {
-    format: WEIGHTS_FORMAT,
-    bytes: bytes.byteLength,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
-    tensors: entries,
-    meta,
-  };
+  const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, bytes: bytes.byteLength, sha256: sha256(bytes), tensors: entries, meta };
   writeFileAtomic(`${base}.bin`, bytes);
-  writeJsonAtomic(`${base}.json`, manifest);
+  writeRecord(`${base}.json`, manifest);
   return manifest;
 }
 
+/** The manifest at `<base>.json`, its checksum and shape verified. */
 export function readManifest(base: string): WeightsManifest {
-  const file = `${base}.json`;
-  let m: WeightsManifest;
   try {
-    m = JSON.parse(fs.readFileSync(file, "utf8")) as WeightsManifest;
+    return readRecord(`${base}.json`, MANIFEST, "weights manifest");
   } catch (e) {
-    throw new CheckpointError(file, `cannot read manifest (${(e as Error).message})`);
+    if (e instanceof FileError) throw new CheckpointError(e.file, e.reason);
+    throw e;
   }
-  if (m.format !== WEIGHTS_FORMAT) throw new CheckpointError(file, `unknown format ${JSON.stringify(m.format)}`);
-  if (!Array.isArray(m.tensors)) throw new CheckpointError(file, "manifest has no tensor list");
-  return m;
 }
 
 /** Load and verify `<base>.bin` against its manifest. `expect` (name -> shape) is checked when given. */
@@ -96,7 +96,7 @@ export function loadWeights(base: string, expect?: Record<string, readonly numbe
   if (bytes.byteLength !== manifest.bytes) {
     throw new CheckpointError(file, `size ${bytes.byteLength} bytes, manifest says ${manifest.bytes} (truncated or wrong file)`);
   }
-  const sha = createHash("sha256").update(bytes).digest("hex");
+  const sha = sha256(bytes);
   if (sha !== manifest.sha256) throw new CheckpointError(file, `checksum mismatch (sha256 ${sha.slice(0, 12)}..., manifest ${manifest.sha256.slice(0, 12)}...)`);
   const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const weights: NamedTensors = {};
@@ -116,10 +116,6 @@ export function loadWeights(base: string, expect?: Record<string, readonly numbe
     }
   }
   return { weights, manifest };
-}
-
-export function weightsExist(base: string): boolean {
-  return fs.existsSync(`${base}.json`) && fs.existsSync(`${base}.bin`);
 }
 
 export function disposeWeights(w: NamedTensors): void {

@@ -14,7 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { TappedModel } from "../models/types";
-import { Batch, MethodPlan, Task } from "../distill/phases";
+import { Batch, MethodPlan, Task, disposeBatch } from "../distill/phases";
 import { Optimizer, createOptimizer } from "./optimizers";
 
 /** Where the loop is: after `step` steps, `stepInPhase` of them in phase `phaseIndex`. */
@@ -95,12 +95,6 @@ export interface InterruptEvent {
 }
 
 export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent;
-
-function disposeBatch(b: Batch): void {
-  b.x.dispose();
-  b.y.dispose();
-  b.weights?.dispose();
-}
 
 /** One optimisation step; returns the loss (kept on the device). */
 export function trainStep(

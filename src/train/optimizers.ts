@@ -13,7 +13,11 @@ export type Schedule =
   | { kind: "warmupCosine"; warmupSteps: number; totalSteps: number; minFactor?: number };
 
 export type OptimizerSpec =
-  | { kind: "sgd"; lr: number }
+  | {
+      kind: "sgd";
+      lr: number;
+      /** Scale all gradients by min(1, clipNorm / global norm) first (torch's clip_grad_norm_); 0 or absent = off. */ clipNorm?: number;
+    }
   | {
       kind: "adam";
       lr: number;
@@ -22,6 +26,7 @@ export type OptimizerSpec =
       /** Default 1e-8. */ eps?: number;
       /** Decoupled weight decay (AdamW) on matrices (rank >= 2) only. Default 0. */ weightDecay?: number;
       /** Default constant. */ schedule?: Schedule;
+      /** Global gradient-norm clipping, as for SGD. Default off. */ clipNorm?: number;
     };
 
 export interface Optimizer {
@@ -48,8 +53,22 @@ export function scheduleFactor(s: Schedule | undefined, step: number): number {
   return min + (1 - min) * 0.5 * (1 + Math.cos(Math.PI * t));
 }
 
+/**
+ * Gradients scaled by min(1, clipNorm / ||g||), ||g|| the global L2 norm over all of them, exactly
+ * as torch.nn.utils.clip_grad_norm_ (clipNorm / (||g|| + 1e-6) when clipping) and the native kernel.
+ * Stays on the device (no host read). Call inside tf.tidy.
+ */
+export function clipByGlobalNorm(grads: readonly tf.Tensor[], clipNorm: number): tf.Tensor[] {
+  if (!(clipNorm > 0) || grads.length === 0) return grads.slice();
+  const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+  const scale = tf.where(tf.greater(norm, clipNorm), tf.div(clipNorm, tf.add(norm, 1e-6)), tf.onesLike(norm));
+  return grads.map((g) => tf.mul(g, scale));
+}
+
 export function createOptimizer(spec: OptimizerSpec): Optimizer {
   if (!(spec.lr >= 0) || !Number.isFinite(spec.lr)) throw new Error(`optimizer: lr must be a finite number >= 0, got ${spec.lr}`);
+  const clip = spec.clipNorm ?? 0;
+  if (!(clip >= 0) || !Number.isFinite(clip)) throw new Error(`optimizer: clipNorm must be a finite number >= 0, got ${spec.clipNorm}`);
   let step = 0;
   if (spec.kind === "sgd") {
     const lr = tf.scalar(spec.lr); // made once, not one scalar upload per variable per step
@@ -60,8 +79,9 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
       },
       apply(vars, grads) {
         const live = vars.filter((v) => grads[v.name] !== undefined);
-        if (nativeActive()) sgdUpdate(live, live.map((v) => grads[v.name]), spec.lr); // one kernel for all
-        else for (const v of live) v.assign(tf.sub(v, tf.mul(grads[v.name], lr)));
+        const g = clipByGlobalNorm(live.map((v) => grads[v.name]), clip);
+        if (nativeActive()) sgdUpdate(live, g, spec.lr); // one kernel for all
+        else live.forEach((v, i) => v.assign(tf.sub(v, tf.mul(g[i], lr))));
         step++;
       },
       state: () => ({}),
@@ -100,12 +120,13 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
       }
       if (nativeActive()) {
         // One fused kernel for every variable instead of ~15 kernels each (same formula; test/ops.test.ts).
-        const hyper = { lr, beta1: b1, beta2: b2, eps, c1, c2, weightDecay: wd, clipNorm: 0 };
+        const hyper = { lr, beta1: b1, beta2: b2, eps, c1, c2, weightDecay: wd, clipNorm: clip };
         adamUpdate(live, live.map((v) => grads[v.name]), live.map((v) => m.get(v)!), live.map((v) => v2.get(v)!), live.map((v) => v.rank >= 2), hyper).dispose();
         return;
       }
-      for (const v of live) {
-        const g = grads[v.name];
+      const clipped = clipByGlobalNorm(live.map((v) => grads[v.name]), clip);
+      live.forEach((v, i) => {
+        const g = clipped[i];
         const mv = m.get(v)!;
         const vv = v2.get(v)!;
         mv.assign(tf.add(tf.mul(mv, b1), tf.mul(g, 1 - b1)));
@@ -113,7 +134,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         let upd = tf.div(tf.div(mv, c1), tf.add(tf.sqrt(tf.div(vv, c2)), eps));
         if (wd > 0 && v.rank >= 2) upd = tf.add(upd, tf.mul(v, wd));
         v.assign(tf.sub(v, tf.mul(upd, lr)));
-      }
+      });
     },
     state() {
       const out: Record<string, tf.Tensor> = {};

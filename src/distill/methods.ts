@@ -1,0 +1,80 @@
+/**
+ * The methods, by name: each is a builder from a context to its phases (a MethodPlan). Experiments
+ * build one context per (seed, method) and never switch on method names. Adding a method is one
+ * builder (usually in its own file), its line in METHODS, and its config fields in METHOD_FIELDS
+ * (every experiment's config includes them).
+ */
+import { ConfigOf, num, oneOf, int } from "../config";
+import { NamedTensors, TappedModel } from "../models/types";
+import { Rng } from "../rng";
+import { CurriculumOptions, curriculumExtraction } from "./curriculumExtraction";
+import { Checkpoint, OutputOptions, oneShot, progressive, scratch, twoShot } from "./outputs";
+import { MethodPlan, Task } from "./phases";
+
+/** Config fields the methods read (defaults that differ per experiment are set there with withDefault). */
+export const METHOD_FIELDS = {
+  tau: num(1, "distillation temperature: targets softmax(teacher logits / tau) (1 = plain KD; the predecessor also used 1e-20, the arg-max)", { min: 0, exclusiveMin: true }),
+  twoShotAccuracy: num(0.6, "two-shot: use the first teacher checkpoint with held-out accuracy >= this (0.6: the teacher's phase transition), then the final teacher", { min: 0, max: 1 }),
+  twoShotSteps: int(2000, "two-shot: student steps on that intermediate checkpoint", { min: 0 }),
+  cxSource: oneOf(["final", "init"] as const, "final", "whose hidden layers cx's tap phases match: the final teacher (the method) or its initialisation (a control that should give no speed-up)"),
+};
+export type MethodSettings = ConfigOf<typeof METHOD_FIELDS>;
+
+/** What a method's builder may use. Built by the experiment for one (seed, method). */
+export interface MethodContext {
+  readonly student: TappedModel;
+  /** The final teacher. Its variables are never trained. */
+  readonly teacher: TappedModel;
+  /** The teacher's checkpoints on the student's sample scale (what progressive replays), final last. */
+  readonly checkpoints: readonly Checkpoint[];
+  /** The teacher's weights at initialisation (cx's untrained-teacher control). */
+  readonly teacherInit: NamedTensors;
+  /** A fresh model of the teacher's architecture (checkpoints are loaded into it); the plan must own it. */
+  shell(): TappedModel;
+  /** The student's training task (labels for scratch). */
+  readonly task: Task;
+  /** The student's random stream (projections). */
+  readonly rng: Rng;
+  /** Student batch size (progressive's schedule is in samples). */
+  readonly batch: number;
+  /** Output-phase options for a phase that starts after `afterSteps` student steps (sized schedules). */
+  output(afterSteps: number): OutputOptions;
+  /** Curriculum extraction's tap pairs, phase lengths, optimiser and target options. */
+  readonly curriculum: Omit<CurriculumOptions, "output" | "tapSource">;
+  readonly settings: Readonly<MethodSettings>;
+}
+
+export type MethodBuilder = (c: MethodContext) => MethodPlan;
+
+function cx(c: MethodContext): MethodPlan {
+  let source: TappedModel | undefined;
+  if (c.settings.cxSource === "init") {
+    source = c.shell();
+    source.load(c.teacherInit);
+  }
+  const steps = c.curriculum.tapSteps;
+  const tapTotal = typeof steps === "number" ? steps * c.curriculum.pairs.length : steps.reduce((a, b) => a + b, 0);
+  const p = curriculumExtraction(c.student, c.teacher, c.rng, { ...c.curriculum, tapSource: source, output: c.output(tapTotal) });
+  return source ? { ...p, dispose: () => (p.dispose(), source!.dispose()) } : p;
+}
+
+function twoshot(c: MethodContext): MethodPlan {
+  const ck = c.checkpoints.find((x) => (x.accuracy ?? 0) >= c.settings.twoShotAccuracy) ?? c.checkpoints[c.checkpoints.length - 1];
+  return twoShot(c.student, c.teacher, ck, c.shell(), c.settings.twoShotSteps, c.output(0));
+}
+
+export const METHODS = {
+  cx,
+  oneshot: (c: MethodContext) => oneShot(c.student, c.teacher, c.output(0)),
+  progressive: (c: MethodContext) => progressive(c.student, c.checkpoints, c.shell(), c.batch, c.output(0)),
+  scratch: (c: MethodContext) => scratch(c.task, c.student, c.output(0)),
+  twoshot,
+} satisfies Record<string, MethodBuilder>;
+
+export type MethodName = keyof typeof METHODS;
+export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
+
+/** The plan of `method` in context `c`. */
+export function buildMethod(method: MethodName, c: MethodContext): MethodPlan {
+  return METHODS[method](c);
+}

@@ -1,0 +1,129 @@
+/**
+ * What an experiment is: a config (one declaration per field), presets, and how to build a seed's
+ * teacher and a (seed, method)'s student. Everything else (teachers' cache and records, the
+ * resumable training run, workers, run folders, results) is the engine's, shared by all of them.
+ * The three experiments (parity, parity-transformer, mlm) are registered in registry.ts.
+ */
+import { ConfigError, FieldsOf, presetOf, resolveConfig } from "../config";
+import { Checkpoint } from "../distill/outputs";
+import { MethodContext, MethodName } from "../distill/methods";
+import { NamedTensors, TappedModel } from "../models/types";
+import { ResumableTask } from "../train/run";
+import { OptimizerSpec } from "../train/optimizers";
+import { CommonConfig } from "./fields";
+import { Recorded, StudentRun, SummaryBase } from "./results";
+
+export type ExperimentName = "parity" | "parity-transformer" | "mlm";
+
+/** A seed's teacher: what determines its weights, and how to train it. */
+export interface TeacherPlan {
+  /** Everything that determines the trained weights besides the backend (the cache key). */
+  key: Record<string, unknown>;
+  /** A freshly initialised model (deterministic for the key). */
+  create(): TappedModel;
+  /** The teacher's own stream and held-out set; freed by `dispose`. */
+  task: ResumableTask;
+  optimizer: OptimizerSpec;
+  /** Save a checkpoint (and evaluate) every this many steps. */
+  ckptEvery: number;
+  /** Held-out accuracy that counts as trained (Infinity: train the whole budget). */
+  targetAccuracy: number;
+  /** Checkpoints to keep training after the target is first reached. */
+  extraCheckpoints: number;
+  /** Training budget in samples. */
+  maxSamples: number;
+  dispose(): void;
+}
+
+export interface TeacherInfo {
+  samplesToTarget: number | null;
+  samples: number;
+  accuracy: number;
+  /** Seconds this run spent on the teacher (training, or loading when cached). */
+  seconds: number;
+  stepsPerSecond: number;
+  checkpoints: number;
+  /** Loaded from the cache, trained by an earlier run. */
+  cached: boolean;
+  /** Which initialisation attempt this teacher is (0 = the first; see teacherRetries). */
+  attempt?: number;
+  curve: Array<{ samples: number; accuracy: number; loss: number }>;
+}
+
+export interface TrainedTeacher {
+  model: TappedModel;
+  /** Weights at initialisation (the untrained control). */
+  init: NamedTensors;
+  checkpoints: Checkpoint[];
+  info: TeacherInfo;
+  dispose(): void;
+}
+
+/** A (seed, method)'s student: its model, task and method context; `dispose` frees the task (not the model). */
+export interface StudentSetup {
+  model: TappedModel;
+  task: ResumableTask;
+  context: MethodContext;
+  dispose(): void;
+}
+
+/** How students train: evaluation interval, budget, and when to stop early. */
+export interface StudentLoop {
+  evalEvery: number;
+  maxSamples: number;
+  evalAtStart: boolean;
+  /** Held-out accuracy at which samplesToTarget is recorded (null: none). */
+  target: number | null;
+  /** Keep training after the target (else stop there). */
+  runToCap: boolean;
+}
+
+export interface Experiment<C extends CommonConfig, D = null, S extends SummaryBase = SummaryBase> {
+  readonly name: ExperimentName;
+  readonly title: string;
+  readonly fields: FieldsOf<C>;
+  /** Presets by name; the preset layer may depend on the overrides (mlm: per corpus). */
+  presets(overrides: Readonly<Record<string, unknown>>): Readonly<Record<string, Partial<C>>>;
+  /** Cross-field checks and a memory estimate; throws ConfigError. */
+  check(cfg: Readonly<C>): void;
+  /** One line for logs: the sizes. */
+  describe(cfg: Readonly<C>): string;
+  /** Prefix of default run ids and result folders ("parity-main", "mlm-brown-smoke"). */
+  runName(cfg: Readonly<C>): string;
+  /** Data every seed shares (corpus, tokenizer); made once per process and config. */
+  prepare(cfg: Readonly<C>): D;
+  /** Re-initialisations allowed for a teacher that misses its target. */
+  teacherRetries(cfg: Readonly<C>): number;
+  teacher(cfg: Readonly<C>, seed: number, data: D, attempt: number): TeacherPlan;
+  student(cfg: Readonly<C>, seed: number, method: MethodName, data: D, teacher: TrainedTeacher): StudentSetup;
+  studentLoop(cfg: Readonly<C>): StudentLoop;
+  /** summary.json: config, then `recorded` (backend, adapter), then methods, teachers, ... */
+  summarize(cfg: Readonly<C>, runs: readonly StudentRun[], teachers: Record<number, TeacherInfo>, data: D, recorded: Recorded): S;
+  /** Further result files (name -> JSON), e.g. tokenizer.json. */
+  resultFiles?(cfg: Readonly<C>, data: D): Record<string, unknown>;
+}
+
+/** Defaults, then the preset, then the overrides (later wins); checked and frozen. */
+export function resolveExperiment<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, preset: string | undefined, overrides: Readonly<Record<string, unknown>> = {}): Readonly<C> {
+  const p = presetOf(exp.presets(overrides), preset);
+  const cfg = resolveConfig<C>(exp.fields, p, overrides);
+  exp.check(cfg);
+  return cfg;
+}
+
+/** A complete config given as plain data (a worker's job, a saved config.json): checked again. */
+export function configFrom<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, plain: Readonly<Record<string, unknown>>): Readonly<C> {
+  const cfg = resolveConfig<C>(exp.fields, plain);
+  exp.check(cfg);
+  return cfg;
+}
+
+/** Refuse a model that cannot be allocated: a clear line instead of a RangeError deep inside tfjs. */
+export function checkModelSize(field: string, value: number, params: number, what: string): void {
+  // float32 weights; training keeps about four copies (weights, gradients, two Adam moments).
+  const bytes = params * 4 * 4;
+  const limit = 2 ** 31; // the wasm heap is capped at 4 GB, and one typed array at 2^31 bytes here
+  if (!Number.isFinite(params) || bytes > limit) {
+    throw new ConfigError(field, value, `the ${what} would have ${params.toExponential(2)} parameters (~${(bytes / 2 ** 30).toFixed(1)} GiB to train; at most ${limit / 2 ** 30} GiB)`);
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * A seed's teacher: loaded from the cache, or trained (resumably) and published there.
+ *
+ * Cache entry `<cache>/<hash of key + backend>/`: teacher.json (checksummed: the key, the info that
+ * follows from the key, and the SHA-256 of every weight file) + init and checkpoint weight files. It
+ * holds nothing volatile (timings live in the run), so two runs training the same teacher write the
+ * same bytes; an entry is published once, by renaming a complete temporary folder, and a run that
+ * finds one published uses it.
+ *
+ * In a run folder: `teachers/seed<S>-attempt<A>/` holds an unfinished teacher's state and
+ * checkpoints; `teachers/seed<S>.json` (checksummed) records the entry the run used, its checksum
+ * and the run's own view (timings, whether it came from the cache). A resumed run loads exactly that
+ * entry or stops with one line naming the file: never a silent retrain.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { backendKey } from "../backend";
+import { labelsPhase } from "../distill/outputs";
+import { plan } from "../distill/phases";
+import { Checkpoint } from "../distill/outputs";
+import { NamedTensors } from "../models/types";
+import { hashKey, writeRecord } from "../io";
+import { CheckpointError, disposeWeights, loadWeights, saveWeights, shapesOf } from "../train/checkpoints";
+import { trainRun } from "../train/run";
+import { count, readChecked } from "../train/state";
+import { TeacherInfo, TeacherPlan, TrainedTeacher } from "./experiment";
+
+export const TEACHER_FORMAT = "curriculum-distill/teacher@2";
+
+/** Where teachers live: the cache (null: in memory only) and, in a run, the run folder. */
+export interface TeacherStore {
+  cacheDir: string | null;
+  run?: { dir: string; saveEvery: number; shouldStop?: () => boolean };
+}
+
+export type TeacherEvent = { step: number; samples: number; accuracy: number; loss: number; seconds: number };
+
+const CURVE = z.array(z.object({ samples: count, accuracy: z.number(), loss: z.number() }));
+const CKPTS = z.array(z.object({ step: count, samples: count, accuracy: z.number().optional(), sha256: z.string() }));
+const ENTRY = z.object({
+  format: z.literal(TEACHER_FORMAT),
+  key: z.record(z.unknown()),
+  info: z.object({ samplesToTarget: count.nullable(), samples: count, accuracy: z.number(), checkpoints: count, attempt: count, curve: CURVE }),
+  init: z.string(),
+  checkpoints: CKPTS.nonempty(),
+});
+const RECORD = z.object({
+  attempt: count,
+  entry: z.string().regex(/^[0-9a-f]{16}$/),
+  entryChecksum: z.string(),
+  info: z.object({ samplesToTarget: count.nullable(), samples: count, accuracy: z.number(), seconds: z.number(), stepsPerSecond: z.number(), checkpoints: count, cached: z.boolean(), attempt: count }),
+});
+const POLICY = z.object({ curve: CURVE, hit: count.nullable(), extra: count, checkpoints: CKPTS });
+type Policy = z.infer<typeof POLICY>;
+
+const ckptName = (samples: number) => `ckpt-${String(samples).padStart(12, "0")}`;
+
+function teacherOf(model: TrainedTeacher["model"], init: NamedTensors, checkpoints: Checkpoint[], info: TeacherInfo): TrainedTeacher {
+  return {
+    model,
+    init,
+    checkpoints,
+    info,
+    dispose() {
+      model.dispose();
+      disposeWeights(init);
+      for (const c of checkpoints) disposeWeights(c.weights);
+    },
+  };
+}
+
+/** Load a published entry, every file verified; null when `dir` holds none. */
+function loadEntry(tp: TeacherPlan, dir: string, cached: boolean, t0: number): { teacher: TrainedTeacher; checksum: string } | null {
+  const meta = path.join(dir, "teacher.json");
+  if (!fs.existsSync(meta)) return null;
+  const e = readChecked(meta, ENTRY, "teacher cache entry");
+  const model = tp.create();
+  const expect = shapesOf(model.snapshot());
+  const loaded: NamedTensors[] = [];
+  const load = (name: string, sha: string) => {
+    const { weights, manifest } = loadWeights(path.join(dir, name), expect);
+    loaded.push(weights);
+    if (manifest.sha256 !== sha) throw new CheckpointError(path.join(dir, `${name}.json`), `does not match the checksum in ${meta}`);
+    return weights;
+  };
+  try {
+    const init = load("init", e.init);
+    const checkpoints = e.checkpoints.map((c) => ({ step: c.step, samples: c.samples, accuracy: c.accuracy, weights: load(ckptName(c.samples), c.sha256) }));
+    model.load(checkpoints[checkpoints.length - 1].weights);
+    const seconds = (Date.now() - t0) / 1000;
+    return { teacher: teacherOf(model, init, checkpoints, { ...e.info, seconds, stepsPerSecond: 0, cached }), checksum: e.checksum };
+  } catch (err) {
+    model.dispose();
+    for (const w of loaded) disposeWeights(w);
+    throw err;
+  }
+}
+
+/** Publish a teacher as a cache entry (once: a complete folder renamed into place); returns its checksum. */
+async function publish(dir: string, key: Record<string, unknown>, t: TrainedTeacher): Promise<string> {
+  const tmp = `${path.join(path.dirname(dir), `.${path.basename(dir)}`)}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const init = (await saveWeights(path.join(tmp, "init"), t.init)).sha256;
+  const checkpoints = [];
+  for (const c of t.checkpoints) checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
+  const { seconds: _s, stepsPerSecond: _r, cached: _c, ...info } = t.info;
+  const checksum = writeRecord(path.join(tmp, "teacher.json"), { format: TEACHER_FORMAT, key, info: { ...info, attempt: info.attempt ?? 0 }, init, checkpoints });
+  try {
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!fs.existsSync(path.join(dir, "teacher.json"))) throw e;
+    // Published meanwhile by another run (same key, so the same bytes): that entry stands.
+    return readChecked(path.join(dir, "teacher.json"), ENTRY, "teacher cache entry").checksum;
+  }
+  return checksum;
+}
+
+/** Train a teacher, resumably when `progressDir` is given. */
+async function train(tp: TeacherPlan, attempt: number, progressDir: string | null, store: TeacherStore, onEval?: (e: TeacherEvent) => void): Promise<TrainedTeacher> {
+  const model = tp.create();
+  let init = model.snapshot();
+  const checkpoints: Checkpoint[] = [];
+  const methodPlan = plan("teacher", [labelsPhase(tp.task, model, Infinity, tp.optimizer)]);
+  try {
+    if (progressDir) {
+      const initBase = path.join(progressDir, "init");
+      if (fs.existsSync(`${initBase}.json`)) {
+        disposeWeights(init);
+        init = loadWeights(initBase, shapesOf(model.snapshot())).weights;
+      } else await saveWeights(initBase, init);
+    }
+    const state: Policy = { curve: [], hit: null, extra: 0, checkpoints: [] };
+    const r = await trainRun({
+      model,
+      plan: methodPlan,
+      task: tp.task,
+      loop: { evalEvery: tp.ckptEvery, maxSamples: tp.maxSamples, evalAtStart: false },
+      store: progressDir ? { base: path.join(progressDir, "state"), saveEvery: store.run!.saveEvery } : undefined,
+      shouldStop: store.run?.shouldStop,
+      state,
+      shape: POLICY,
+      onRestore: (s) => {
+        for (const c of s.checkpoints) {
+          const { weights, manifest } = loadWeights(path.join(progressDir!, ckptName(c.samples)), shapesOf(init));
+          checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, weights });
+          if (manifest.sha256 !== c.sha256) throw new CheckpointError(path.join(progressDir!, `${ckptName(c.samples)}.json`), "checksum does not match the teacher's state");
+        }
+      },
+      onEval: async (ev, s) => {
+        s.curve.push({ samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss });
+        const c = { step: ev.step, samples: ev.samples, accuracy: ev.accuracy, weights: model.snapshot() };
+        checkpoints.push(c);
+        const sha = progressDir ? (await saveWeights(path.join(progressDir, ckptName(c.samples)), c.weights)).sha256 : "";
+        s.checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: sha });
+        onEval?.({ step: ev.step, samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds });
+        if (s.hit === null && ev.accuracy >= tp.targetAccuracy) s.hit = ev.samples;
+        else if (s.hit !== null) s.extra++;
+        return s.hit !== null && s.extra >= tp.extraCheckpoints;
+      },
+    });
+    const { step, samples, seconds } = r.position;
+    const last = r.state.curve[r.state.curve.length - 1];
+    if (checkpoints.length === 0 || checkpoints[checkpoints.length - 1].step !== step) {
+      // The budget ended between checkpoints: the final weights are the last checkpoint.
+      checkpoints.push({ step, samples, weights: model.snapshot(), accuracy: last?.accuracy ?? 0 });
+    }
+    const info: TeacherInfo = {
+      samplesToTarget: r.state.hit,
+      samples,
+      accuracy: last?.accuracy ?? 0,
+      seconds,
+      stepsPerSecond: step / Math.max(seconds, 1e-9),
+      checkpoints: checkpoints.length,
+      cached: false,
+      attempt,
+      curve: r.state.curve,
+    };
+    return teacherOf(model, init, checkpoints, info);
+  } catch (e) {
+    model.dispose();
+    disposeWeights(init);
+    for (const c of checkpoints) disposeWeights(c.weights);
+    throw e;
+  } finally {
+    methodPlan.dispose();
+  }
+}
+
+/**
+ * The teacher of `seed`: the run's recorded one, a cached one, or a newly trained one (published
+ * to the cache). A teacher that misses its target is re-initialised (`plans(attempt)` with the
+ * next attempt) while `retries` allows; the attempt used is in its info.
+ */
+export async function obtainTeacher(seed: number, plans: (attempt: number) => TeacherPlan, retries: number, store: TeacherStore, onEval?: (e: TeacherEvent) => void): Promise<TrainedTeacher> {
+  const run = store.run;
+  const recordFile = run ? path.join(run.dir, "teachers", `seed${seed}.json`) : null;
+  const record = recordFile && fs.existsSync(recordFile) ? readChecked(recordFile, RECORD, "teacher record") : null;
+  for (let attempt = record?.attempt ?? 0; ; attempt++) {
+    const tp = plans(attempt);
+    try {
+      const key = { ...tp.key, backend: backendKey(), seed, attempt };
+      const hash = hashKey(key);
+      const dir = store.cacheDir ? path.join(store.cacheDir, hash) : null;
+      const t0 = Date.now();
+      if (record) {
+        // The run already has its teacher: exactly that entry, or one line naming what is wrong.
+        if (record.entry !== hash || !dir) throw new CheckpointError(recordFile!, `names teacher ${record.entry}, but this config's teacher is ${hash}`);
+        const got = loadEntry(tp, dir, record.info.cached, t0);
+        if (!got) throw new CheckpointError(path.join(dir, "teacher.json"), `missing: the run's teacher record ${recordFile} names this cache entry`);
+        if (got.checksum !== record.entryChecksum) throw new CheckpointError(path.join(dir, "teacher.json"), `does not match the run's teacher record ${recordFile} (checksum)`);
+        got.teacher.info = { ...got.teacher.info, ...record.info };
+        return got.teacher;
+      }
+      const progressDir = run ? path.join(run.dir, "teachers", `seed${seed}-attempt${attempt}`) : null;
+      // Trained (partly) by this run when its progress folder exists: then never "cached".
+      const mine = progressDir !== null && fs.existsSync(progressDir);
+      let got = dir ? loadEntry(tp, dir, !mine, t0) : null;
+      if (!got) {
+        const teacher = await train(tp, attempt, progressDir, store, onEval);
+        got = { teacher, checksum: dir ? await publish(dir, key, teacher) : "" };
+      }
+      const teacher = got.teacher;
+      teacher.info.attempt = attempt;
+      if (teacher.info.samplesToTarget === null && attempt < retries) {
+        teacher.dispose();
+        if (progressDir) fs.rmSync(progressDir, { recursive: true, force: true });
+        continue;
+      }
+      if (recordFile && dir) {
+        const { curve: _c, ...info } = teacher.info;
+        writeRecord(recordFile, { attempt, entry: hash, entryChecksum: got.checksum, info: { ...info, attempt } });
+      }
+      if (progressDir) fs.rmSync(progressDir, { recursive: true, force: true });
+      return teacher;
+    } finally {
+      tp.dispose();
+    }
+  }
+}
