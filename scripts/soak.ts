@@ -11,8 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { resolveParityConfig, ParityMethod } from "../src/experiments/parityConfig";
-import { runParityStudent, seedContext, trainParityTeacher } from "../src/experiments/parity";
+import { PARITY, ParityMethod, resolveParityConfig, trainParityTeacher } from "../src/experiments/parity";
+import { runStudent } from "../src/experiments/engine";
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,11 +27,10 @@ async function main(): Promise<void> {
   // A small task whose teacher trains in seconds; the student runs to the cap (runToCap).
   const cfg = resolveParityConfig("smoke", {
     n: 20, k: 3, teacherWidth: 128, studentWidth: 16, seeds: [0], teacherMaxSamples: 4e5, ckptEvery: 200,
-    evalEvery: 250, heldout: 1024, p1Steps: 500, twoShotSteps: 2000, maxSamples: steps * 32, runToCap: true, methods,
+    evalEvery: 250, heldout: 1024, tapSteps: 500, twoShotSteps: 2000, maxSamples: steps * 32, runToCap: true, methods,
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cd-soak-"));
   const teacher = await trainParityTeacher(cfg, 0, { cacheDir: null });
-  const ctx = seedContext(cfg, 0, teacher);
   const mb = (b: number) => Math.round(b / 2 ** 20);
   console.log(`soak: backend ${backend}, ${steps} steps per method, batch ${cfg.batch}, eval every ${cfg.evalEvery}, state saved every ${saveEvery} evaluations`);
   console.log("method       steps   seconds  tensors(before/after burn-in/min/max/end)  rss MB (after burn-in/max/end)");
@@ -41,11 +40,12 @@ async function main(): Promise<void> {
       const tensors: number[] = [];
       const rss: number[] = [];
       const t0 = Date.now();
-      const r = await runParityStudent(ctx, method, (e) => {
+      const onProgress = (e: { kind: string }) => {
         if (e.kind !== "student") return;
         tensors.push(tf.memory().numTensors);
         rss.push(process.memoryUsage().rss);
-      }, { dir, saveEvery });
+      };
+      const r = await runStudent(PARITY, cfg, 0, method, null, teacher, { onProgress, run: { dir, saveEvery } });
       const seconds = (Date.now() - t0) / 1000;
       const burn = Math.min(4, tensors.length - 1); // after 1000 steps
       const after = tensors.slice(burn);

@@ -12,9 +12,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CheckpointError, loadWeights, saveWeights } from "../src/train/checkpoints";
-import { resolveParityConfig } from "../src/experiments/parityConfig";
-import { runParityStudent, seedContext, studentFiles, trainParityTeacher } from "../src/experiments/parity";
-import { Interrupted } from "../src/experiments/runState";
+import { PARITY, ParityConfig, resolveParityConfig, trainParityTeacher } from "../src/experiments/parity";
+import { RunContext, runStudent, studentFiles } from "../src/experiments/engine";
+import { TrainedTeacher } from "../src/experiments/experiment";
+import { Interrupted } from "../src/train/state";
 import { useBackend } from "./helpers";
 
 const BIN = path.join(__dirname, "..", "bin", "curriculum-distill.js");
@@ -54,7 +55,7 @@ test("a truncated and a bit-flipped weight file are both rejected, naming the fi
   rejects(() => loadWeights(base, { W: [3, 2], b: [2] }), `${base}.json`, /tensor "W" has shape \[2,3\], the model expects \[3,2\]/);
   rejects(() => loadWeights(base, { W: [2, 3], b: [2], c: [1] }), `${base}.json`, /tensor "c" is missing/);
   fs.writeFileSync(`${base}.json`, fs.readFileSync(`${base}.json`, "utf8").slice(0, 40));
-  rejects(() => loadWeights(base), `${base}.json`, /cannot read manifest/);
+  rejects(() => loadWeights(base), `${base}.json`, /weights manifest is not valid JSON \(truncated or corrupt/);
   for (const t of [...Object.values(w), ...Object.values(back)]) t.dispose();
 });
 
@@ -64,14 +65,14 @@ test("student states: a bit flip, a truncated state JSON, and shapes that do not
   const dir = tmp();
   const teacher = await trainParityTeacher(cfg, 0, { cacheDir: null });
   try {
-    const ctx = seedContext(cfg, 0, teacher);
+    const student = (c: Readonly<ParityConfig>, t: TrainedTeacher, run?: RunContext) => runStudent(PARITY, c, 0, "oneshot", null, t, { run });
     let n = 0;
-    await assert.rejects(runParityStudent(ctx, "oneshot", undefined, { dir, saveEvery: 1, shouldStop: () => ++n === 120 }), Interrupted);
+    await assert.rejects(student(cfg, teacher, { dir, saveEvery: 1, shouldStop: () => ++n === 120 }), Interrupted);
     const { state } = studentFiles(dir, 0, "oneshot");
     const json = fs.readFileSync(`${state}.json`, "utf8");
     const wbase = path.join(path.dirname(state), JSON.parse(json).weights);
     const bin = fs.readFileSync(`${wbase}.bin`);
-    const again = () => runParityStudent(ctx, "oneshot", undefined, { dir, saveEvery: 1 });
+    const again = () => student(cfg, teacher, { dir, saveEvery: 1 });
     const rejected = async (file: string, reason: RegExp) =>
       assert.rejects(again(), (e: unknown) => e instanceof CheckpointError && e.file === file && reason.test(e.message));
 
@@ -87,13 +88,12 @@ test("student states: a bit flip, a truncated state JSON, and shapes that do not
 
     // The same run folder with a wider student: the saved shapes do not fit.
     const wide = resolveParityConfig("smoke", { ...cfg, studentWidth: 9 });
-    const ctxWide = seedContext(wide, 0, teacher);
-    await assert.rejects(runParityStudent(ctxWide, "oneshot", undefined, { dir, saveEvery: 1 }), (e: unknown) =>
+    await assert.rejects(student(wide, teacher, { dir, saveEvery: 1 }), (e: unknown) =>
       e instanceof CheckpointError && e.file === `${wbase}.json` && /tensor "model\/W1" has shape \[12,8\], the model expects \[12,9\]/.test(e.message));
 
     // Intact again: it resumes and finishes.
     const done = await again();
-    const plain = await runParityStudent(ctx, "oneshot");
+    const plain = await student(cfg, teacher);
     const strip = (r: typeof done) => r.curve.map((c) => [c.step, c.samples, c.accuracy, c.loss, c.trainLoss]);
     assert.deepEqual(strip(done), strip(plain));
     assert.ok(fs.existsSync(studentFiles(dir, 0, "oneshot").result));

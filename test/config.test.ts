@@ -1,9 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError } from "../src/config";
-import { PARITY_DEFAULTS, resolveParityConfig } from "../src/experiments/parityConfig";
+import { PARITY_FIELDS, resolveParityConfig } from "../src/experiments/parity";
+import { defaultsOf } from "../src/config";
+const PARITY_DEFAULTS = defaultsOf(PARITY_FIELDS);
 import { parseArgs } from "../src/cliArgs";
-import { PARITY_SCHEMA } from "../src/experiments/parityConfig";
+const PARITY_SCHEMA = PARITY_FIELDS;
 
 function rejects(f: () => unknown, field: string, valueText: string): void {
   assert.throws(f, (e: unknown) => {
@@ -19,7 +21,8 @@ test("presets resolve, flags override them, and the result is frozen", () => {
   assert.equal(c.k, 4);
   assert.equal(c.studentWidth, 32);
   assert.deepEqual(c.seeds, [3, 1]);
-  assert.equal(c.p1Steps, PARITY_DEFAULTS.p1Steps);
+  assert.equal(c.tapSteps, PARITY_DEFAULTS.tapSteps);
+  assert.equal(c.p1Steps, c.tapSteps, "the old name stays readable");
   assert.ok(Object.isFrozen(c));
   assert.equal(resolveParityConfig("main").k, 5);
 });
@@ -41,12 +44,12 @@ test("bad config values are refused, naming the field and the value", () => {
 });
 
 test("CLI flags parse to typed values; non-numeric values and unknown flags are refused", () => {
-  const p = parseArgs(["--n", "30", "--k=3", "--seeds", "0,1,2", "--methods", "cx,oneshot", "--lr", "5e-2", "--max-samples", "2M", "--out", "x"], PARITY_SCHEMA as never, ["out", "preset"], ["json"]);
+  const p = parseArgs(["--n", "30", "--k=3", "--seeds", "0,1,2", "--methods", "cx,oneshot", "--lr", "5e-2", "--max-samples", "2M", "--out", "x"], PARITY_SCHEMA, ["out", "preset"], ["json"]);
   assert.deepEqual(p.overrides, { n: 30, k: 3, seeds: [0, 1, 2], methods: ["cx", "oneshot"], lr: 0.05, maxSamples: 2e6 });
   assert.deepEqual(p.options, { out: "x" });
-  rejects(() => parseArgs(["--n", "abc"], PARITY_SCHEMA as never, [], []), "n", "abc");
-  rejects(() => parseArgs(["--lr", "0.1x"], PARITY_SCHEMA as never, [], []), "lr", "0.1x");
-  rejects(() => parseArgs(["--width", "3"], PARITY_SCHEMA as never, [], []), "option", "--width");
-  rejects(() => parseArgs(["--n"], PARITY_SCHEMA as never, [], []), "--n", "null");
-  rejects(() => parseArgs(["stray"], PARITY_SCHEMA as never, [], []), "argument", "stray");
+  rejects(() => parseArgs(["--n", "abc"], PARITY_SCHEMA, [], []), "n", "abc");
+  rejects(() => parseArgs(["--lr", "0.1x"], PARITY_SCHEMA, [], []), "lr", "0.1x");
+  rejects(() => parseArgs(["--width", "3"], PARITY_SCHEMA, [], []), "option", "--width");
+  rejects(() => parseArgs(["--n"], PARITY_SCHEMA, [], []), "--n", "null");
+  rejects(() => parseArgs(["stray"], PARITY_SCHEMA, [], []), "argument", "stray");
 });

@@ -5,9 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { resolveParityConfig } from "../src/experiments/parityConfig";
-import { parityPlan, runParityStudent, seedContext, trainParityTeacher, SeedContext } from "../src/experiments/parity";
-import { createMlp } from "../src/models/mlp";
+import { PARITY, ParityConfig, resolveParityConfig, trainParityTeacher } from "../src/experiments/parity";
+import { TrainedTeacher } from "../src/experiments/experiment";
+import { runStudent } from "../src/experiments/engine";
+import { buildMethod, MethodName } from "../src/distill/methods";
 import { runPhases } from "../src/train/loop";
 import { NamedTensors } from "../src/models/types";
 import { useBackend } from "./helpers";
@@ -15,41 +16,47 @@ import { useBackend } from "./helpers";
 // A small task whose teacher trains in a couple of seconds.
 const cfg = resolveParityConfig("smoke", {
   n: 12, k: 3, teacherWidth: 64, studentWidth: 8, seeds: [0], teacherMaxSamples: 2e5, maxSamples: 6400,
-  ckptEvery: 100, evalEvery: 50, p1Steps: 60, heldout: 512, methods: ["cx", "oneshot", "progressive", "scratch", "twoshot"],
+  ckptEvery: 100, evalEvery: 50, tapSteps: 60, heldout: 512, methods: ["cx", "oneshot", "progressive", "scratch", "twoshot"],
 });
 
-let ctxPromise: Promise<SeedContext> | null = null;
-function context(): Promise<SeedContext> {
-  ctxPromise ??= (async () => {
+let teacherPromise: Promise<TrainedTeacher> | null = null;
+function trained(): Promise<TrainedTeacher> {
+  teacherPromise ??= (async () => {
     await useBackend();
-    const teacher = await trainParityTeacher(cfg, 0, { cacheDir: null });
-    return seedContext(cfg, 0, teacher);
+    return trainParityTeacher(cfg, 0, { cacheDir: null });
   })();
-  return ctxPromise;
+  return teacherPromise;
 }
+
+/** A (seed 0, method) student, its stream and its plan, as the engine builds them. */
+async function setup(m: MethodName, c: Readonly<ParityConfig> = cfg) {
+  const teacher = await trained();
+  const s = PARITY.student(c, 0, m, null, teacher);
+  const p = buildMethod(m, s.context);
+  return { student: s.model, stream: s.task, p, dispose: () => (p.dispose(), s.dispose(), s.model.dispose()) };
+}
+
+const run = async (m: MethodName, c: Readonly<ParityConfig> = cfg, teacher?: TrainedTeacher) => runStudent(PARITY, c, 0, m, null, teacher ?? (await trained()));
 
 const values = (w: NamedTensors) => Object.fromEntries(Object.entries(w).map(([k, t]) => [k, Array.from(t.dataSync())]));
 
 test("the teacher trains, and no method moves its weights", async () => {
-  const ctx = await context();
-  assert.ok(ctx.teacher.info.accuracy >= 0.99, `teacher accuracy ${ctx.teacher.info.accuracy}`);
-  const before = values(ctx.teacher.model.snapshot());
-  const ckptBefore = ctx.teacher.checkpoints.map((c) => values(c.weights));
-  for (const m of cfg.methods) await runParityStudent(ctx, m);
-  assert.deepEqual(values(ctx.teacher.model.snapshot()), before);
-  assert.deepEqual(ctx.teacher.checkpoints.map((c) => values(c.weights)), ckptBefore);
+  const teacher = await trained();
+  assert.ok(teacher.info.accuracy >= 0.99, `teacher accuracy ${teacher.info.accuracy}`);
+  const before = values(teacher.model.snapshot());
+  const ckptBefore = teacher.checkpoints.map((c) => values(c.weights));
+  for (const m of cfg.methods) await run(m);
+  assert.deepEqual(values(teacher.model.snapshot()), before);
+  assert.deepEqual(teacher.checkpoints.map((c) => values(c.weights)), ckptBefore);
 });
 
 test("curriculum extraction's phase 1 changes only the student's first layer, then phase 2 trains all", async () => {
-  const ctx = await context();
-  const student = createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, ctx.rng.derive("student", "init"));
-  const stream = ctx.newStream();
-  const p = parityPlan("cx", ctx, student, stream);
+  const { student, stream, p, dispose } = await setup("cx");
   assert.deepEqual(p.phases.map((ph) => ph.name), ["tap:hidden<-hidden", "teacher"]);
   assert.deepEqual(p.phases.map((ph) => ph.kind), ["tap", "output"]);
   const start = values(student.snapshot());
   let afterP1: Record<string, number[]> | null = null;
-  for await (const ev of runPhases(student, p, stream, { evalEvery: 10, maxSamples: (cfg.p1Steps + 20) * cfg.batch })) {
+  for await (const ev of runPhases(student, p, stream, { evalEvery: 10, maxSamples: (cfg.tapSteps + 20) * cfg.batch })) {
     if (ev.type === "phase" && ev.index === 1) afterP1 = values(student.snapshot());
   }
   const end = values(student.snapshot());
@@ -59,16 +66,11 @@ test("curriculum extraction's phase 1 changes only the student's first layer, th
   assert.deepEqual(afterP1.W2, start.W2, "phase 1 must not change W2");
   assert.deepEqual(afterP1.b2, start.b2, "phase 1 must not change b2");
   for (const k of ["W1", "b1", "W2", "b2"]) assert.notDeepEqual(end[k], afterP1[k], `phase 2 must change ${k}`);
-  p.dispose();
-  student.dispose();
-  stream.dispose();
+  dispose();
 });
 
 test("every student weight gets a non-zero gradient in an output phase", async () => {
-  const ctx = await context();
-  const student = createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, ctx.rng.derive("student", "init"));
-  const stream = ctx.newStream();
-  const p = parityPlan("oneshot", ctx, student, stream);
+  const { student, stream, p, dispose } = await setup("oneshot");
   const b = stream.nextBatch();
   const norms = tf.tidy(() => {
     const target = p.phases[0].target(b);
@@ -76,44 +78,35 @@ test("every student weight gets a non-zero gradient in an output phase", async (
     return student.variables.map((v) => tf.norm(grads[v.name]).dataSync()[0]);
   });
   assert.ok(norms.every((x) => x > 0), `gradient norms ${norms}`);
-  p.dispose();
-  student.dispose();
-  stream.dispose();
+  b.x.dispose();
+  b.y.dispose();
+  dispose();
 });
 
 test("progressive with only the final checkpoint equals one-shot, step for step", async () => {
-  const ctx = await context();
-  const last = ctx.teacher.checkpoints[ctx.teacher.checkpoints.length - 1];
-  const long = { ...ctx, cfg: { ...cfg, runToCap: true, maxSamples: 640 * cfg.batch } };
-  const onlyFinal: SeedContext = { ...long, teacher: { ...ctx.teacher, checkpoints: [last] } };
-  const a = await runParityStudent(onlyFinal, "progressive");
-  const b = await runParityStudent(long, "oneshot");
+  const teacher = await trained();
+  const last = teacher.checkpoints[teacher.checkpoints.length - 1];
+  const long = resolveParityConfig("smoke", { ...cfg, runToCap: true, maxSamples: 640 * cfg.batch });
+  const a = await run("progressive", long, { ...teacher, checkpoints: [last] });
+  const b = await run("oneshot", long);
   assert.equal(a.curve.length, Math.floor(640 / cfg.evalEvery));
   assert.deepEqual(a.curve.map((c) => [c.samples, c.accuracy, c.loss, c.trainLoss]), b.curve.map((c) => [c.samples, c.accuracy, c.loss, c.trainLoss]));
 });
 
 test("progressive switches checkpoints at the first one whose sample count is >= the student's", async () => {
-  const ctx = await context();
-  const student = createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, ctx.rng.derive("student", "init"));
-  const stream = ctx.newStream();
-  const p = parityPlan("progressive", ctx, student, stream);
-  const ck = ctx.teacher.checkpoints;
+  const { p, dispose } = await setup("progressive");
+  const ck = (await trained()).checkpoints;
   assert.equal(p.phases.length, ck.length);
   // Checkpoint i covers steps t with t*B <= samples_i (and > samples_{i-1}): 101 steps, then 100 each.
   assert.equal(p.phases[0].steps, ck[0].samples / cfg.batch + 1);
   for (let i = 1; i < ck.length - 1; i++) assert.equal(p.phases[i].steps, (ck[i].samples - ck[i - 1].samples) / cfg.batch);
   assert.equal(p.phases[ck.length - 1].steps, Infinity);
-  p.dispose();
-  student.dispose();
-  stream.dispose();
+  dispose();
 });
 
 test("no tensor leak over 100 steps of each method", async () => {
-  const ctx = await context();
   for (const m of cfg.methods) {
-    const student = createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, ctx.rng.derive("student", "init"));
-    const stream = ctx.newStream();
-    const p = parityPlan(m, ctx, student, stream);
+    const { student, stream, p, dispose } = await setup(m);
     const counts: number[] = [];
     for await (const ev of runPhases(student, p, stream, { evalEvery: 20, maxSamples: 120 * cfg.batch })) {
       if (ev.type === "eval") counts.push(tf.memory().numTensors);
@@ -122,22 +115,20 @@ test("no tensor leak over 100 steps of each method", async () => {
     assert.equal(counts.length, 6);
     assert.deepEqual(counts.slice(1), new Array(5).fill(counts[0]), `${m}: tensor counts ${counts}`);
     const before = tf.memory().numTensors;
-    p.dispose();
-    student.dispose();
-    stream.dispose();
+    dispose();
     assert.ok(tf.memory().numTensors < before, `${m}: dispose frees the method's tensors`);
   }
 });
 
 test("same config and seed give the same curve, number for number", async () => {
-  const ctx = await context();
+  const teacher = await trained();
   for (const m of ["cx", "scratch"] as const) {
-    const a = await runParityStudent(ctx, m);
-    const b = await runParityStudent(ctx, m);
+    const a = await run(m);
+    const b = await run(m);
     assert.deepEqual(a.curve.map((c) => [c.samples, c.accuracy, c.loss, c.trainLoss]), b.curve.map((c) => [c.samples, c.accuracy, c.loss, c.trainLoss]));
   }
   // And the teacher: retrained from scratch, identical weights.
   const t2 = await trainParityTeacher(cfg, 0, { cacheDir: null });
-  assert.deepEqual(values(t2.model.snapshot()), values(ctx.teacher.model.snapshot()));
+  assert.deepEqual(values(t2.model.snapshot()), values(teacher.model.snapshot()));
   t2.dispose();
 });

@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { TRANSFORMER_PARITY } from "../src/experiments/families";
-import { resolveParityTransformerConfig } from "../src/experiments/parityTransformerConfig";
-import { parityPlan, seedContext, trainParityTeacher } from "../src/experiments/parity";
+import { PARITY_TRANSFORMER, resolveParityTransformerConfig } from "../src/experiments/parityTransformer";
+import { runStudent, trainTeacher } from "../src/experiments/engine";
+import { buildMethod } from "../src/distill/methods";
 import { defaultTapPairs } from "../src/distill/curriculumExtraction";
 import { createTransformer } from "../src/models/transformer";
 import { shortName } from "../src/models/types";
@@ -24,11 +24,10 @@ const snap = (vars: readonly tf.Variable[]) => Object.fromEntries(vars.map((v) =
 
 test("layer-wise curriculum extraction: phases in order, each trains only up to its tap, teacher untouched", async () => {
   await useBackend();
-  const teacher = await trainParityTeacher(cfg, 0, { cacheDir: null }, TRANSFORMER_PARITY);
-  const ctx = seedContext(cfg, 0, teacher, TRANSFORMER_PARITY);
-  const student = TRANSFORMER_PARITY.createStudent(cfg, ctx.rng.derive("student", "init"));
-  const stream = ctx.newStream();
-  const p = parityPlan("cx", ctx, student, stream);
+  const teacher = await trainTeacher(PARITY_TRANSFORMER, cfg, 0, { cacheDir: null });
+  const setup = PARITY_TRANSFORMER.student(cfg, 0, "cx", null, teacher);
+  const { model: student, task: stream } = setup;
+  const p = buildMethod("cx", setup.context);
   assert.deepEqual(p.phases.map((ph) => ph.name), ["tap:block1<-block1", "tap:block2<-block2", "teacher"]);
   const names = (vs: readonly tf.Variable[]) => vs.map(shortName);
   assert.ok(names(p.phases[0].trainable).every((n) => !n.startsWith("block2") && !n.startsWith("lnF") && !n.startsWith("head")), `phase 1 trains ${names(p.phases[0].trainable)}`);
@@ -55,7 +54,7 @@ test("layer-wise curriculum extraction: phases in order, each trains only up to 
   assert.equal(tail[0], tail[1], `tensor counts ${counts}`);
   p.dispose();
   student.dispose();
-  stream.dispose();
+  setup.dispose();
   teacher.dispose();
 });
 
@@ -72,14 +71,12 @@ test("depths that differ pair student layer l with teacher layer round(l * L_T /
 
 test("transformer runs are reproducible: same config and seed, the same curve", async () => {
   await useBackend();
-  const c = { ...cfg, runToCap: true };
-  const teacher = await trainParityTeacher(c, 1, { cacheDir: null }, TRANSFORMER_PARITY);
-  const again = await trainParityTeacher(c, 1, { cacheDir: null }, TRANSFORMER_PARITY);
+  const c = resolveParityTransformerConfig("smoke", { ...cfg, runToCap: true });
+  const teacher = await trainTeacher(PARITY_TRANSFORMER, c, 1, { cacheDir: null });
+  const again = await trainTeacher(PARITY_TRANSFORMER, c, 1, { cacheDir: null });
   assert.deepEqual(snap(again.model.variables), snap(teacher.model.variables), "teacher weights");
-  const ctx = seedContext(c, 1, teacher, TRANSFORMER_PARITY);
-  const { runParityStudent } = await import("../src/experiments/parity");
-  const a = await runParityStudent(ctx, "cx");
-  const b = await runParityStudent(ctx, "cx");
+  const a = await runStudent(PARITY_TRANSFORMER, c, 1, "cx", null, teacher);
+  const b = await runStudent(PARITY_TRANSFORMER, c, 1, "cx", null, teacher);
   assert.ok(a.curve.length >= 5);
   assert.deepEqual(a.curve.map((p) => [p.samples, p.accuracy, p.loss, p.trainLoss]), b.curve.map((p) => [p.samples, p.accuracy, p.loss, p.trainLoss]));
   teacher.dispose();

@@ -14,10 +14,9 @@ import fc from "fast-check";
 import { ConfigError } from "../src/config";
 import { kebab } from "../src/cliArgs";
 import { CheckpointError } from "../src/train/checkpoints";
-import { planParityCommand } from "../src/commands/parity";
-import { PARITY_SCHEMA, ParityMethod, resolveParityConfig } from "../src/experiments/parityConfig";
-import { PARITY_TRANSFORMER_SCHEMA, resolveParityTransformerConfig } from "../src/experiments/parityTransformerConfig";
-import { runParity } from "../src/experiments/parity";
+import { planCommand } from "../src/commands/experiment";
+import { PARITY_FIELDS as PARITY_SCHEMA, ParityMethod, resolveParityConfig, runParity } from "../src/experiments/parity";
+import { PARITY_TRANSFORMER_FIELDS as PARITY_TRANSFORMER_SCHEMA, resolveParityTransformerConfig } from "../src/experiments/parityTransformer";
 import { useBackend } from "./helpers";
 
 const BIN = path.join(__dirname, "..", "bin", "curriculum-distill.js");
@@ -58,9 +57,9 @@ test("fuzz: command lines of both parity commands resolve or fail with one Confi
     fc.assert(
       fc.property(argv(schema), (args) => {
         try {
-          const plan = planParityCommand(command, [...args, "--runs-dir", RUNS]);
+          const plan = planCommand(command, [...args, "--runs-dir", RUNS]);
           assert.ok(plan.workers >= 1 && plan.saveEvery >= 1);
-          assert.ok(plan.cfg.k <= plan.cfg.n);
+          assert.ok((plan.cfg.k as number) <= (plan.cfg.n as number));
           assert.ok(!fs.existsSync(plan.runDir), "planning writes nothing");
         } catch (e) {
           oneLineError(e);

@@ -7,15 +7,16 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "./helpers";
-import { MaskedLmTask, MlmValidation, maskedView, mlmBatchTensors, mlmPlan, prepareMlmData } from "../src/experiments/languageModel";
-import { resolveLanguageModelConfig } from "../src/experiments/languageModelConfig";
+import { LANGUAGE_MODEL, MlmValidation, mlmBatchTensors, prepareMlmData, resolveLanguageModelConfig } from "../src/experiments/languageModel";
+import { trainTeacher } from "../src/experiments/engine";
+import { buildMethod } from "../src/distill/methods";
+import { disposeBatch } from "../src/distill/phases";
 import { MlmBatch, validationBatches } from "../src/data/maskedLm";
 import { labelsPhase } from "../src/distill/outputs";
 import { createTransformer, TransformerModel, TransformerForwardOptions } from "../src/models/transformer";
 import { rootRng } from "../src/rng";
 import { trainStep } from "../src/train/loop";
 import { createOptimizer } from "../src/train/optimizers";
-import { getTeacher } from "../src/experiments/teacher";
 
 const BIN = path.join(__dirname, "..", "bin", "curriculum-distill.js");
 
@@ -42,9 +43,9 @@ test("MLM loss and metrics count only the masked positions (hand-computed)", asy
   };
   // Position 1: logit ln 3 on the target, 0 elsewhere -> p = 3/8, CE = ln(8/3). Position 2: uniform -> CE = ln 6.
   // Mean over masked positions: (ln(8/3) + ln 6) / 2 = ln 4. Accuracy: position 1 right, position 2 wrong (arg-max 0).
-  const model = maskedView(stubModel([[100, -100, 0, 0, 0, -100], [0, 0, 0, 0, Math.log(3), 0], [0, 0, 0, 0, 0, 0]]));
-  const { batch: b, context } = mlmBatchTensors(batch);
-  assert.deepEqual(Array.from(context.positions.dataSync()), [1, 2]);
+  const model = stubModel([[100, -100, 0, 0, 0, -100], [0, 0, 0, 0, Math.log(3), 0], [0, 0, 0, 0, 0, 0]]);
+  const b = mlmBatchTensors(batch);
+  assert.deepEqual(Array.from(b.forward!.logitPositions!.dataSync()), [1, 2]);
   assert.deepEqual(Array.from(b.y.dataSync()), [4, 5]);
   const phase = labelsPhase({ classes: V, nextBatch: () => b, evaluate: async () => ({ accuracy: 0, loss: 0 }) }, model, 1, { kind: "sgd", lr: 0 });
   const loss = tf.tidy(() => phase.loss(model, b, phase.target(b)).dataSync()[0]);
@@ -54,36 +55,28 @@ test("MLM loss and metrics count only the masked positions (hand-computed)", asy
   assert.ok(Math.abs(m.loss - Math.log(4)) < 1e-5, `held-out loss ${m.loss}`);
   assert.equal(m.accuracy, 0.5);
   valid.dispose();
-  b.x.dispose();
-  b.y.dispose();
-  context.positions.dispose();
-  context.padMask.dispose();
+  disposeBatch(b);
 });
 
 test("no tensor leak per step (tap and output phases, evaluation), teacher unchanged", async () => {
   const cfg = resolveLanguageModelConfig("smoke", {
     corpus: "pcfg", pcfgDocuments: 20, teacherSteps: 4, teacherCkptEvery: 2, studentSteps: 20, tapSteps: 2, validBatches: 1, batch: 4, seqLen: 8,
+    teacherDModel: 16, studentDModel: 8,
   });
   const data = prepareMlmData(cfg);
-  const V = data.tokenizer.vocabSize;
-  const valid = new MlmValidation(validationBatches(data.validIds, { seqLen: cfg.seqLen, batchSize: cfg.batch, vocabSize: V }, rootRng(0), { maxBatches: 1 }));
-  const mk = (d: number, seed: number) => maskedView(createTransformer({ vocabSize: V, seqLen: cfg.seqLen, dModel: d, nHeads: 2, nLayers: 2, head: "lm", tiedEmbeddings: true }, rootRng(seed)));
-  const tTask = new MaskedLmTask(V, data.trainIds, cfg.seqLen, cfg.batch, rootRng(1), valid);
-  const teacher = await getTeacher({ key: {}, create: () => mk(cfg.teacherDModel, 1), task: tTask, optimizer: { kind: "adam", lr: 1e-3 }, ckptEvery: 2, targetAccuracy: Infinity, extraCheckpoints: 0, maxSamples: 4 * cfg.batch }, null);
-  tTask.dispose();
+  const teacher = await trainTeacher(LANGUAGE_MODEL, cfg, 0, { cacheDir: null });
   const before = teacher.model.snapshot();
   for (const method of ["cx", "progressive"] as const) {
-    const student = mk(8, 2);
-    const task = new MaskedLmTask(V, data.trainIds, cfg.seqLen, cfg.batch, rootRng(3), valid);
-    const p = mlmPlan(method, cfg, task, student, teacher, rootRng(4));
+    const setup = LANGUAGE_MODEL.student(cfg, 0, method, data, teacher);
+    const { model: student, task } = setup;
+    const p = buildMethod(method, setup.context);
     for (const phase of p.phases.slice(0, 2).concat(p.phases.slice(-1))) {
       phase.begin?.();
       const opt = createOptimizer(phase.optimizer);
       const step = async () => {
         const b = task.nextBatch();
         trainStep(student, phase, b, (g) => opt.apply(phase.trainable, g)).dispose();
-        b.x.dispose();
-        b.y.dispose();
+        disposeBatch(b);
         await task.evaluate(student);
       };
       await step();
@@ -94,13 +87,12 @@ test("no tensor leak per step (tap and output phases, evaluation), teacher uncha
       opt.dispose();
     }
     p.dispose();
-    task.dispose();
+    setup.dispose();
     student.dispose();
   }
   const after = teacher.model.snapshot();
   for (const k of Object.keys(before)) assert.deepEqual(Array.from(after[k].dataSync()), Array.from(before[k].dataSync()), `teacher ${k} moved`);
   teacher.dispose();
-  valid.dispose();
 });
 
 function cli(args: string[]) {

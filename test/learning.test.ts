@@ -1,8 +1,7 @@
 /** Learning within a budget: the smoke preset's teacher trains and curriculum extraction solves it. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolveParityConfig } from "../src/experiments/parityConfig";
-import { runParity } from "../src/experiments/parity";
+import { resolveParityConfig, runParity } from "../src/experiments/parity";
 import { useBackend } from "./helpers";
 
 test("smoke preset: curriculum extraction reaches 95% within 200k samples", async () => {

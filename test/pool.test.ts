@@ -1,8 +1,7 @@
 /** Parallel workers give exactly the results of a sequential run. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolveParityConfig } from "../src/experiments/parityConfig";
-import { runParity } from "../src/experiments/parity";
+import { resolveParityConfig, runParity } from "../src/experiments/parity";
 import { useBackend } from "./helpers";
 
 test("--workers 2 reproduces the sequential run number for number", async () => {

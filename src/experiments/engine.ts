@@ -92,6 +92,11 @@ export function teacherOf<C extends CommonConfig, D, S extends SummaryBase>(exp:
   );
 }
 
+/** The teacher of `seed` for a library caller (stored as `opts` says: see teacherStore). The caller disposes it. */
+export function trainTeacher<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, cfg: Readonly<C>, seed: number, opts: RunOptions = {}): Promise<TrainedTeacher> {
+  return teacherOf(exp, cfg, seed, exp.prepare(cfg), teacherStore(opts, false).store, opts.onProgress);
+}
+
 /** Files of one (seed, method) student in a run folder. */
 export function studentFiles(dir: string, seed: number, method: string) {
   const base = path.join(dir, "students", `seed${seed}-${method}`);

@@ -13,7 +13,7 @@ import { Rng, rootRng } from "../rng";
 import { OptimizerSpec } from "../train/optimizers";
 import { Experiment, TrainedTeacher, checkModelSize, configFrom, resolveExperiment } from "./experiment";
 import { COMMON_FIELDS, CommonConfig, PARITY_BUDGET_FIELDS, PARITY_TASK_FIELDS, PROJ_SCALE, RUN_TO_CAP, TAP_FIELDS } from "./fields";
-import { ExperimentResult, RunOptions, runExperiment, teacherOf, teacherStore } from "./engine";
+import { ExperimentResult, RunOptions, runExperiment, trainTeacher } from "./engine";
 import { ParityInput, parityStream } from "./parityTask";
 import { Summary, summarize, teacherSummaries } from "./results";
 
@@ -135,7 +135,14 @@ export const PARITY_FIELDS = {
   twoShotSteps: COMMON_FIELDS.twoShotSteps,
   ...RUN_TO_CAP,
 };
-export type ParityConfig = ConfigOf<typeof PARITY_FIELDS>;
+/** Old names, still readable on a resolved config (not enumerable, so never saved). */
+interface ParityOldNames {
+  /** @deprecated the same as tapSteps */
+  readonly p1Steps?: number;
+  /** @deprecated the same as tapLr */
+  readonly p1Lr?: number;
+}
+export type ParityConfig = ConfigOf<typeof PARITY_FIELDS> & ParityOldNames;
 export type ParityMethod = ParityConfig["methods"][number];
 
 export const PARITY_PRESETS: Record<string, Partial<ParityConfig>> = {
@@ -196,5 +203,5 @@ export function runParity<C extends ParityCommon>(cfg: Readonly<C>, opts: RunOpt
 
 /** The teacher of `seed` (cached under opts.cacheDir, default data/cache/teachers). Caller disposes. */
 export function trainParityTeacher(cfg: Readonly<ParityConfig>, seed: number, opts: RunOptions = {}): Promise<TrainedTeacher> {
-  return teacherOf(PARITY, cfg, seed, null, teacherStore(opts, false).store, opts.onProgress);
+  return trainTeacher(PARITY, cfg, seed, opts);
 }
