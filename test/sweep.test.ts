@@ -54,5 +54,5 @@ test("two shards into one folder, then merge: every job once, the table of the w
   fs.writeFileSync(grid, JSON.stringify({ command: "parity", grid: { p1Steps: [-1] }, seeds: [0] }));
   const bad = cli(["sweep", "--grid", grid, "--out", path.join(tmp, "bad")]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /invalid p1Steps: -1/);
+  assert.match(bad.stderr, /invalid tapSteps: -1/);
 });
