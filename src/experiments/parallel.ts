@@ -13,7 +13,7 @@ import { Experiment, ExperimentName, TeacherInfo, configFrom } from "./experimen
 import { ExperimentResult, ProgressEvent, RunOptions, runStudent, summaryOf, teacherOf, teacherStore } from "./engine";
 import { CommonConfig } from "./fields";
 import { StudentRun, SummaryBase } from "./results";
-import { runPool } from "./pool";
+import { runPool, spawnWorker } from "./pool";
 
 /** One job: a seed's teacher, or a (seed, method)'s student. Plain data (sent to a worker). */
 export interface Job {
@@ -78,7 +78,7 @@ export async function runParallel<C extends CommonConfig, D, S extends SummaryBa
   const workerData: WorkerData = { backend: backendInfo().backend, stop };
   const base = { experiment: exp.name, config: configToJson(cfg), cacheDir: store.cacheDir!, run: run ? { dir: run.dir, saveEvery: run.saveEvery } : undefined };
   const label = (j: Job) => `${exp.name} seed ${j.seed} ${j.method ?? "teacher"}`;
-  const pool = (jobs: Job[]) => runPool<Job, JobResult, ProgressEvent>(jobs, opts.workers!, workerData, opts.onProgress, label, requestStop).then(unwrap);
+  const pool = (jobs: Job[]) => runPool<Job, JobResult, ProgressEvent>(jobs, opts.workers!, () => spawnWorker(workerData), opts.onProgress, label, requestStop).then(unwrap);
   try {
     const infos = await pool(cfg.seeds.map((seed) => ({ ...base, kind: "teacher" as const, seed })));
     const teachers: Record<number, TeacherInfo> = {};

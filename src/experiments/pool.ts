@@ -48,10 +48,17 @@ export function spawnWorker(workerData: unknown): Worker {
 }
 
 /**
- * Run `jobs` on `workers` threads. `label(job)` names a job in errors; `onFailure` is called once
+ * Run `jobs` on `workers` threads made by `spawn` (spawnWorker for the engine). `label(job)` names a job in errors; `onFailure` is called once
  * when a job fails (to ask the other jobs to stop).
  */
-export async function runPool<J, R, E>(jobs: readonly J[], workers: number, workerData: unknown, onEvent: ((e: E) => void) | undefined, label: (j: J) => string, onFailure: () => void): Promise<R[]> {
+export async function runPool<J, R, E>(
+  jobs: readonly J[],
+  workers: number,
+  spawn: () => Worker,
+  onEvent: ((e: E) => void) | undefined,
+  label: (j: J) => string,
+  onFailure: () => void,
+): Promise<R[]> {
   const results: R[] = new Array(jobs.length);
   let next = 0;
   let failure: WorkerCrashed | null = null;
@@ -62,7 +69,7 @@ export async function runPool<J, R, E>(jobs: readonly J[], workers: number, work
   };
   const pool: Worker[] = [];
   const lane = async () => {
-    const w = spawnWorker(workerData);
+    const w = spawn();
     pool.push(w);
     while (next < jobs.length && !failure) {
       const id = next++;
