@@ -114,8 +114,8 @@ export function readRecord<T>(file: string, shape: Shape<T>, what = "file"): T &
   let obj: unknown;
   try {
     obj = JSON.parse(text);
-  } catch (e) {
-    throw new FileError(file, `${what} is not valid JSON (truncated or corrupt: ${(e as Error).message})`);
+  } catch {
+    throw new FileError(file, `${what} is not valid JSON (truncated or corrupt)`);
   }
   if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new FileError(file, `${what} is not a JSON object`);
   const { checksum, ...body } = obj as Record<string, unknown>;

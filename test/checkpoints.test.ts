@@ -106,7 +106,7 @@ test("CLI: a corrupted teacher checkpoint in a run exits 2 with one line naming 
   const runs = tmp();
   const args = ["parity", "--preset", "smoke", "--n", "10", "--k", "2", "--teacher-width", "32", "--student-width", "4", "--seeds", "0",
     "--methods", "oneshot", "--heldout", "128", "--eval-every", "50", "--ckpt-every", "100", "--max-samples", "1e4", "--no-cache",
-    "--runs-dir", runs, "--run-id", "r", "--quiet", "--json"];
+    "--runs-dir", runs, "--run-id", "r", "--quiet", "--json", "--out", path.join(runs, "out")];
   const first = cli(args);
   assert.equal(first.code, 0, first.stderr);
   const again = cli(args);
@@ -130,5 +130,6 @@ test("CLI: a corrupted teacher checkpoint in a run exits 2 with one line naming 
   assert.doesNotMatch(resumed.stderr, /at .*\.js:\d+/);
 
   const forced = cli([...args, "--force"]);
+  assert.ok(!fs.existsSync(path.join(__dirname, "..", "data", "results", "r")), "nothing written into the checkout");
   assert.equal(forced.code, 0, forced.stderr);
 });

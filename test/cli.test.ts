@@ -45,7 +45,8 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-cli-"));
   const out = path.join(tmp, "run");
   const args = ["parity", "--preset", "smoke", "--n", "12", "--k", "3", "--teacher-width", "64", "--student-width", "8", "--seeds", "0,1",
-    "--methods", "cx,oneshot", "--heldout", "512", "--eval-every", "50", "--ckpt-every", "100", "--max-samples", "2e5", "--out", out, "--json", "--report", "--no-cache"];
+    "--methods", "cx,oneshot", "--heldout", "512", "--eval-every", "50", "--ckpt-every", "100", "--max-samples", "2e5", "--out", out, "--json", "--report", "--no-cache", "--runs-dir", path.join(tmp, "runs")];
+  const dataBefore = listing(path.join(__dirname, "..", "data"));
   const r = cli(args);
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
@@ -54,7 +55,7 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
   assert.deepEqual(Object.keys(summary.methods), ["cx", "oneshot"]);
   assert.equal(summary.methods.cx.samplesToTarget.length, 2);
   assert.equal(typeof summary.methods.cx.median, "number");
-  assert.ok(["wasm", "cpu", "tensorflow"].includes(summary.backend));
+  assert.ok(["wasm", "cpu", "tensorflow", "webgpu"].includes(summary.backend));
   for (const f of ["config.json", "curves.csv", "summary.json", "report.html"]) assert.ok(fs.existsSync(path.join(out, f)), f);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).methods, summary.methods);
   const csv = fs.readFileSync(path.join(out, "curves.csv"), "utf8").trim().split("\n");
@@ -65,7 +66,19 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
   const again = cli(args);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /exists and is not empty \(use --force/);
+  assert.deepEqual(listing(path.join(__dirname, "..", "data")), dataBefore, "nothing written into the checkout");
+  // summary.json and run.json carry the backend and its adapter.
+  assert.ok("adapter" in summary);
+  const runs = fs.readdirSync(path.join(tmp, "runs")).filter((f) => !f.startsWith("."));
+  const record = JSON.parse(fs.readFileSync(path.join(tmp, "runs", runs[0], "run.json"), "utf8"));
+  assert.equal(record.backend, summary.backend);
+  assert.ok("adapter" in record);
 });
+
+/** Every path below `dir` (empty when absent). */
+function listing(dir: string): string[] {
+  return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).sort() : [];
+}
 
 test("the default result folder never collides: a taken name gets a suffix", async () => {
   const { freeFolder } = await import("../src/io");

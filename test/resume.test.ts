@@ -34,7 +34,7 @@ function cli(args: string[]) {
 
 /** Start a run and stop it with `signal` as soon as one of `files` (relative to the run) exists. */
 async function interrupted(runId: string, signal: NodeJS.Signals, files: string[], extra: string[] = []) {
-  const child = spawn(process.execPath, [BIN, ...ARGS, "--run-id", runId, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...ARGS, "--run-id", runId, "--out", path.join(RUNS, `out-${runId}`), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on("exit", (code, sig) => r(code ?? (sig ? -1 : null))));
@@ -60,6 +60,16 @@ function summary(runId: string) {
   return s;
 }
 
+/** run.json without timings and ids: the run record must equal an uninterrupted run's. */
+function record(runId: string) {
+  const r = JSON.parse(fs.readFileSync(path.join(RUNS, runId, "run.json"), "utf8"));
+  for (const k of ["elapsedSeconds", "created", "checksum", "runId"]) delete r[k];
+  r.args = r.args.filter((a: string, i: number, all: string[]) => a !== "--workers" && all[i - 1] !== "--workers" && a !== "--out" && all[i - 1] !== "--out");
+  delete r.files["summary.json"];
+  delete r.files["curves.csv"];
+  return r;
+}
+
 /** curves.csv without the seconds column. */
 function curves(runId: string): string[] {
   return fs.readFileSync(path.join(RUNS, runId, "curves.csv"), "utf8").trim().split("\n").map((l) => l.split(",").slice(0, 8).join(","));
@@ -68,7 +78,7 @@ function curves(runId: string): string[] {
 let full: Promise<void> | null = null;
 function uninterrupted(): Promise<void> {
   full ??= (async () => {
-    const r = cli([...ARGS, "--run-id", "full"]);
+    const r = cli([...ARGS, "--run-id", "full", "--out", path.join(RUNS, "out-full")]);
     assert.equal(r.code, 0, r.stderr);
   })();
   return full;
@@ -86,6 +96,7 @@ test("SIGINT mid-run: saves, prints the exact resume command, exits 130; the res
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.deepEqual(summary("sigint"), summary("full"));
   assert.deepEqual(curves("sigint"), curves("full"));
+  assert.deepEqual(record("sigint"), record("full"));
   assert.ok(curves("full").length > 100);
 });
 
@@ -97,6 +108,7 @@ test("SIGKILL (no warning) during the teacher or a student, with 2 workers: resu
   assert.equal(resumed.code, 0, `${r.seen}: ${resumed.stderr}`);
   assert.deepEqual(summary("sigkill"), summary("full"));
   assert.deepEqual(curves("sigkill"), curves("full"));
+  assert.deepEqual(record("sigkill"), record("full"));
 });
 
 test("a resumed run refuses changed settings and unknown runs with one line and exit 2", () => {
@@ -172,4 +184,39 @@ test("the loop stopped at any step and restarted from the saved position (Adam m
   a.model.dispose();
   a.stream.dispose();
   assert.ok(tf.memory().numTensors < 100);
+});
+
+const MLM = ["mlm", "--corpus", "pcfg", "--preset", "smoke", "--pcfg-documents", "20", "--teacher-steps", "30", "--teacher-ckpt-every", "10",
+  "--student-steps", "40", "--tap-steps", "4", "--eval-every", "4", "--valid-batches", "2", "--no-cache", "--quiet", "--json", "--runs-dir", RUNS, "--save-every", "1"];
+
+/** mlm's summary.json without timings. */
+function mlmSummary(runId: string) {
+  const s = JSON.parse(fs.readFileSync(path.join(RUNS, runId, "summary.json"), "utf8"));
+  delete s.wallSeconds;
+  for (const seeds of Object.values<Record<string, Record<string, unknown>>>(s.methods)) for (const r of Object.values(seeds)) (delete r.seconds, delete r.msPerStep);
+  for (const t of Object.values<Record<string, unknown>>(s.teachers)) (delete t.seconds, delete t.stepsPerSecond, delete t.msPerStep);
+  return s;
+}
+
+test("mlm: run folders, SIGKILL mid-student, --resume (with 2 workers): the same summary.json, curves and run record as an uninterrupted run", async () => {
+  const full = cli([...MLM, "--run-id", "mlm-full", "--workers", "1", "--out", path.join(RUNS, "out-mlm-full")]);
+  assert.equal(full.code, 0, full.stderr);
+  const child = spawn(process.execPath, [BIN, ...MLM, "--run-id", "mlm-kill", "--workers", "1", "--out", path.join(RUNS, "out-mlm-kill")], { stdio: "ignore" });
+  const exited = new Promise((r) => child.on("exit", r));
+  const want = path.join(RUNS, "mlm-kill", "students", "seed0-progressive.json");
+  for (let t = 0; t < 12000 && !fs.existsSync(want) && child.exitCode === null; t++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(fs.existsSync(want), "a student state was saved before the kill");
+  child.kill("SIGKILL");
+  await exited;
+  assert.ok(!fs.existsSync(path.join(RUNS, "mlm-kill", "summary.json")));
+  const resumed = cli(["mlm", "--resume", "mlm-kill", "--runs-dir", RUNS, "--workers", "2"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(mlmSummary("mlm-kill"), mlmSummary("mlm-full"));
+  assert.deepEqual(curves("mlm-kill"), curves("mlm-full"));
+  const record = (id: string) => {
+    const r = JSON.parse(fs.readFileSync(path.join(RUNS, id, "run.json"), "utf8"));
+    return { command: r.command, status: r.status, backend: r.backend, adapter: r.adapter, config: r.files["config.json"], summaryKeys: Object.keys(mlmSummary(id)) };
+  };
+  assert.deepEqual(record("mlm-kill"), record("mlm-full"));
+  assert.ok(fs.existsSync(path.join(RUNS, "mlm-kill", "tokenizer.json")));
 });

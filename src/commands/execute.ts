@@ -44,11 +44,13 @@ function progressPrinter(plan: CommandPlan, progress: Progress): (e: ProgressEve
 function claimFolders(plan: CommandPlan, run: RunFile): Claim[] {
   const claims: Claim[] = [];
   try {
-    claims.push(claimOutFolder("--out", plan.out, plan.force, plan.resume));
     if (plan.resume) {
+      // The run folder first: a second resume of the same run is refused naming it.
       claims.push(lockFolder("--resume", plan.runDir, "the run folder"));
       removeTmpFiles(plan.runDir);
+      claims.push(claimOutFolder("--out", plan.out, plan.force, true));
     } else {
+      claims.push(claimOutFolder("--out", plan.out, plan.force));
       claims.push(createRunFolder(plan.runsDir, plan.runId, plan.force, configText(plan.cfg), run));
     }
     return claims;

@@ -37,7 +37,7 @@ export function parseGrid(text: string, file: string): GridFile {
   try {
     g = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError("--grid", file, `not valid JSON (${(e as Error).message})`);
+    throw new ConfigError("--grid", file, `not valid JSON (${(e as Error).message.split("\n")[0]})`);
   }
   const r = GRID.safeParse(g);
   if (!r.success) {

@@ -54,6 +54,12 @@ const RECORD = z.object({
 const POLICY = z.object({ curve: CURVE, hit: count.nullable(), extra: count, checkpoints: CKPTS });
 type Policy = z.infer<typeof POLICY>;
 
+/** The info's fields in one order, however it was put together (summary.json compares equal). */
+function infoInOrder(i: TeacherInfo): TeacherInfo {
+  const { samplesToTarget, samples, accuracy, seconds, stepsPerSecond, checkpoints, cached, attempt, curve } = i;
+  return { samplesToTarget, samples, accuracy, seconds, stepsPerSecond, checkpoints, cached, attempt, curve };
+}
+
 const ckptName = (samples: number) => `ckpt-${String(samples).padStart(12, "0")}`;
 
 function teacherOf(model: TrainedTeacher["model"], init: NamedTensors, checkpoints: Checkpoint[], info: TeacherInfo): TrainedTeacher {
@@ -106,15 +112,23 @@ async function publish(dir: string, key: Record<string, unknown>, t: TrainedTeac
   for (const c of t.checkpoints) checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
   const { seconds: _s, stepsPerSecond: _r, cached: _c, ...info } = t.info;
   const checksum = writeRecord(path.join(tmp, "teacher.json"), { format: TEACHER_FORMAT, key, info: { ...info, attempt: info.attempt ?? 0 }, init, checkpoints });
-  try {
-    fs.renameSync(tmp, dir);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (!fs.existsSync(path.join(dir, "teacher.json"))) throw e;
-    // Published meanwhile by another run (same key, so the same bytes): that entry stands.
-    return readChecked(path.join(dir, "teacher.json"), ENTRY, "teacher cache entry").checksum;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.renameSync(tmp, dir);
+      return checksum;
+    } catch (e) {
+      if (fs.existsSync(path.join(dir, "teacher.json")) || attempt > 2) {
+        fs.rmSync(tmp, { recursive: true, force: true });
+        if (!fs.existsSync(path.join(dir, "teacher.json"))) throw new CheckpointError(dir, `cannot publish the teacher here (${(e as NodeJS.ErrnoException).code})`);
+        // Published meanwhile by another run (same key, so the same bytes): that entry stands.
+        return readChecked(path.join(dir, "teacher.json"), ENTRY, "teacher cache entry").checksum;
+      }
+      // A folder without teacher.json is no entry (debris, or damage): moved away, then replaced.
+      const debris = `${tmp}.debris`;
+      fs.renameSync(dir, debris);
+      fs.rmSync(debris, { recursive: true, force: true });
+    }
   }
-  return checksum;
 }
 
 /** Train a teacher, resumably when `progressDir` is given. */
@@ -210,19 +224,19 @@ export async function obtainTeacher(seed: number, plans: (attempt: number) => Te
         const got = loadEntry(tp, dir, record.info.cached, t0);
         if (!got) throw new CheckpointError(path.join(dir, "teacher.json"), `missing: the run's teacher record ${recordFile} names this cache entry`);
         if (got.checksum !== record.entryChecksum) throw new CheckpointError(path.join(dir, "teacher.json"), `does not match the run's teacher record ${recordFile} (checksum)`);
-        got.teacher.info = { ...got.teacher.info, ...record.info };
+        got.teacher.info = infoInOrder({ ...got.teacher.info, ...record.info });
         return got.teacher;
       }
       const progressDir = run ? path.join(run.dir, "teachers", `seed${seed}-attempt${attempt}`) : null;
-      // Trained (partly) by this run when its progress folder exists: then never "cached".
-      const mine = progressDir !== null && fs.existsSync(progressDir);
+      // Trained (partly) by this run when its progress folder exists, or when the cache is the run's own.
+      const mine = progressDir !== null && (fs.existsSync(progressDir) || path.resolve(dir ?? "").startsWith(path.resolve(run!.dir) + path.sep));
       let got = dir ? loadEntry(tp, dir, !mine, t0) : null;
       if (!got) {
         const teacher = await train(tp, attempt, progressDir, store, onEval);
         got = { teacher, checksum: dir ? await publish(dir, key, teacher) : "" };
       }
       const teacher = got.teacher;
-      teacher.info.attempt = attempt;
+      teacher.info = infoInOrder({ ...teacher.info, attempt });
       if (teacher.info.samplesToTarget === null && attempt < retries) {
         teacher.dispose();
         if (progressDir) fs.rmSync(progressDir, { recursive: true, force: true });
