@@ -56,3 +56,31 @@ test("two shards into one folder, then merge: every job once, the table of the w
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /invalid tapSteps: -1/);
 });
+
+test("merged.csv with a list-valued grid field reads back in danfojs and in Python's csv module", async () => {
+  const { mergedFiles } = await import("../src/experiments/sweep");
+  const { parse } = await import("csv-parse/sync");
+  const grid = { command: "parity", grid: { methods: [["cx", "oneshot"], ["oneshot"]] as unknown[], note: ["a, \"quoted\" one"] as unknown[] }, seeds: [0, 1] } as const;
+  const merged = {
+    rows: [
+      { point: { methods: ["cx", "oneshot"], note: 'a, "quoted" one' }, method: "cx", seeds: [0, 1], values: [3200, null], median: 3200 },
+      { point: { methods: ["oneshot"], note: 'a, "quoted" one' }, method: "oneshot", seeds: [0, 1], values: [5600, 6400], median: 6000 },
+    ],
+    missing: [],
+  };
+  const { csv } = mergedFiles({ ...grid, grid: { ...grid.grid }, seeds: [0, 1] }, { column: "samplesToTarget", read: () => null }, merged);
+  const records = parse(csv, { columns: true }) as Array<Record<string, string>>;
+  assert.equal(records.length, 4);
+  assert.deepEqual(JSON.parse(records[0].methods), ["cx", "oneshot"]);
+  assert.equal(records[0].note, 'a, "quoted" one');
+  const dfd = require("danfojs");
+  const df = new dfd.DataFrame(records);
+  assert.deepEqual(df.columns, ["methods", "note", "method", "seed", "samplesToTarget"]);
+  assert.deepEqual(df.shape, [4, 5]);
+  assert.deepEqual(df.column("methods").values.map((m: string) => JSON.parse(m).length), [2, 2, 1, 1]);
+  const tmpCsv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cd-csv-")), "merged.csv");
+  fs.writeFileSync(tmpCsv, csv);
+  const py = spawnSync("python3", ["-c", "import csv,json,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(json.dumps([[json.loads(x['methods']), x['note'], x['samplesToTarget']] for x in r]))", tmpCsv], { encoding: "utf8" });
+  assert.equal(py.status, 0, py.stderr);
+  assert.deepEqual(JSON.parse(py.stdout), [[["cx", "oneshot"], 'a, "quoted" one', "3200"], [["cx", "oneshot"], 'a, "quoted" one', ""], [["oneshot"], 'a, "quoted" one', "5600"], [["oneshot"], 'a, "quoted" one', "6400"]]);
+});
