@@ -56,7 +56,13 @@ export type ConfigOf<F extends Fields> = { [K in keyof F]: F[K] extends Field<in
 /** The fields that declare config type C (the other direction). */
 export type FieldsOf<C> = { readonly [K in keyof C]: Field<C[K]> };
 
-function field<T>(kind: FieldKind, schema: z.ZodType<T, z.ZodTypeDef, unknown>, dflt: T, doc: string, extra: { values?: readonly string[]; aliases?: readonly string[] } = {}): Field<T> {
+function field<T>(
+  kind: FieldKind,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  dflt: T,
+  doc: string,
+  extra: { values?: readonly string[]; aliases?: readonly string[] } = {},
+): Field<T> {
   return {
     kind,
     default: dflt,
@@ -117,10 +123,7 @@ export function str(dflt: string, doc: string): Field<string> {
 }
 
 export function intList(dflt: number[], doc: string, r: Range = {}): Field<number[]> {
-  const s = z
-    .array(intSchema(r), type("expected a non-empty list of integers"))
-    .nonempty("expected a non-empty list of integers")
-    .refine(unique, "has duplicates");
+  const s = z.array(intSchema(r), type("expected a non-empty list of integers")).nonempty("expected a non-empty list of integers").refine(unique, "has duplicates");
   return field("intList", s, dflt, doc);
 }
 

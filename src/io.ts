@@ -46,13 +46,35 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir never returns on some kernel file systems
+ * (/proc), while a plain mkdir there fails at once.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  while (!fs.existsSync(d)) {
+    missing.push(d);
+    const up = path.dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
+}
+
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const dir = path.dirname(file);
   const tmp = `${file}.${process.pid}.${++counter}.tmp`;
   const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   let fd: number | undefined;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     fd = fs.openSync(tmp, "wx");
     for (let off = 0; off < buf.byteLength; ) off += fs.writeSync(fd, buf, off, buf.byteLength - off);
     fs.fsyncSync(fd);
@@ -76,7 +98,13 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 export function canonicalJson(v: unknown): string {
   // Hand-written: JSON.stringify already fixes every value's text; only key order needs fixing.
   return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, (x as Record<string, unknown>)[k]])) : x,
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, (x as Record<string, unknown>)[k]]),
+        )
+      : x,
   );
 }
 

@@ -10,8 +10,37 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 export const BIN = path.join(__dirname, "..", "bin", "curriculum-distill.js");
-export const TINY = ["parity", "--preset", "smoke", "--n", "10", "--k", "2", "--teacher-width", "32", "--student-width", "4", "--seeds", "0",
-  "--methods", "cx,oneshot", "--heldout", "128", "--eval-every", "25", "--ckpt-every", "50", "--max-samples", "3e4", "--run-to-cap", "true", "--quiet", "--json", "--workers", "1"];
+export const TINY = [
+  "parity",
+  "--preset",
+  "smoke",
+  "--n",
+  "10",
+  "--k",
+  "2",
+  "--teacher-width",
+  "32",
+  "--student-width",
+  "4",
+  "--seeds",
+  "0",
+  "--methods",
+  "cx,oneshot",
+  "--heldout",
+  "128",
+  "--eval-every",
+  "25",
+  "--ckpt-every",
+  "50",
+  "--max-samples",
+  "3e4",
+  "--run-to-cap",
+  "true",
+  "--quiet",
+  "--json",
+  "--workers",
+  "1",
+];
 
 export interface Outcome {
   code: number | null;
@@ -40,14 +69,18 @@ export const tmp = (p = "cd-adv-") => fs.mkdtempSync(path.join(os.tmpdir(), p));
 export function summaryOf(dir: string): unknown {
   const s = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"));
   delete s.wallSeconds;
-  for (const m of Object.values<Record<string, unknown>>(s.methods)) (delete m.seconds, delete m.stepsPerSecond);
-  for (const t of Object.values<Record<string, unknown>>(s.teachers ?? {})) (delete t.seconds, delete t.stepsPerSecond, delete t.msPerStep);
+  for (const m of Object.values<Record<string, unknown>>(s.methods)) delete m.seconds, delete m.stepsPerSecond;
+  for (const t of Object.values<Record<string, unknown>>(s.teachers ?? {})) delete t.seconds, delete t.stepsPerSecond, delete t.msPerStep;
   return s;
 }
 
 /** curves.csv without the seconds column. */
 export function curvesOf(dir: string): string[] {
-  return fs.readFileSync(path.join(dir, "curves.csv"), "utf8").trim().split("\n").map((l) => l.split(",").slice(0, 8).join(","));
+  return fs
+    .readFileSync(path.join(dir, "curves.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(",").slice(0, 8).join(","));
 }
 
 /** run.json without timings, ids and checksums (what must equal an uninterrupted run's). */
@@ -61,7 +94,10 @@ export function recordOf(dir: string): unknown {
 
 /** One line, exit 2, no stack trace, naming `what` (a path or a field). */
 export function refusedNaming(o: Outcome, what: string | RegExp): boolean {
-  const lines = o.stderr.trim().split("\n").filter((l) => !/^warning: /.test(l));
+  const lines = o.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => !/^warning: /.test(l));
   const named = typeof what === "string" ? lines[0]?.includes(what) : what.test(lines[0] ?? "");
   return o.code === 2 && lines.length === 1 && Boolean(named) && !/\n\s+at .*:\d+:\d+/.test(o.stderr);
 }
@@ -112,7 +148,7 @@ export function corrupt(file: string, how: Corruption): boolean {
   } else {
     const text = b.toString("utf8");
     // The last number of the file (a checkpoint offset, a sample count, an accuracy...), one digit changed.
-    const m = [...text.matchAll(/(?<=[:\[, ])-?\d+(\.\d+)?(?=[,\n\]}])/g)].pop();
+    const m = [...text.matchAll(/(?<=[:[, ])-?\d+(\.\d+)?(?=[,\n\]}])/g)].pop();
     if (!m || m.index === undefined || file.endsWith(".bin")) return false;
     const i = m.index + m[0].length - 1;
     const d = text[i] === "9" ? "8" : String(Number(text[i]) + 1);

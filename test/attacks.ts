@@ -66,9 +66,25 @@ function corruptionAttacks(w: () => World, which: "finished" | "interrupted", id
   const src = () => (which === "finished" ? w().finished : w().interrupted);
   const files = () => filesBelow(src());
   // The file list is only known once the world exists: one attack per (kind of file, corruption).
-  const KINDS = ["run.json", "config.json", "summary.json", "curves.csv", "teachers/seed0.json", "teachers/cache/*/teacher.json", "teachers/cache/*/init.json",
-    "teachers/cache/*/init.bin", "teachers/cache/*/ckpt-*.json", "teachers/cache/*/ckpt-*.bin", "students/seed0-cx.result.json", "students/seed0-oneshot.result.json",
-    "students/seed0-cx.json", "students/seed0-cx.w*.json", "students/seed0-cx.w*.bin", "teachers/seed0-attempt0/state.json", "teachers/seed0-attempt0/ckpt-*.bin"];
+  const KINDS = [
+    "run.json",
+    "config.json",
+    "summary.json",
+    "curves.csv",
+    "teachers/seed0.json",
+    "teachers/cache/*/teacher.json",
+    "teachers/cache/*/init.json",
+    "teachers/cache/*/init.bin",
+    "teachers/cache/*/ckpt-*.json",
+    "teachers/cache/*/ckpt-*.bin",
+    "students/seed0-cx.result.json",
+    "students/seed0-oneshot.result.json",
+    "students/seed0-cx.json",
+    "students/seed0-cx.w*.json",
+    "students/seed0-cx.w*.bin",
+    "teachers/seed0-attempt0/state.json",
+    "teachers/seed0-attempt0/ckpt-*.bin",
+  ];
   const re = (k: string) => new RegExp(`^${k.replace(/[.]/g, "\\.").replace(/\*/g, "[^/]*")}$`);
   for (const kind of KINDS) {
     for (const how of CORRUPTIONS) {
@@ -81,7 +97,11 @@ function corruptionAttacks(w: () => World, which: "finished" | "interrupted", id
           const [runs, dir] = fresh(w(), src(), id);
           const file = path.join(dir, rel);
           if (!corrupt(file, how)) return "skip";
-          const before = new Map(filesBelow(dir).filter((f) => f.endsWith(".result.json")).map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+          const before = new Map(
+            filesBelow(dir)
+              .filter((f) => f.endsWith(".result.json"))
+              .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]),
+          );
           const o = cli(["parity", "--resume", id, "--runs-dir", runs]);
           if (o.code === 0) return ok(sameResults(dir, w().finished), `resumed, but results differ (${rel})`);
           const kept = [...before].every(([f, t]) => f === rel || (fs.existsSync(path.join(dir, f)) && fs.readFileSync(path.join(dir, f), "utf8") === t));
@@ -108,7 +128,8 @@ function cacheAttacks(w: () => World): Attack[] {
           if (!corrupt(path.join(entry, name), how)) return "skip";
           const runs = path.join(w().root, `attack-${++n}`);
           const o = cli([...TINY, "--cache", cache, "--runs-dir", runs, "--run-id", "x", "--out", path.join(runs, "out")]);
-          const fine = (r: typeof o, dir: string) => (r.code === 0 && JSON.stringify(strip(summaryOf(dir))) === JSON.stringify(strip(summaryOf(w().finished)))) || refusedNaming(r, name) || refusedNaming(r, entry);
+          const fine = (r: typeof o, dir: string) =>
+            (r.code === 0 && JSON.stringify(strip(summaryOf(dir))) === JSON.stringify(strip(summaryOf(w().finished)))) || refusedNaming(r, name) || refusedNaming(r, entry);
           if (!fine(o, path.join(runs, "x"))) return `fresh run: ${show(o)}`;
           // The run that made the entry, resumed against the damaged cache.
           const [runs2, dir2] = fresh(w(), w().cached, "cached");
@@ -138,15 +159,19 @@ function killAttacks(w: () => World): Attack[] {
   const same = (dir: string, o: ReturnType<typeof cli>) => ok(o.code === 0 && sameResults(dir, w().finished), show(o));
   return [
     {
-      category: "kill", name: "killed mid-write: *.tmp files left in the run folder", async run() {
+      category: "kill",
+      name: "killed mid-write: *.tmp files left in the run folder",
+      async run() {
         const [runs, dir] = fresh(w(), w().interrupted, "part");
-        fs.writeFileSync(path.join(dir, "students", "seed0-cx.json.123.4.tmp"), "{\"half");
+        fs.writeFileSync(path.join(dir, "students", "seed0-cx.json.123.4.tmp"), '{"half');
         const o = resume(runs, "part");
         return same(dir, o) ?? ok(!filesBelow(dir).some((f) => f.endsWith(".tmp")), "tmp files stayed");
       },
     },
     {
-      category: "kill", name: "killed between a state's weights and its JSON (an orphan newer weight file)", async run() {
+      category: "kill",
+      name: "killed between a state's weights and its JSON (an orphan newer weight file)",
+      async run() {
         const [runs, dir] = fresh(w(), w().interrupted, "part");
         const s = path.join(dir, "students");
         const wf = fs.readdirSync(s).find((f) => /seed0-cx\.w\d+\.bin$/.test(f))!;
@@ -155,7 +180,9 @@ function killAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "kill", name: "killed between a student's result and the removal of its state", async run() {
+      category: "kill",
+      name: "killed between a student's result and the removal of its state",
+      async run() {
         const [runs, dir] = fresh(w(), w().finished, "full");
         const part = path.join(w().interrupted, "students");
         for (const f of fs.readdirSync(part).filter((x) => x.startsWith("seed0-cx.") && !x.includes("result"))) fs.copyFileSync(path.join(part, f), path.join(dir, "students", f));
@@ -163,7 +190,9 @@ function killAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "kill", name: "killed between publishing the teacher and writing the run's teacher record (cached stays false)", async run() {
+      category: "kill",
+      name: "killed between publishing the teacher and writing the run's teacher record (cached stays false)",
+      async run() {
         const [runs, dir] = fresh(w(), w().finished, "full");
         fs.rmSync(path.join(dir, "teachers", "seed0.json"));
         fs.mkdirSync(path.join(dir, "teachers", "seed0-attempt0"));
@@ -171,7 +200,9 @@ function killAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "kill", name: "killed while creating the run folder (a leftover temporary folder)", async run() {
+      category: "kill",
+      name: "killed while creating the run folder (a leftover temporary folder)",
+      async run() {
         const runs = path.join(w().root, `attack-${++n}`);
         fs.mkdirSync(path.join(runs, ".full.99999.tmp"), { recursive: true });
         fs.writeFileSync(path.join(runs, ".full.99999.tmp", "config.json"), "{");
@@ -180,7 +211,9 @@ function killAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "kill", name: "killed after the results, before run.json said done", async run() {
+      category: "kill",
+      name: "killed after the results, before run.json said done",
+      async run() {
         const [runs, dir] = fresh(w(), w().finished, "full");
         const { writeRecord } = await import("../src/io");
         const { checksum: _c, ...rec } = JSON.parse(fs.readFileSync(path.join(dir, "run.json"), "utf8"));
@@ -189,7 +222,9 @@ function killAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "kill", name: "SIGKILL at a random time, then resume", async run() {
+      category: "kill",
+      name: "SIGKILL at a random time, then resume",
+      async run() {
         const runs = path.join(w().root, `attack-${++n}`);
         const p = cliAsync([...TINY, "--no-cache", "--runs-dir", runs, "--run-id", "k", "--save-every", "1", "--out", path.join(runs, "out")]);
         await new Promise((r) => setTimeout(r, 900 + Math.random() * 900));
@@ -205,7 +240,9 @@ function killAttacks(w: () => World): Attack[] {
 function concurrencyAttacks(w: () => World): Attack[] {
   return [
     {
-      category: "concurrency", name: "two runs, one --out, started 0.3 s apart: the second is refused, the first completes", async run() {
+      category: "concurrency",
+      name: "two runs, one --out, started 0.3 s apart: the second is refused, the first completes",
+      async run() {
         const root = path.join(w().root, `attack-${++n}`);
         const out = path.join(root, "out");
         const a = cliAsync([...TINY, "--no-cache", "--runs-dir", root, "--run-id", "a", "--out", out]);
@@ -216,7 +253,9 @@ function concurrencyAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "concurrency", name: "two runs, one --run-id, started 20 ms apart: exactly one runs", async run() {
+      category: "concurrency",
+      name: "two runs, one --run-id, started 20 ms apart: exactly one runs",
+      async run() {
         const root = path.join(w().root, `attack-${++n}`);
         const a = cliAsync([...TINY, "--no-cache", "--runs-dir", root, "--run-id", "r", "--out", path.join(root, "oa")]);
         await new Promise((r) => setTimeout(r, 20));
@@ -227,7 +266,9 @@ function concurrencyAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "concurrency", name: "two resumes of one run at once: the second is refused, the first completes", async run() {
+      category: "concurrency",
+      name: "two resumes of one run at once: the second is refused, the first completes",
+      async run() {
         const [runs, dir] = fresh(w(), w().interrupted, "part");
         const a = cliAsync(["parity", "--resume", "part", "--runs-dir", runs]);
         await new Promise((r) => setTimeout(r, 400));
@@ -237,7 +278,9 @@ function concurrencyAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "concurrency", name: "two runs train the same teacher into one fresh cache: both finish, both resume", async run() {
+      category: "concurrency",
+      name: "two runs train the same teacher into one fresh cache: both finish, both resume",
+      async run() {
         const root = path.join(w().root, `attack-${++n}`);
         const cache = path.join(root, "cache");
         const a = cliAsync([...TINY, "--cache", cache, "--runs-dir", root, "--run-id", "a", "--out", path.join(root, "oa")]);
@@ -245,13 +288,30 @@ function concurrencyAttacks(w: () => World): Attack[] {
         const [ra, rb] = [await a.done, await b.done];
         if (ra.code !== 0 || rb.code !== 0) return `${show(ra)} / ${show(rb)}`;
         const again = ["a", "b"].map((id) => cli(["parity", "--resume", id, "--runs-dir", root]));
-        return ok(again.every((o) => o.code === 0), again.map(show).join(" / "));
+        return ok(
+          again.every((o) => o.code === 0),
+          again.map(show).join(" / "),
+        );
       },
     },
     {
-      category: "concurrency", name: "--workers 2 with a shared cache: the run resumes (records match the cache)", async run() {
+      category: "concurrency",
+      name: "--workers 2 with a shared cache: the run resumes (records match the cache)",
+      async run() {
         const root = path.join(w().root, `attack-${++n}`);
-        const args = [...TINY.filter((a, i) => !(a === "--workers" || TINY[i - 1] === "--workers")), "--workers", "2", "--cache", path.join(root, "cache"), "--runs-dir", root, "--run-id", "w", "--out", path.join(root, "o")];
+        const args = [
+          ...TINY.filter((a, i) => !(a === "--workers" || TINY[i - 1] === "--workers")),
+          "--workers",
+          "2",
+          "--cache",
+          path.join(root, "cache"),
+          "--runs-dir",
+          root,
+          "--run-id",
+          "w",
+          "--out",
+          path.join(root, "o"),
+        ];
         const first = cli(args);
         const again = cli(["parity", "--resume", "w", "--runs-dir", root]);
         return ok(first.code === 0 && again.code === 0 && sameResults(path.join(root, "w"), path.join(w().cached)), `${show(first)} / ${show(again)}`);
@@ -272,14 +332,20 @@ function diskAttacks(w: () => World): Attack[] {
   };
   const umount = (dir: string) => execFileSync("umount", [dir], { stdio: "ignore" });
   const roAttack = (flag: string): Attack => ({
-    category: "disk", name: `${flag} on a read-only mount: refused before any work`, async run() {
+    category: "disk",
+    name: `${flag} on a read-only mount: refused before any work`,
+    async run() {
       const root = path.join(w().root, `attack-${++n}`);
       const ro = path.join(root, "ro");
       const skip = mountTmpfs(ro, "1m", true);
       if (skip) return skip;
       try {
         const t0 = Date.now();
-        const where = { "--out": ["--out", path.join(ro, "o"), "--runs-dir", path.join(root, "runs")], "--runs-dir": ["--runs-dir", path.join(ro, "runs"), "--out", path.join(root, "o")], "--cache": ["--cache", path.join(ro, "c"), "--runs-dir", path.join(root, "runs"), "--out", path.join(root, "o")] }[flag]!;
+        const where = {
+          "--out": ["--out", path.join(ro, "o"), "--runs-dir", path.join(root, "runs")],
+          "--runs-dir": ["--runs-dir", path.join(ro, "runs"), "--out", path.join(root, "o")],
+          "--cache": ["--cache", path.join(ro, "c"), "--runs-dir", path.join(root, "runs"), "--out", path.join(root, "o")],
+        }[flag]!;
         const o = cli([...TINY, ...where]);
         return ok(refusedNaming(o, flag) && Date.now() - t0 < 20000 && !fs.existsSync(path.join(root, "runs")), show(o));
       } finally {
@@ -289,7 +355,9 @@ function diskAttacks(w: () => World): Attack[] {
   });
   return [
     {
-      category: "disk", name: "the disk fills mid-run: one line with the resume command; after space is freed the resumed run equals an uninterrupted one", async run() {
+      category: "disk",
+      name: "the disk fills mid-run: one line with the resume command; after space is freed the resumed run equals an uninterrupted one",
+      async run() {
         const root = path.join(w().root, `attack-${++n}`);
         const small = path.join(root, "small");
         const skip = mountTmpfs(small, "48k");
@@ -310,7 +378,9 @@ function diskAttacks(w: () => World): Attack[] {
     roAttack("--runs-dir"),
     roAttack("--cache"),
     {
-      category: "disk", name: "a full disk at the start: --out probe refused before any work", async run() {
+      category: "disk",
+      name: "a full disk at the start: --out probe refused before any work",
+      async run() {
         const root = path.join(w().root, `attack-${++n}`);
         const full = path.join(root, "full");
         const skip = mountTmpfs(full, "8k");
@@ -333,10 +403,15 @@ function diskAttacks(w: () => World): Attack[] {
 
 function inputAttacks(w: () => World): Attack[] {
   const refused = (args: string[], what: string | RegExp, also?: () => boolean): Attack => ({
-    category: "input", name: args.join(" "), async run() {
+    category: "input",
+    name: args.join(" "),
+    async run() {
       const cwd = path.join(w().root, `attack-${++n}`);
       fs.mkdirSync(cwd, { recursive: true });
-      const o = cli(args.map((a) => a.replace("$CWD", cwd)), { cwd });
+      const o = cli(
+        args.map((a) => a.replace("$CWD", cwd)),
+        { cwd },
+      );
       return ok(refusedNaming(o, what) && filesBelow(cwd).length === 0 && (also?.() ?? true), show(o));
     },
   });
@@ -345,7 +420,13 @@ function inputAttacks(w: () => World): Attack[] {
     fs.writeFileSync(f, typeof g === "string" ? g : JSON.stringify(g));
     return f;
   };
-  const G = { command: "parity", preset: "smoke", base: { n: 10, k: 2, teacherWidth: 32, studentWidth: 4, heldout: 128, evalEvery: 25, ckptEvery: 50, maxSamples: 3e4, methods: ["oneshot"] }, grid: { tau: [1] }, seeds: [0] };
+  const G = {
+    command: "parity",
+    preset: "smoke",
+    base: { n: 10, k: 2, teacherWidth: 32, studentWidth: 4, heldout: 128, evalEvery: 25, ckptEvery: 50, maxSamples: 3e4, methods: ["oneshot"] },
+    grid: { tau: [1] },
+    seeds: [0],
+  };
   return [
     refused(["parity", "--out", ""], "--out"),
     refused(["parity", "--cache", ""], "--cache"),
@@ -364,7 +445,9 @@ function inputAttacks(w: () => World): Attack[] {
     refused(["mlm", "--corpus", "wiki"], "corpus"),
     refused(["parity-transformer", "--teacher-heads", "3"], "teacherHeads"),
     {
-      category: "input", name: "--cache pointing at a file", async run() {
+      category: "input",
+      name: "--cache pointing at a file",
+      async run() {
         const f = path.join(w().root, `file-${++n}`);
         fs.writeFileSync(f, "x");
         const o = cli(["parity", "--cache", f, "--runs-dir", path.join(w().root, `r${n}`)]);
@@ -372,7 +455,9 @@ function inputAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "input", name: "sweep --backend gpu: refused before sweep.json is written", async run() {
+      category: "input",
+      name: "sweep --backend gpu: refused before sweep.json is written",
+      async run() {
         const out = path.join(w().root, `sweep-${++n}`);
         const o = cli(["sweep", "--grid", grid(G), "--out", out, "--backend", "gpu"]);
         return ok(refusedNaming(o, "--backend") && !fs.existsSync(out), show(o));
@@ -380,21 +465,27 @@ function inputAttacks(w: () => World): Attack[] {
     },
     refused(["sweep", "--grid", "$CWD/none.json", "--out", "$CWD/s"], "--grid"),
     {
-      category: "input", name: "sweep --out \"\" and /proc/nope", async run() {
+      category: "input",
+      name: 'sweep --out "" and /proc/nope',
+      async run() {
         const a = cli(["sweep", "--grid", grid(G), "--out", ""]);
         const b = cli(["sweep", "--grid", grid(G), "--out", "/proc/nope"]);
         return ok(refusedNaming(a, "--out") && refusedNaming(b, "--out"), `${show(a)} / ${show(b)}`);
       },
     },
     {
-      category: "input", name: "grid: null, garbage grid file", async run() {
+      category: "input",
+      name: "grid: null, garbage grid file",
+      async run() {
         const a = cli(["sweep", "--grid", grid({ ...G, grid: null }), "--out", path.join(w().root, `s${++n}`)]);
         const b = cli(["sweep", "--grid", grid("{not json"), "--out", path.join(w().root, `s${++n}`)]);
         return ok(refusedNaming(a, "grid") && refusedNaming(b, "--grid"), `${show(a)} / ${show(b)}`);
       },
     },
     {
-      category: "input", name: "merge on garbage sweep.json, a truncated job summary (missing + warning, re-run repairs), another grid refused without --force", async run() {
+      category: "input",
+      name: "merge on garbage sweep.json, a truncated job summary (missing + warning, re-run repairs), another grid refused without --force",
+      async run() {
         const out = path.join(w().root, `sweep-${++n}`);
         const s = cli(["sweep", "--grid", grid(G), "--out", out, "--cache", path.join(w().root, "sweep-cache"), "--quiet"]);
         if (s.code !== 0) return `sweep: ${show(s)}`;
@@ -413,7 +504,9 @@ function inputAttacks(w: () => World): Attack[] {
       },
     },
     {
-      category: "input", name: "resume from another directory: --out and the cache stay where the run put them", async run() {
+      category: "input",
+      name: "resume from another directory: --out and the cache stay where the run put them",
+      async run() {
         const root = path.join(w().root, `attack-${++n}`);
         const elsewhere = path.join(root, "elsewhere");
         fs.mkdirSync(elsewhere, { recursive: true });

@@ -105,7 +105,7 @@ test("fuzz: tiny random configs that resolve also run to the end (20 runs)", asy
   let ran = 0;
   await fc.assert(
     fc.asyncProperty(cfgArb, async (o) => {
-      let cfg;
+      let cfg: ReturnType<typeof resolveParityConfig>;
       try {
         cfg = resolveParityConfig("smoke", { ...o, seeds: [0] });
       } catch (e) {

@@ -11,7 +11,7 @@ import { LANGUAGE_MODEL, MlmValidation, mlmBatchTensors, prepareMlmData, resolve
 import { trainTeacher } from "../src/experiments/engine";
 import { buildMethod } from "../src/distill/methods";
 import { disposeBatch } from "../src/distill/phases";
-import { MlmBatch, validationBatches } from "../src/data/maskedLm";
+import { MlmBatch, } from "../src/data/maskedLm";
 import { labelsPhase } from "../src/distill/outputs";
 import { createTransformer, TransformerModel, TransformerForwardOptions } from "../src/models/transformer";
 import { rootRng } from "../src/rng";

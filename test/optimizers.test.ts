@@ -22,7 +22,7 @@ test("SGD: w - lr g, by hand; equal to tf.train.sgd", async () => {
   step(opt, [w], [[0.2, -0.4]]);
   assertClose(w.dataSync(), [1 - 0.1, -2 + 0.2], 1e-7);
   const ref = vec([1, -2], "sgd-ref");
-  tf.train.sgd(0.5).applyGradients({ [ref.name]: tf.tensor1d([0.2, -0.4]) });
+  tf.train.sgd(0.5).applyGradients([{ name: ref.name, tensor: tf.tensor1d([0.2, -0.4]) }]);
   assertClose(ref.dataSync(), [0.9, -1.8], 1e-7);
   opt.dispose();
   w.dispose();
@@ -34,7 +34,10 @@ test("Adam: two steps by hand (bias-corrected moments), and equal to tf.train.ad
   const [b1, b2, eps, lr] = [0.9, 0.999, 1e-8, 0.1];
   const w = vec([1, 2], "adam");
   const opt = createOptimizer({ kind: "adam", lr, beta1: b1, beta2: b2, eps });
-  const g = [[0.5, -1], [0.25, 2]];
+  const g = [
+    [0.5, -1],
+    [0.25, 2],
+  ];
   step(opt, [w], [g[0]]);
   step(opt, [w], [g[1]]);
   // By hand, per coordinate.
@@ -59,7 +62,7 @@ test("Adam: two steps by hand (bias-corrected moments), and equal to tf.train.ad
   for (let t = 0; t < 10; t++) {
     const gr = [Math.sin(t), Math.cos(t)];
     step(mine, [a], [gr]);
-    theirs.applyGradients({ [r.name]: tf.tensor1d(gr) });
+    theirs.applyGradients([{ name: r.name, tensor: tf.tensor1d(gr) }]);
   }
   assertClose(a.dataSync(), r.dataSync(), 1e-5, "adam vs tf.train.adam");
   for (const t of [w, a, r]) t.dispose();
@@ -73,7 +76,14 @@ test("AdamW: decoupled weight decay on matrices only (lr * wd * w), by hand", as
   const W = mat([1, 2, 3, 4], "W");
   const b = vec([1, 1], "b");
   const opt = createOptimizer({ kind: "adam", lr: 0.1, weightDecay: 0.5 });
-  step(opt, [W, b], [[0, 0, 0, 0], [0, 0]]);
+  step(
+    opt,
+    [W, b],
+    [
+      [0, 0, 0, 0],
+      [0, 0],
+    ],
+  );
   // Zero gradients: Adam's update is 0, so only the decay acts: W <- W - lr*wd*W; the bias keeps its value.
   assertClose(W.dataSync(), [0.95, 1.9, 2.85, 3.8], 1e-6);
   assertClose(b.dataSync(), [1, 1], 1e-7);

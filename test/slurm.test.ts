@@ -29,14 +29,28 @@ test("a grid as a Slurm job array, merged: equal to a local sweep of the same gr
   const env = { ...process.env, SLURM_CONF: path.join(state, "slurm.conf") };
   try {
     const grid = path.join(tmp, "grid.json");
-    fs.writeFileSync(grid, JSON.stringify({
-      command: "parity", preset: "smoke",
-      base: { n: 10, k: 2, teacherWidth: 32, studentWidth: 4, heldout: 128, evalEvery: 25, ckptEvery: 50, maxSamples: 3e4, methods: ["cx", "oneshot"] },
-      grid: { tau: [1, 2], methods: [["cx", "oneshot"], ["oneshot"]] }, seeds: [0, 1],
-    }));
+    fs.writeFileSync(
+      grid,
+      JSON.stringify({
+        command: "parity",
+        preset: "smoke",
+        base: { n: 10, k: 2, teacherWidth: 32, studentWidth: 4, heldout: 128, evalEvery: 25, ckptEvery: 50, maxSamples: 3e4, methods: ["cx", "oneshot"] },
+        grid: { tau: [1, 2], methods: [["cx", "oneshot"], ["oneshot"]] },
+        seeds: [0, 1],
+      }),
+    );
     const out = path.join(tmp, "slurm-sweep");
-    const sb = spawnSync("sbatch", ["--wait", "--array=0-1", `--chdir=${ROOT}`, `--output=${tmp}/task-%a.out`, SBATCH, grid, out, path.join(tmp, "teachers")], { encoding: "utf8", env, timeout: 600_000 });
-    const logs = () => fs.readdirSync(tmp).filter((f) => f.startsWith("task-")).map((f) => fs.readFileSync(path.join(tmp, f), "utf8")).join("\n");
+    const sb = spawnSync("sbatch", ["--wait", "--array=0-1", `--chdir=${ROOT}`, `--output=${tmp}/task-%a.out`, SBATCH, grid, out, path.join(tmp, "teachers")], {
+      encoding: "utf8",
+      env,
+      timeout: 600_000,
+    });
+    const logs = () =>
+      fs
+        .readdirSync(tmp)
+        .filter((f) => f.startsWith("task-"))
+        .map((f) => fs.readFileSync(path.join(tmp, f), "utf8"))
+        .join("\n");
     assert.equal(sb.status, 0, `sbatch: ${sb.stderr} ${logs()}`);
     const merged = spawnSync(process.execPath, [BIN, "merge", "--out", out], { encoding: "utf8" });
     assert.equal(merged.status, 0, merged.stderr);
@@ -49,7 +63,11 @@ test("a grid as a Slurm job array, merged: equal to a local sweep of the same gr
     assert.deepEqual(rows(out), rows(local));
     assert.equal(fs.readFileSync(path.join(out, "merged.csv"), "utf8"), fs.readFileSync(path.join(local, "merged.csv"), "utf8"));
     // merged.csv, with a list-valued grid field, reads back in Python's csv module.
-    const py = spawnSync("python3", ["-c", "import csv,json,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(json.dumps([json.loads(x['methods']) for x in r]))", path.join(out, "merged.csv")], { encoding: "utf8" });
+    const py = spawnSync(
+      "python3",
+      ["-c", "import csv,json,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(json.dumps([json.loads(x['methods']) for x in r]))", path.join(out, "merged.csv")],
+      { encoding: "utf8" },
+    );
     assert.equal(py.status, 0, py.stderr);
     assert.deepEqual(new Set(JSON.parse(py.stdout).map((m: string[]) => m.join("+"))), new Set(["cx+oneshot", "oneshot"]));
   } finally {

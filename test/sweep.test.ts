@@ -58,9 +58,9 @@ test("two shards into one folder, then merge: every job once, the table of the w
 });
 
 test("merged.csv with a list-valued grid field reads back in danfojs and in Python's csv module", async () => {
-  const { mergedFiles } = await import("../src/experiments/sweep");
+  const { mergedFiles, parseGrid } = await import("../src/experiments/sweep");
   const { parse } = await import("csv-parse/sync");
-  const grid = { command: "parity", grid: { methods: [["cx", "oneshot"], ["oneshot"]] as unknown[], note: ["a, \"quoted\" one"] as unknown[] }, seeds: [0, 1] } as const;
+  const grid = parseGrid(JSON.stringify({ command: "parity", grid: { methods: [["cx", "oneshot"], ["oneshot"]], note: ['a, "quoted" one'] }, seeds: [0, 1] }), "grid.json");
   const merged = {
     rows: [
       { point: { methods: ["cx", "oneshot"], note: 'a, "quoted" one' }, method: "cx", seeds: [0, 1], values: [3200, null], median: 3200 },
@@ -68,7 +68,7 @@ test("merged.csv with a list-valued grid field reads back in danfojs and in Pyth
     ],
     missing: [],
   };
-  const { csv } = mergedFiles({ ...grid, grid: { ...grid.grid }, seeds: [0, 1] }, { column: "samplesToTarget", read: () => null }, merged);
+  const { csv } = mergedFiles(grid, { column: "samplesToTarget", read: () => null }, merged);
   const records = parse(csv, { columns: true }) as Array<Record<string, string>>;
   assert.equal(records.length, 4);
   assert.deepEqual(JSON.parse(records[0].methods), ["cx", "oneshot"]);

@@ -27,14 +27,23 @@ function progressPrinter(plan: CommandPlan, progress: Progress): (e: ProgressEve
     } else if (e.kind === "teacherDone") {
       const i = e.info;
       const hit = target === null ? "" : `; target at ${fmtSamples(i.samplesToTarget)}`;
-      progress.line(`teacher seed ${e.seed}${i.attempt ? ` (init attempt ${i.attempt})` : ""}: ${i.cached ? "loaded from cache" : `trained in ${fmtDuration(i.seconds)}`}${hit}, final acc ${i.accuracy.toFixed(3)}, ${i.checkpoints} checkpoints`);
+      progress.line(
+        `teacher seed ${e.seed}${i.attempt ? ` (init attempt ${i.attempt})` : ""}: ${i.cached ? "loaded from cache" : `trained in ${fmtDuration(i.seconds)}`}${hit}, final acc ${i.accuracy.toFixed(3)}, ${i.checkpoints} checkpoints`,
+      );
     } else if (e.kind === "student") {
       const rate = e.samples / Math.max(e.seconds, 1e-9);
       const eta = (e.maxSamples - e.samples) / Math.max(rate, 1e-9);
-      progress.update(`${e.method} seed ${e.seed} [${e.phase}]: step ${e.step}, ${fmtSamples(e.samples)} samples, acc ${e.accuracy.toFixed(3)}, ${fmtSamples(rate)}/s, ETA to cap ${fmtDuration(eta)}`);
+      progress.update(
+        `${e.method} seed ${e.seed} [${e.phase}]: step ${e.step}, ${fmtSamples(e.samples)} samples, acc ${e.accuracy.toFixed(3)}, ${fmtSamples(rate)}/s, ETA to cap ${fmtDuration(eta)}`,
+      );
     } else {
       const r = e.run;
-      const what = target === null ? `acc ${r.finalAccuracy.toFixed(4)} after ${r.steps} steps` : r.samplesToTarget === null ? `not reached by ${fmtSamples(r.samples)}` : `${fmtSamples(r.samplesToTarget)} samples to target`;
+      const what =
+        target === null
+          ? `acc ${r.finalAccuracy.toFixed(4)} after ${r.steps} steps`
+          : r.samplesToTarget === null
+            ? `not reached by ${fmtSamples(r.samples)}`
+            : `${fmtSamples(r.samplesToTarget)} samples to target`;
       progress.line(`${r.method} seed ${r.seed}: ${what} (${fmtDuration(r.seconds)}, ${r.stepsPerSecond.toFixed(0)} steps/s)`);
     }
   };
@@ -64,10 +73,23 @@ function claimFolders(plan: CommandPlan, run: RunFile): Claim[] {
 export async function executePlan(plan: CommandPlan, backend: string): Promise<number> {
   const { cfg, runDir } = plan;
   const { adapter } = backendInfo();
-  const run: RunFile = plan.runFile ?? { format: RUN_FORMAT, command: plan.experiment.name, runId: plan.runId, args: plan.args, backend, adapter, status: "running", elapsedSeconds: 0, created: new Date().toISOString(), files: { "config.json": sha256(configText(cfg)) } };
+  const run: RunFile = plan.runFile ?? {
+    format: RUN_FORMAT,
+    command: plan.experiment.name,
+    runId: plan.runId,
+    args: plan.args,
+    backend,
+    adapter,
+    status: "running",
+    elapsedSeconds: 0,
+    created: new Date().toISOString(),
+    files: { "config.json": sha256(configText(cfg)) },
+  };
   const claims = claimFolders(plan, run);
   const progress = new Progress(process.stderr, 15, plan.quiet);
-  progress.line(`${plan.resume ? "resuming" : "run"} ${plan.runId} (${runDir}); backend: ${describeBackend()}; workers ${plan.workers}; preset ${cfg.preset}: ${plan.experiment.describe(cfg)}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`);
+  progress.line(
+    `${plan.resume ? "resuming" : "run"} ${plan.runId} (${runDir}); backend: ${describeBackend()}; workers ${plan.workers}; preset ${cfg.preset}: ${plan.experiment.describe(cfg)}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`,
+  );
   const t0 = Date.now();
   const elapsed = () => run.elapsedSeconds + (Date.now() - t0) / 1000;
   const stop = installStopHandlers((signal) => progress.line(`${signal}: finishing the current step and saving (again to quit at once)`));

@@ -130,7 +130,14 @@ export function planCommand(name: ExperimentName, argv: readonly string[]): Comm
   if (resumeId !== undefined) {
     checkRunId(resumeId);
     const other = [...Object.keys(first.overrides).map(kebab), ...Object.keys(first.options).filter((o) => !RESUME_OPTIONS.includes(o))];
-    if (other.length) throw new ConfigError("--resume", resumeId, `a resumed run keeps its own settings; --${other[0]} cannot be given (only ${RESUME_OPTIONS.filter((o) => o !== "resume").map((o) => `--${o}`).join(", ")})`);
+    if (other.length)
+      throw new ConfigError(
+        "--resume",
+        resumeId,
+        `a resumed run keeps its own settings; --${other[0]} cannot be given (only ${RESUME_OPTIONS.filter((o) => o !== "resume")
+          .map((o) => `--${o}`)
+          .join(", ")})`,
+      );
     runFile = readRunFile(runsDir, resumeId, name);
     parsed = parseArgs(runFile.args, e.fields, VALUE_OPTIONS, BOOL_OPTIONS);
     session = { ...parsed.options, ...first.options };
@@ -151,7 +158,8 @@ export function planCommand(name: ExperimentName, argv: readonly string[]): Comm
     } catch (e) {
       throw new CheckpointError(file, `cannot read the run's config (${(e as NodeJS.ErrnoException).code})`);
     }
-    if (runFile.files["config.json"] !== sha256(text) || text !== configText(cfg)) throw new CheckpointError(file, "does not match run.json (edited or corrupt, or a different version resolves the arguments differently)");
+    if (runFile.files["config.json"] !== sha256(text) || text !== configText(cfg))
+      throw new CheckpointError(file, "does not match run.json (edited or corrupt, or a different version resolves the arguments differently)");
   }
   // The default result folder is named by the run id (suffixed when taken, see freeFolder).
   const out = checkFolderArg("--out", (options.out as string | undefined) ?? freeFolder(path.join("data", "results", runId)));
@@ -186,7 +194,9 @@ export async function experimentCommand(name: ExperimentName, argv: readonly str
   const plan = planCommand(name, argv);
   if (plan.report && !plan.experiment.hasReport) throw new ConfigError("--report", true, `no HTML report for ${name} yet`);
   if (plan.dryRun) {
-    process.stdout.write(JSON.stringify({ runId: plan.runId, runDir: plan.runDir, out: plan.out, resume: plan.resume, workers: plan.workers, config: configToJson(plan.cfg) }, null, 2) + "\n");
+    process.stdout.write(
+      JSON.stringify({ runId: plan.runId, runDir: plan.runDir, out: plan.out, resume: plan.resume, workers: plan.workers, config: configToJson(plan.cfg) }, null, 2) + "\n",
+    );
     return 0;
   }
   if (!plan.resume) checkRunDir(plan.runDir, plan.force); // a taken run id is the first thing to report

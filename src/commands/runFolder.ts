@@ -42,7 +42,8 @@ export type RunFile = z.infer<typeof RUN>;
 
 /** A run id is one path segment of plain characters. */
 export function checkRunId(id: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id)) throw new ConfigError("--run-id", id, "expected letters, digits, '.', '_' or '-' (at most 128), starting with a letter or digit");
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id))
+    throw new ConfigError("--run-id", id, "expected letters, digits, '.', '_' or '-' (at most 128), starting with a letter or digit");
   return id;
 }
 
@@ -60,7 +61,8 @@ export function checkRunDir(dir: string, force: boolean): void {
   if (!fs.statSync(dir).isDirectory()) throw new ConfigError("--run-id", dir, "exists and is not a folder");
   const holder = lockHolder(dir);
   if (holder) throw new ConfigError("--run-id", dir, `run folder is in use by process ${holder.pid} on ${holder.host} (one writer per folder)`);
-  if (!force && fs.readdirSync(dir).filter((f) => f !== LOCK_FILE).length > 0) throw new ConfigError("--run-id", dir, "run folder exists (use --resume to continue it, or --force to start over)");
+  if (!force && fs.readdirSync(dir).filter((f) => f !== LOCK_FILE).length > 0)
+    throw new ConfigError("--run-id", dir, "run folder exists (use --resume to continue it, or --force to start over)");
 }
 
 /**
@@ -107,7 +109,7 @@ export function writeRunFile(dir: string, r: RunFile): void {
   writeRecord(path.join(dir, "run.json"), r);
 }
 
-const shellQuote = (s: string) => (/^[A-Za-z0-9._\/:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+const shellQuote = (s: string) => (/^[A-Za-z0-9._/:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The exact command that resumes a run. */
 export function resumeCommand(command: string, runId: string, runsDir: string): string {

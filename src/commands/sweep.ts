@@ -45,7 +45,8 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const exp = EXPERIMENTS[grid.command];
   const shard = parseShard((options.shard as string | undefined) ?? "0/1");
   const backendName = options.backend as string | undefined;
-  if (backendName !== undefined && !(BACKENDS as readonly string[]).includes(backendName)) throw new ConfigError("--backend", backendName, `expected one of ${BACKENDS.join(", ")}`);
+  if (backendName !== undefined && !(BACKENDS as readonly string[]).includes(backendName))
+    throw new ConfigError("--backend", backendName, `expected one of ${BACKENDS.join(", ")}`);
   const jobs = sweepJobs(grid);
   // Every job's config is checked before anything runs or is written, so a bad grid fails at once (exit 2).
   const configs = jobs.map((j) => exp.resolve(grid.preset, { ...(grid.base ?? {}), ...j.point, seeds: [j.seed] }));
@@ -73,7 +74,15 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-async function runJob(name: ExperimentName, j: SweepJob, cfg: AnyConfig, out: string, cache: string, shouldStop: () => boolean, log: (s: string) => void): Promise<"done" | "skipped" | "interrupted"> {
+async function runJob(
+  name: ExperimentName,
+  j: SweepJob,
+  cfg: AnyConfig,
+  out: string,
+  cache: string,
+  shouldStop: () => boolean,
+  log: (s: string) => void,
+): Promise<"done" | "skipped" | "interrupted"> {
   const exp = EXPERIMENTS[name];
   const dir = path.join(out, j.id);
   const got = jobSummary(out, j);
@@ -89,7 +98,18 @@ async function runJob(name: ExperimentName, j: SweepJob, cfg: AnyConfig, out: st
   if (got.problem) log(`  ${j.id}: corrupt (${got.problem}); running it again`);
   const text = configText(cfg);
   const resumable = !got.problem && fs.existsSync(path.join(dir, "config.json")) && fs.readFileSync(path.join(dir, "config.json"), "utf8") === text;
-  const run = { format: RUN_FORMAT, command: name, runId: j.id, args: [], backend: backendInfo().backend, adapter: backendInfo().adapter, status: "running" as const, elapsedSeconds: 0, created: new Date().toISOString(), files: { "config.json": sha256(text) } };
+  const run = {
+    format: RUN_FORMAT,
+    command: name,
+    runId: j.id,
+    args: [],
+    backend: backendInfo().backend,
+    adapter: backendInfo().adapter,
+    status: "running" as const,
+    elapsedSeconds: 0,
+    created: new Date().toISOString(),
+    files: { "config.json": sha256(text) },
+  };
   const claim = resumable ? lockFolder("--out", dir, `sweep job ${j.id}`) : createRunFolder(out, j.id, true, text, run);
   try {
     const r = await exp.run(cfg, { cacheDir: cache, run: { dir, saveEvery: 10, shouldStop } });
@@ -131,7 +151,12 @@ export async function mergeCommand(argv: readonly string[]): Promise<number> {
   process.stdout.write(
     alignedTable(
       [...keys, "method", "median", ...grid.seeds.map((s) => `seed ${s}`)],
-      merged.rows.map((r) => [...keys.map((k) => JSON.stringify(r.point[k])), r.method, show(r.median), ...grid!.seeds.map((s) => (r.seeds.includes(s) ? show(r.values[r.seeds.indexOf(s)]) : "missing"))]),
+      merged.rows.map((r) => [
+        ...keys.map((k) => JSON.stringify(r.point[k])),
+        r.method,
+        show(r.median),
+        ...grid!.seeds.map((s) => (r.seeds.includes(s) ? show(r.values[r.seeds.indexOf(s)]) : "missing")),
+      ]),
     ) + "\n",
   );
   if (merged.missing.length) process.stdout.write(`missing jobs: ${merged.missing.length}\n`);

@@ -14,9 +14,16 @@ import { MethodPlan, Task } from "./phases";
 /** Config fields the methods read (defaults that differ per experiment are set there with withDefault). */
 export const METHOD_FIELDS = {
   tau: num(1, "distillation temperature: targets softmax(teacher logits / tau) (1 = plain KD; the predecessor also used 1e-20, the arg-max)", { min: 0, exclusiveMin: true }),
-  twoShotAccuracy: num(0.6, "two-shot: use the first teacher checkpoint with held-out accuracy >= this (0.6: the teacher's phase transition), then the final teacher", { min: 0, max: 1 }),
+  twoShotAccuracy: num(0.6, "two-shot: use the first teacher checkpoint with held-out accuracy >= this (0.6: the teacher's phase transition), then the final teacher", {
+    min: 0,
+    max: 1,
+  }),
   twoShotSteps: int(2000, "two-shot: student steps on that intermediate checkpoint", { min: 0 }),
-  cxSource: oneOf(["final", "init"] as const, "final", "whose hidden layers cx's tap phases match: the final teacher (the method) or its initialisation (a control that should give no speed-up)"),
+  cxSource: oneOf(
+    ["final", "init"] as const,
+    "final",
+    "whose hidden layers cx's tap phases match: the final teacher (the method) or its initialisation (a control that should give no speed-up)",
+  ),
 };
 export type MethodSettings = ConfigOf<typeof METHOD_FIELDS>;
 

@@ -77,7 +77,14 @@ export function teacherStore(opts: RunOptions, parallel: boolean): { store: Teac
 }
 
 /** The teacher of `seed`, with progress events. */
-export function teacherOf<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, cfg: Readonly<C>, seed: number, data: D, store: TeacherStore, onProgress?: (e: ProgressEvent) => void): Promise<TrainedTeacher> {
+export function teacherOf<C extends CommonConfig, D, S extends SummaryBase>(
+  exp: Experiment<C, D, S>,
+  cfg: Readonly<C>,
+  seed: number,
+  data: D,
+  store: TeacherStore,
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<TrainedTeacher> {
   let maxSamples = 0;
   return obtainTeacher(
     seed,
@@ -93,7 +100,12 @@ export function teacherOf<C extends CommonConfig, D, S extends SummaryBase>(exp:
 }
 
 /** The teacher of `seed` for a library caller (stored as `opts` says: see teacherStore). The caller disposes it. */
-export function trainTeacher<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, cfg: Readonly<C>, seed: number, opts: RunOptions = {}): Promise<TrainedTeacher> {
+export function trainTeacher<C extends CommonConfig, D, S extends SummaryBase>(
+  exp: Experiment<C, D, S>,
+  cfg: Readonly<C>,
+  seed: number,
+  opts: RunOptions = {},
+): Promise<TrainedTeacher> {
   return teacherOf(exp, cfg, seed, exp.prepare(cfg), teacherStore(opts, false).store, opts.onProgress);
 }
 
@@ -111,7 +123,10 @@ const STUDENT_RESULT = z.object({
   steps: count,
   seconds: z.number(),
   stepsPerSecond: z.number(),
-  finalAccuracy: z.number().nullable().transform((x) => x ?? NaN),
+  finalAccuracy: z
+    .number()
+    .nullable()
+    .transform((x) => x ?? NaN),
   curve: z.array(EVAL_POINT),
 });
 const STUDENT_POLICY = z.object({ curve: z.array(EVAL_POINT), hit: count.nullable() });
@@ -121,7 +136,15 @@ const STUDENT_POLICY = z.object({ curve: z.array(EVAL_POINT), hit: count.nullabl
  * (verified), an interrupted one continues from its state, and the state is saved every
  * `saveEvery` evaluations.
  */
-export async function runStudent<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, cfg: Readonly<C>, seed: number, method: MethodName, data: D, teacher: TrainedTeacher, opts: RunOptions = {}): Promise<StudentRun> {
+export async function runStudent<C extends CommonConfig, D, S extends SummaryBase>(
+  exp: Experiment<C, D, S>,
+  cfg: Readonly<C>,
+  seed: number,
+  method: MethodName,
+  data: D,
+  teacher: TrainedTeacher,
+  opts: RunOptions = {},
+): Promise<StudentRun> {
   const run = opts.run;
   const files = run ? studentFiles(run.dir, seed, method) : null;
   if (files && fs.existsSync(files.result)) {
@@ -148,7 +171,18 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       onEval: (ev, s) => {
         const { type: _t, ...point } = ev;
         s.curve.push(point);
-        opts.onProgress?.({ kind: "student", seed, method, step: ev.step, samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds, maxSamples: loop.maxSamples, phase: ev.phase });
+        opts.onProgress?.({
+          kind: "student",
+          seed,
+          method,
+          step: ev.step,
+          samples: ev.samples,
+          accuracy: ev.accuracy,
+          loss: ev.loss,
+          seconds: ev.seconds,
+          maxSamples: loop.maxSamples,
+          phase: ev.phase,
+        });
         if (loop.target !== null && s.hit === null && ev.accuracy >= loop.target) {
           s.hit = ev.samples;
           return !loop.runToCap;
@@ -159,7 +193,17 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
     last = r.state.curve[r.state.curve.length - 1] ?? null;
     const steps = last?.step ?? 0;
     const seconds = last?.seconds ?? 0;
-    result = { seed, method, samplesToTarget: r.state.hit, samples: last?.samples ?? 0, steps, seconds, stepsPerSecond: steps / Math.max(seconds, 1e-9), finalAccuracy: last?.accuracy ?? NaN, curve: r.state.curve };
+    result = {
+      seed,
+      method,
+      samplesToTarget: r.state.hit,
+      samples: last?.samples ?? 0,
+      steps,
+      seconds,
+      stepsPerSecond: steps / Math.max(seconds, 1e-9),
+      finalAccuracy: last?.accuracy ?? NaN,
+      curve: r.state.curve,
+    };
     opts.onModel?.(seed, method, setup.model);
   } finally {
     methodPlan.dispose();
@@ -175,13 +219,23 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
 }
 
 /** summary.json: the experiment's summary with the backend and its adapter. */
-export function summaryOf<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, cfg: Readonly<C>, runs: readonly StudentRun[], teachers: Record<number, TeacherInfo>, data: D): S {
+export function summaryOf<C extends CommonConfig, D, S extends SummaryBase>(
+  exp: Experiment<C, D, S>,
+  cfg: Readonly<C>,
+  runs: readonly StudentRun[],
+  teachers: Record<number, TeacherInfo>,
+  data: D,
+): S {
   const { backend, adapter } = backendInfo();
   return exp.summarize(cfg, runs, teachers, data, { backend, adapter });
 }
 
 /** The whole experiment: every seed's teacher, then every method's student. */
-export async function runExperiment<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, cfg: Readonly<C>, opts: RunOptions = {}): Promise<ExperimentResult<C, S>> {
+export async function runExperiment<C extends CommonConfig, D, S extends SummaryBase>(
+  exp: Experiment<C, D, S>,
+  cfg: Readonly<C>,
+  opts: RunOptions = {},
+): Promise<ExperimentResult<C, S>> {
   if ((opts.workers ?? 1) > 1) {
     const { runParallel } = await import("./parallel");
     return runParallel(exp, cfg, opts);

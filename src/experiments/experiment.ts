@@ -104,7 +104,11 @@ export interface Experiment<C extends CommonConfig, D = null, S extends SummaryB
 }
 
 /** Defaults, then the preset, then the overrides (later wins); checked and frozen. */
-export function resolveExperiment<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, preset: string | undefined, overrides: Readonly<Record<string, unknown>> = {}): Readonly<C> {
+export function resolveExperiment<C extends CommonConfig, D, S extends SummaryBase>(
+  exp: Experiment<C, D, S>,
+  preset: string | undefined,
+  overrides: Readonly<Record<string, unknown>> = {},
+): Readonly<C> {
   const p = presetOf(exp.presets(overrides), preset);
   const cfg = resolveConfig<C>(exp.fields, p, overrides);
   exp.check(cfg);
@@ -124,6 +128,10 @@ export function checkModelSize(field: string, value: number, params: number, wha
   const bytes = params * 4 * 4;
   const limit = 2 ** 31; // the wasm heap is capped at 4 GB, and one typed array at 2^31 bytes here
   if (!Number.isFinite(params) || bytes > limit) {
-    throw new ConfigError(field, value, `the ${what} would have ${params.toExponential(2)} parameters (~${(bytes / 2 ** 30).toFixed(1)} GiB to train; at most ${limit / 2 ** 30} GiB)`);
+    throw new ConfigError(
+      field,
+      value,
+      `the ${what} would have ${params.toExponential(2)} parameters (~${(bytes / 2 ** 30).toFixed(1)} GiB to train; at most ${limit / 2 ** 30} GiB)`,
+    );
   }
 }

@@ -46,7 +46,11 @@ export const TAP_FIELDS = {
 };
 
 export const NORMALIZE = {
-  normalize: oneOf(["none", "layernorm"] as const, "none", 'tap targets: "none" = the teacher\'s raw residual stream, "layernorm" = parameter-free LayerNorm first (pre-LN residual norms grow with depth)'),
+  normalize: oneOf(
+    ["none", "layernorm"] as const,
+    "none",
+    'tap targets: "none" = the teacher\'s raw residual stream, "layernorm" = parameter-free LayerNorm first (pre-LN residual norms grow with depth)',
+  ),
 };
 
 export const PROJ_SCALE = {

@@ -14,11 +14,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../config";
+import { makeDirs } from "../io";
 
 export const LOCK_FILE = ".lock";
 
 /** statfs magic numbers of kernel file systems no results belong on. */
-const SPECIAL_FS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x64626720, 0x73636673, 0x27e0eb, 0x63677270, 0x74726163, 0xcafe4a11, 0x62656570, 0x6165676c, 0xde5e81e4, 0x65735543, 0x19800202, 0x42494e4d]);
+const SPECIAL_FS = new Set([
+  0x9fa0, 0x62656572, 0x1cd1, 0x64626720, 0x73636673, 0x27e0eb, 0x63677270, 0x74726163, 0xcafe4a11, 0x62656570, 0x6165676c, 0xde5e81e4, 0x65735543, 0x19800202, 0x42494e4d,
+]);
 
 function nearestExisting(p: string): string {
   let d = path.resolve(p);
@@ -54,7 +57,7 @@ export function prepareFolder(flag: string, dir: string): void {
   checkFolderArg(flag, dir);
   const probe = path.join(dir, `.probe-${process.pid}-${Date.now()}`);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     const fd = fs.openSync(probe, "wx");
     fs.writeSync(fd, "probe");
     fs.fsyncSync(fd);

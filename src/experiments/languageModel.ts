@@ -10,7 +10,7 @@
  * AdamW (0.9, 0.98), eps 1e-8, weight decay 0.01 on matrices, warmup 5% then cosine to 0.1 of the
  * peak, gradient norms clipped at 1.0, 6 evaluations on the full validation set).
  */
-import { ConfigError, ConfigOf, configToJson, int, num, oneOf, presetOf, withDefault } from "../config";
+import { ConfigError, ConfigOf, configToJson, int, num, oneOf, withDefault } from "../config";
 import { CorpusStats, TextCorpus, corpusStats, loadBrown } from "../data/corpus";
 import { validationBatches } from "../data/maskedLm";
 import { samplePcfgCorpus } from "../data/pcfg";
@@ -58,7 +58,11 @@ export const LANGUAGE_MODEL_FIELDS = {
   clipNorm: num(0, "clip the global gradient norm at this value; 0 = off (the reference: 1.0)", { min: 0 }),
   tapSteps: withDefault(TAP_FIELDS.tapSteps, 50, "curriculum extraction: steps per student block (50), counted in the student's budget"),
   tapLr: withDefault(TAP_FIELDS.tapLr, 1e-3, "curriculum extraction: Adam learning rate of the tap phases (1e-3, constant)"),
-  normalize: withDefault(NORMALIZE.normalize, "layernorm", 'tap targets: "layernorm" (parameter-free LayerNorm of the teacher\'s residual stream; the pre-LN residual norm grows with depth) or "none" (raw: 0.7-1.1 points worse in the reference)'),
+  normalize: withDefault(
+    NORMALIZE.normalize,
+    "layernorm",
+    'tap targets: "layernorm" (parameter-free LayerNorm of the teacher\'s residual stream; the pre-LN residual norm grows with depth) or "none" (raw: 0.7-1.1 points worse in the reference)',
+  ),
   tau: COMMON_FIELDS.tau,
   cxSource: COMMON_FIELDS.cxSource,
   twoShotAccuracy: COMMON_FIELDS.twoShotAccuracy,
@@ -73,15 +77,51 @@ export type MlmCorpus = LanguageModelConfig["corpus"];
 export type MlmMethod = LanguageModelConfig["methods"][number];
 
 const SMOKE: Partial<LanguageModelConfig> = {
-  preset: "smoke", vocabSize: 500, seqLen: 16, batch: 16, teacherDModel: 32, teacherHeads: 2, teacherLayers: 2,
-  studentDModel: 16, studentLayers: 2, teacherSteps: 400, teacherCkptEvery: 50, studentSteps: 200, tapSteps: 20, evalEvery: 25, validBatches: 8, seeds: [0],
+  preset: "smoke",
+  vocabSize: 500,
+  seqLen: 16,
+  batch: 16,
+  teacherDModel: 32,
+  teacherHeads: 2,
+  teacherLayers: 2,
+  studentDModel: 16,
+  studentLayers: 2,
+  teacherSteps: 400,
+  teacherCkptEvery: 50,
+  studentSteps: 200,
+  tapSteps: 20,
+  evalEvery: 25,
+  validBatches: 8,
+  seeds: [0],
 };
 /** The PyTorch reference's sizes and schedules (see the top of this file). */
 const REFERENCE: Partial<LanguageModelConfig> = {
-  preset: "reference", vocabSize: 8000, seqLen: 64, batch: 64, teacherDModel: 128, teacherHeads: 4, teacherLayers: 4,
-  studentDModel: 32, studentHeads: 2, studentLayers: 4, teacherSteps: 1500, teacherLr: 2e-3, teacherCkptEvery: 100,
-  studentSteps: 600, lr: 3e-3, warmupFrac: 0.05, minLrFactor: 0.1, weightDecay: 0.01, beta1: 0.9, beta2: 0.98, clipNorm: 1,
-  tapSteps: 50, normalize: "layernorm", evalEvery: 100, validBatches: 0, seeds: [0, 1, 2, 3],
+  preset: "reference",
+  vocabSize: 8000,
+  seqLen: 64,
+  batch: 64,
+  teacherDModel: 128,
+  teacherHeads: 4,
+  teacherLayers: 4,
+  studentDModel: 32,
+  studentHeads: 2,
+  studentLayers: 4,
+  teacherSteps: 1500,
+  teacherLr: 2e-3,
+  teacherCkptEvery: 100,
+  studentSteps: 600,
+  lr: 3e-3,
+  warmupFrac: 0.05,
+  minLrFactor: 0.1,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.98,
+  clipNorm: 1,
+  tapSteps: 50,
+  normalize: "layernorm",
+  evalEvery: 100,
+  validBatches: 0,
+  seeds: [0, 1, 2, 3],
 };
 
 /** Per-corpus presets. The PCFG keeps its small vocabulary: all its words fit. */
@@ -122,7 +162,10 @@ export function prepareMlmData(cfg: Readonly<LanguageModelConfig>): MlmData {
 function modelConfig(cfg: Readonly<LanguageModelConfig>, vocabSize: number, who: "teacher" | "student") {
   const t = who === "teacher";
   return {
-    vocabSize, seqLen: cfg.seqLen, head: "lm" as const, tiedEmbeddings: true,
+    vocabSize,
+    seqLen: cfg.seqLen,
+    head: "lm" as const,
+    tiedEmbeddings: true,
     dModel: t ? cfg.teacherDModel : cfg.studentDModel,
     nHeads: t ? cfg.teacherHeads : cfg.studentHeads,
     nLayers: t ? cfg.teacherLayers : cfg.studentLayers,
@@ -133,7 +176,13 @@ function modelConfig(cfg: Readonly<LanguageModelConfig>, vocabSize: number, who:
 export function adamW(lr: number, steps: number, cfg: Pick<LanguageModelConfig, "warmupFrac" | "weightDecay" | "minLrFactor" | "beta1" | "beta2" | "clipNorm">): OptimizerSpec {
   const warmupSteps = Math.max(1, Math.round(cfg.warmupFrac * steps));
   return {
-    kind: "adam", lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: 1e-8, weightDecay: cfg.weightDecay, clipNorm: cfg.clipNorm,
+    kind: "adam",
+    lr,
+    beta1: cfg.beta1,
+    beta2: cfg.beta2,
+    eps: 1e-8,
+    weightDecay: cfg.weightDecay,
+    clipNorm: cfg.clipNorm,
     schedule: { kind: "warmupCosine", warmupSteps, totalSteps: steps, minFactor: cfg.minLrFactor },
   };
 }
@@ -141,7 +190,9 @@ export function adamW(lr: number, steps: number, cfg: Pick<LanguageModelConfig, 
 /** The validation set of a seed (fixed per seed). The caller disposes it. */
 function validation(cfg: Readonly<LanguageModelConfig>, data: MlmData, seed: number): MlmValidation {
   const opts = cfg.validBatches > 0 ? { maxBatches: cfg.validBatches } : {};
-  return new MlmValidation(validationBatches(data.validIds, { seqLen: cfg.seqLen, batchSize: cfg.batch, vocabSize: data.tokenizer.vocabSize }, rootRng(seed).derive("valid"), opts));
+  return new MlmValidation(
+    validationBatches(data.validIds, { seqLen: cfg.seqLen, batchSize: cfg.batch, vocabSize: data.tokenizer.vocabSize }, rootRng(seed).derive("valid"), opts),
+  );
 }
 
 /** Mean accuracy per method at fixed student budgets (steps), over seeds: the table. */
@@ -149,7 +200,10 @@ export function budgetTable(runs: readonly StudentRun[], methods: readonly strin
   return methods.map((m) => {
     const row: Record<string, number | string> = { method: m };
     for (const b of budgets) {
-      const accs = runs.filter((r) => r.method === m).map((r) => r.curve.find((c) => c.step === b)?.accuracy).filter((a): a is number => a !== undefined);
+      const accs = runs
+        .filter((r) => r.method === m)
+        .map((r) => r.curve.find((c) => c.step === b)?.accuracy)
+        .filter((a): a is number => a !== undefined);
       row[`acc@${b}`] = accs.length ? accs.reduce((s, a) => s + a, 0) / accs.length : NaN;
     }
     return row;
@@ -162,7 +216,13 @@ export interface LanguageModelSummary extends SummaryBase {
   table: Array<Record<string, number | string>>;
 }
 
-export function lmSummary(cfg: Readonly<LanguageModelConfig>, stats: CorpusStats, teachers: Record<number, TeacherInfo>, runs: readonly StudentRun[], recorded: Recorded): LanguageModelSummary {
+export function lmSummary(
+  cfg: Readonly<LanguageModelConfig>,
+  stats: CorpusStats,
+  teachers: Record<number, TeacherInfo>,
+  runs: readonly StudentRun[],
+  recorded: Recorded,
+): LanguageModelSummary {
   const methods: Record<string, unknown> = {};
   for (const m of cfg.methods) {
     const seeds: Record<string, unknown> = {};
@@ -179,7 +239,11 @@ export function lmSummary(cfg: Readonly<LanguageModelConfig>, stats: CorpusStats
   const teacherSummary: Record<string, unknown> = {};
   for (const [seed, t] of Object.entries(teacherSummaries(teachers))) {
     const curve = teachers[Number(seed)].curve;
-    teacherSummary[seed] = { ...t, msPerStep: t.cached ? null : Math.round(1000 / Math.max(t.stepsPerSecond, 1e-9)), perplexity: curve.length ? Math.exp(curve[curve.length - 1].loss) : NaN };
+    teacherSummary[seed] = {
+      ...t,
+      msPerStep: t.cached ? null : Math.round(1000 / Math.max(t.stepsPerSecond, 1e-9)),
+      perplexity: curve.length ? Math.exp(curve[curve.length - 1].loss) : NaN,
+    };
   }
   return { config: configToJson(cfg), ...recorded, corpus: stats, teachers: teacherSummary, methods, table: budgetTable(runs, cfg.methods, budgets) };
 }
@@ -199,7 +263,8 @@ export const LANGUAGE_MODEL: Experiment<LanguageModelConfig, MlmData, LanguageMo
     }
     checkModelSize("teacherDModel", cfg.teacherDModel, transformerParams(cfg.teacherLayers, cfg.teacherDModel, 4, cfg.vocabSize, cfg.seqLen), "teacher");
   },
-  describe: (cfg) => `${cfg.corpus}: vocabulary ${cfg.vocabSize}, sequences of ${cfg.seqLen}, batch ${cfg.batch}; teacher ${cfg.teacherLayers}x${cfg.teacherDModel}/${cfg.teacherHeads}h student ${cfg.studentLayers}x${cfg.studentDModel}/${cfg.studentHeads}h`,
+  describe: (cfg) =>
+    `${cfg.corpus}: vocabulary ${cfg.vocabSize}, sequences of ${cfg.seqLen}, batch ${cfg.batch}; teacher ${cfg.teacherLayers}x${cfg.teacherDModel}/${cfg.teacherHeads}h student ${cfg.studentLayers}x${cfg.studentDModel}/${cfg.studentHeads}h`,
   runName: (cfg) => `mlm-${cfg.corpus}-${cfg.preset}`,
   prepare: prepareMlmData,
   teacherRetries: () => 0,
@@ -211,8 +276,16 @@ export const LANGUAGE_MODEL: Experiment<LanguageModelConfig, MlmData, LanguageMo
     const o = adamW(cfg.teacherLr, cfg.teacherSteps, cfg);
     return {
       key: {
-        kind: "mlm-teacher@2", corpus: cfg.corpus, vocabHash: hashKey(data.tokenizer.toJSON().vocab), model: modelConfig(cfg, V, "teacher"), batch: cfg.batch, steps: cfg.teacherSteps,
-        optimizer: o, ckptEvery: cfg.teacherCkptEvery, validBatches: cfg.validBatches, pcfg: cfg.corpus === "pcfg" ? { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth } : null,
+        kind: "mlm-teacher@2",
+        corpus: cfg.corpus,
+        vocabHash: hashKey(data.tokenizer.toJSON().vocab),
+        model: modelConfig(cfg, V, "teacher"),
+        batch: cfg.batch,
+        steps: cfg.teacherSteps,
+        optimizer: o,
+        ckptEvery: cfg.teacherCkptEvery,
+        validBatches: cfg.validBatches,
+        pcfg: cfg.corpus === "pcfg" ? { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth } : null,
       },
       create: () => createTransformer(modelConfig(cfg, V, "teacher"), rng.derive("teacher", "init")),
       task,

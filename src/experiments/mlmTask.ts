@@ -111,19 +111,39 @@ export interface FillInTheBlank {
 }
 
 /** Validation sentences with `blanks` masked words each, and each model's top-3 guesses. */
-export async function fillInTheBlank(models: Record<string, TappedModel>, tok: WordTokenizer, validIds: readonly Int32Array[], seqLen: number, sentences: number, rng: Rng, blanks = 2): Promise<FillInTheBlank[]> {
+export async function fillInTheBlank(
+  models: Record<string, TappedModel>,
+  tok: WordTokenizer,
+  validIds: readonly Int32Array[],
+  seqLen: number,
+  sentences: number,
+  rng: Rng,
+  blanks = 2,
+): Promise<FillInTheBlank[]> {
   const seqs = packSequences(validIds, seqLen).slice(0, sentences);
   const out: FillInTheBlank[] = [];
   for (const s of seqs) {
     const cand = [...s.keys()].filter((i) => s[i] >= NUM_SPECIAL);
-    const at = rng.subset(cand.length, Math.min(blanks, cand.length)).map((i) => cand[i]).sort((a, b) => a - b);
+    const at = rng
+      .subset(cand.length, Math.min(blanks, cand.length))
+      .map((i) => cand[i])
+      .sort((a, b) => a - b);
     const input = Int32Array.from(s);
     at.forEach((i) => (input[i] = MASK_ID));
     const batch: Batch = {
       x: tf.tensor2d(input, [1, seqLen], "int32"),
-      y: tf.tensor1d(at.map((i) => s[i]), "int32"),
+      y: tf.tensor1d(
+        at.map((i) => s[i]),
+        "int32",
+      ),
       size: 1,
-      forward: { logitPositions: tf.tensor1d(at, "int32"), padMask: tf.tensor2d(Float32Array.from(s, (v) => (v === 0 ? 0 : 1)), [1, seqLen]) },
+      forward: {
+        logitPositions: tf.tensor1d(at, "int32"),
+        padMask: tf.tensor2d(
+          Float32Array.from(s, (v) => (v === 0 ? 0 : 1)),
+          [1, seqLen],
+        ),
+      },
     };
     const predictions: Record<string, string[][]> = {};
     for (const [name, m] of Object.entries(models)) {

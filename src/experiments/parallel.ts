@@ -41,7 +41,12 @@ export interface WorkerData {
 }
 
 /** What a worker does with a job of experiment `exp` (the same calls as the sequential engine). */
-export async function runJob<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, job: Job, shouldStop: () => boolean, emit: (e: ProgressEvent) => void): Promise<JobResult> {
+export async function runJob<C extends CommonConfig, D, S extends SummaryBase>(
+  exp: Experiment<C, D, S>,
+  job: Job,
+  shouldStop: () => boolean,
+  emit: (e: ProgressEvent) => void,
+): Promise<JobResult> {
   if (shouldStop()) return { interrupted: true };
   const cfg = configFrom(exp, job.config);
   const data = exp.prepare(cfg);

@@ -4,7 +4,7 @@
  * student, optimisers, cx's tap pairs); this file registers the 2-layer MLPs ("parity"), and
  * parityTransformer.ts the transformers. Everything else is the engine's.
  */
-import { ConfigOf, ConfigError, FieldsOf, configToJson, int, num, oneOf, withDefault } from "../config";
+import { ConfigOf, ConfigError, FieldsOf, configToJson, int, num, oneOf } from "../config";
 import { parityTask } from "../data/sparseParity";
 import { CurriculumOptions } from "../distill/curriculumExtraction";
 import { createMlp } from "../models/mlp";
@@ -68,7 +68,18 @@ export function parityExperiment<C extends ParityCommon>(
       const rng = rootRng(seed);
       const task = parityStream(taskOf(cfg, rng), rng.derive("teacher", "data", ...(attempt ? [attempt] : [])), rng.derive("heldout"), cfg.teacherBatch, cfg.heldout, m.input);
       return {
-        key: { ...m.teacherKey(cfg), n: cfg.n, k: cfg.k, support: cfg.support, batch: cfg.teacherBatch, ckptEvery: cfg.ckptEvery, target: cfg.teacherTarget, extra: cfg.teacherExtraCkpts, maxSamples: cfg.teacherMaxSamples, heldout: cfg.heldout },
+        key: {
+          ...m.teacherKey(cfg),
+          n: cfg.n,
+          k: cfg.k,
+          support: cfg.support,
+          batch: cfg.teacherBatch,
+          ckptEvery: cfg.ckptEvery,
+          target: cfg.teacherTarget,
+          extra: cfg.teacherExtraCkpts,
+          maxSamples: cfg.teacherMaxSamples,
+          heldout: cfg.heldout,
+        },
         create: () => m.createTeacher(cfg, attempt ? rng.derive("teacher", "init", attempt) : rng.derive("teacher", "init")),
         task,
         optimizer: m.teacherOptimizer(cfg),
@@ -180,7 +191,10 @@ export const PARITY: Experiment<ParityConfig, null, Summary> = parityExperiment<
         projection: cfg.projection,
       };
     },
-    params: (cfg) => (cfg.teacherWidth >= cfg.studentWidth ? { field: "teacherWidth", params: mlpParams(cfg.n, cfg.teacherWidth) } : { field: "studentWidth", params: mlpParams(cfg.n, cfg.studentWidth) }),
+    params: (cfg) =>
+      cfg.teacherWidth >= cfg.studentWidth
+        ? { field: "teacherWidth", params: mlpParams(cfg.n, cfg.teacherWidth) }
+        : { field: "studentWidth", params: mlpParams(cfg.n, cfg.studentWidth) },
   },
   {
     check(cfg) {
@@ -197,7 +211,11 @@ export function resolveParityConfig(preset: string | undefined, overrides: Reado
 /** The whole experiment (the MLP family unless another parity experiment is given). */
 export function runParity(cfg: Readonly<ParityConfig>, opts?: RunOptions): Promise<ParityResult<ParityConfig>>;
 export function runParity<C extends ParityCommon>(cfg: Readonly<C>, opts: RunOptions, exp: Experiment<C, null, Summary>): Promise<ParityResult<C>>;
-export function runParity<C extends ParityCommon>(cfg: Readonly<C>, opts: RunOptions = {}, exp?: Experiment<C, null, Summary>): Promise<ParityResult<C> | ParityResult<ParityConfig>> {
+export function runParity<C extends ParityCommon>(
+  cfg: Readonly<C>,
+  opts: RunOptions = {},
+  exp?: Experiment<C, null, Summary>,
+): Promise<ParityResult<C> | ParityResult<ParityConfig>> {
   return exp ? runExperiment(exp, cfg, opts) : runExperiment(PARITY, configFrom(PARITY, cfg), opts);
 }
 

@@ -34,15 +34,7 @@ function toInput(b: ParityBatch, n: number, input: ParityInput): tf.Tensor {
  * `dataRng` feeds the training stream; `heldoutRng` draws the held-out set once. Evaluation runs
  * in chunks of `evalChunk` rows to bound memory.
  */
-export function parityStream(
-  task: ParityTask,
-  dataRng: Rng,
-  heldoutRng: Rng,
-  batchSize: number,
-  heldoutSize: number,
-  input: ParityInput = "bits",
-  evalChunk = 4096,
-): ParityStream {
+export function parityStream(task: ParityTask, dataRng: Rng, heldoutRng: Rng, batchSize: number, heldoutSize: number, input: ParityInput = "bits", evalChunk = 4096): ParityStream {
   const hb = sampleParity(task, heldoutRng, heldoutSize);
   const heldout = { x: tf.keep(toInput(hb, task.n, input)), y: tf.keep(tf.tensor1d(hb.y, "int32")) };
   const buf = sampleParity(task, dataRng, batchSize); // reused buffer; first batch drawn lazily below

@@ -44,7 +44,11 @@ export const PARITY_TRANSFORMER_FIELDS = {
   ...NORMALIZE,
   tapBlocks: oneOf(["all", "first"] as const, "all", 'which student blocks are matched: "all" (block 1..L in order) or "first" (block 1 only)'),
   projScale: num(0, "std of the projection's entries; 0 = 1/sqrt(teacher d_model)", { min: 0 }),
-  teacherRetries: int(2, "re-initialise a teacher that stays below its target within its budget this many times (its escape from chance is seed-dependent); the attempt used is recorded", { min: 0, max: 10 }),
+  teacherRetries: int(
+    2,
+    "re-initialise a teacher that stays below its target within its budget this many times (its escape from chance is seed-dependent); the attempt used is recorded",
+    { min: 0, max: 10 },
+  ),
 };
 export type ParityTransformerConfig = ConfigOf<typeof PARITY_TRANSFORMER_FIELDS>;
 
@@ -111,7 +115,8 @@ export const PARITY_TRANSFORMER: Experiment<ParityTransformerConfig, null, Summa
   },
   {
     check: checkTransformerSizes,
-    describe: (cfg) => `n=${cfg.n} k=${cfg.k} teacher ${cfg.teacherLayers}x${cfg.teacherDModel}/${cfg.teacherHeads}h student ${cfg.studentLayers}x${cfg.studentDModel}/${cfg.studentHeads}h`,
+    describe: (cfg) =>
+      `n=${cfg.n} k=${cfg.k} teacher ${cfg.teacherLayers}x${cfg.teacherDModel}/${cfg.teacherHeads}h student ${cfg.studentLayers}x${cfg.studentDModel}/${cfg.studentHeads}h`,
   },
 );
 

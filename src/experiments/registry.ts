@@ -70,7 +70,12 @@ function register<C extends CommonConfig, D, S extends SummaryBase>(exp: Experim
 }
 
 const count = z.number().int().nonnegative();
-const PARITY_SUMMARY = z.object({ config: z.object({ maxSamples: z.union([z.number(), z.string()]) }).passthrough(), methods: z.record(z.object({ samplesToTarget: z.array(count.nullable()) }).passthrough()) }).passthrough();
+const PARITY_SUMMARY = z
+  .object({
+    config: z.object({ maxSamples: z.union([z.number(), z.string()]) }).passthrough(),
+    methods: z.record(z.object({ samplesToTarget: z.array(count.nullable()) }).passthrough()),
+  })
+  .passthrough();
 const MLM_SUMMARY = z.object({ methods: z.record(z.record(z.object({ evaluations: z.array(z.object({ accuracy: z.number() }).passthrough()) }).passthrough())) }).passthrough();
 
 const PARITY_VIEWS = {
@@ -100,7 +105,14 @@ export const EXPERIMENTS: Readonly<Record<ExperimentName, RegisteredExperiment>>
         return ev?.length ? { value: ev[ev.length - 1].accuracy, cap: null } : null;
       },
     },
-    text: (r) => r.summary.table.map((row) => Object.entries(row).map(([k, v]) => `${k}=${typeof v === "number" ? v.toFixed(4) : v}`).join("  ")).join("\n"),
+    text: (r) =>
+      r.summary.table
+        .map((row) =>
+          Object.entries(row)
+            .map(([k, v]) => `${k}=${typeof v === "number" ? v.toFixed(4) : v}`)
+            .join("  "),
+        )
+        .join("\n"),
   }),
 };
 

@@ -102,7 +102,17 @@ export function csvText(header: readonly string[], rows: ReadonlyArray<ReadonlyA
 export function curvesCsv(runs: readonly StudentRun[]): string {
   const head = ["seed", "method", "step", "samples", "phase", "accuracy", "loss", "trainLoss", "seconds"];
   const rows = runs.flatMap((r) =>
-    r.curve.map((c) => [r.seed, r.method, c.step, c.samples, c.phase, c.accuracy.toFixed(5), c.loss.toFixed(5), Number.isFinite(c.trainLoss) ? c.trainLoss.toFixed(5) : "", c.seconds.toFixed(2)]),
+    r.curve.map((c) => [
+      r.seed,
+      r.method,
+      c.step,
+      c.samples,
+      c.phase,
+      c.accuracy.toFixed(5),
+      c.loss.toFixed(5),
+      Number.isFinite(c.trainLoss) ? c.trainLoss.toFixed(5) : "",
+      c.seconds.toFixed(2),
+    ]),
   );
   return csvText(head, rows);
 }

@@ -94,7 +94,8 @@ export function claimSweepFile(out: string, grid: GridFile, force: boolean): voi
   } catch (e) {
     if (!(e instanceof FileError) || !force) throw new ConfigError("--out", out, `${e instanceof FileError ? e.message : String(e)}; use --force to replace it`);
   }
-  if (existing && canonicalJson(existing) !== canonicalJson(grid) && !force) throw new ConfigError("--out", out, "holds a sweep of another grid (sweep.json differs; use another --out, or --force to replace it)");
+  if (existing && canonicalJson(existing) !== canonicalJson(grid) && !force)
+    throw new ConfigError("--out", out, "holds a sweep of another grid (sweep.json differs; use another --out, or --force to replace it)");
   if (!existing || canonicalJson(existing) !== canonicalJson(grid)) writeRecord(path.join(out, "sweep.json"), { format: "curriculum-distill/sweep@2", grid });
 }
 

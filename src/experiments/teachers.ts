@@ -49,7 +49,16 @@ const RECORD = z.object({
   attempt: count,
   entry: z.string().regex(/^[0-9a-f]{16}$/),
   entryChecksum: z.string(),
-  info: z.object({ samplesToTarget: count.nullable(), samples: count, accuracy: z.number(), seconds: z.number(), stepsPerSecond: z.number(), checkpoints: count, cached: z.boolean(), attempt: count }),
+  info: z.object({
+    samplesToTarget: count.nullable(),
+    samples: count,
+    accuracy: z.number(),
+    seconds: z.number(),
+    stepsPerSecond: z.number(),
+    checkpoints: count,
+    cached: z.boolean(),
+    attempt: count,
+  }),
 });
 const POLICY = z.object({ curve: CURVE, hit: count.nullable(), extra: count, checkpoints: CKPTS });
 type Policy = z.infer<typeof POLICY>;
@@ -109,7 +118,8 @@ async function publish(dir: string, key: Record<string, unknown>, t: TrainedTeac
   fs.rmSync(tmp, { recursive: true, force: true });
   const init = (await saveWeights(path.join(tmp, "init"), t.init)).sha256;
   const checkpoints = [];
-  for (const c of t.checkpoints) checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
+  for (const c of t.checkpoints)
+    checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
   const { seconds: _s, stepsPerSecond: _r, cached: _c, ...info } = t.info;
   const checksum = writeRecord(path.join(tmp, "teacher.json"), { format: TEACHER_FORMAT, key, info: { ...info, attempt: info.attempt ?? 0 }, init, checkpoints });
   for (let attempt = 0; ; attempt++) {
@@ -207,7 +217,13 @@ async function train(tp: TeacherPlan, attempt: number, progressDir: string | nul
  * to the cache). A teacher that misses its target is re-initialised (`plans(attempt)` with the
  * next attempt) while `retries` allows; the attempt used is in its info.
  */
-export async function obtainTeacher(seed: number, plans: (attempt: number) => TeacherPlan, retries: number, store: TeacherStore, onEval?: (e: TeacherEvent) => void): Promise<TrainedTeacher> {
+export async function obtainTeacher(
+  seed: number,
+  plans: (attempt: number) => TeacherPlan,
+  retries: number,
+  store: TeacherStore,
+  onEval?: (e: TeacherEvent) => void,
+): Promise<TrainedTeacher> {
   const run = store.run;
   const recordFile = run ? path.join(run.dir, "teachers", `seed${seed}.json`) : null;
   const record = recordFile && fs.existsSync(recordFile) ? readChecked(recordFile, RECORD, "teacher record") : null;

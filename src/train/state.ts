@@ -113,6 +113,9 @@ export const EVAL_POINT = z.object({
   phase: z.string(),
   accuracy: z.number(),
   loss: z.number(),
-  trainLoss: z.number().nullable().transform((x) => x ?? NaN),
+  trainLoss: z
+    .number()
+    .nullable()
+    .transform((x) => x ?? NaN),
   seconds: z.number(),
 });
