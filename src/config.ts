@@ -23,7 +23,7 @@ export class ConfigError extends Error {
 
 function show(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number" && Number.isNaN(v)) return "NaN";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
   try {
     const s = JSON.stringify(v);
     return s === undefined ? String(v) : s;

@@ -53,3 +53,39 @@ test("CLI flags parse to typed values; non-numeric values and unknown flags are 
   rejects(() => parseArgs(["--n"], PARITY_SCHEMA, [], []), "--n", "null");
   rejects(() => parseArgs(["stray"], PARITY_SCHEMA, [], []), "argument", "stray");
 });
+
+test("one declaration per field: old names are aliases (flags, overrides), --help shows the meaning, saved configs read back", async () => {
+  const { configFrom } = await import("../src/experiments/experiment");
+  const { PARITY } = await import("../src/experiments/parity");
+  const { fieldsHelp, configToJson } = await import("../src/config");
+  const p = parseArgs(["--p1-steps", "250", "--p1-lr", "0.2"], PARITY_SCHEMA, [], []);
+  assert.deepEqual(p.overrides, { tapSteps: 250, tapLr: 0.2 });
+  const c = resolveParityConfig("main", { p1Steps: 100 });
+  assert.equal(c.tapSteps, 100);
+  assert.ok(!("p1Steps" in JSON.parse(JSON.stringify(c))), "the old name is never saved");
+  const help = fieldsHelp(PARITY_SCHEMA);
+  assert.match(help, /--teacher-width\s+teacher hidden width \(PAPER\.md: 1000\) \[default 1000\]/);
+  assert.match(help, /--tap-steps .*\(old name: --p1-steps\)/);
+  const saved = resolveParityConfig("main", { maxSamples: 2e6, methods: ["cx"] });
+  assert.deepEqual(configFrom(PARITY, JSON.parse(JSON.stringify(configToJson(saved)))), saved);
+  assert.throws(() => resolveParityConfig("main", { maxSamples: Infinity }), /invalid maxSamples: Infinity \(must be finite\)/);
+  assert.throws(() => configFrom(PARITY, { ...configToJson(c), checksum: "x" }), /invalid config key: "checksum"/);
+});
+
+test("mlm's reference preset: the PyTorch reference's sizes and schedules, for both corpora", async () => {
+  const { resolveLanguageModelConfig, adamW } = await import("../src/experiments/languageModel");
+  for (const corpus of ["brown", "pcfg"]) {
+    const r = resolveLanguageModelConfig("reference", { corpus });
+    assert.equal(r.vocabSize, corpus === "brown" ? 8000 : 256);
+    assert.deepEqual([r.seqLen, r.batch, r.teacherLayers, r.teacherDModel, r.teacherHeads, r.teacherSteps, r.teacherLr], [64, 64, 4, 128, 4, 1500, 2e-3]);
+    assert.deepEqual([r.studentLayers, r.studentDModel, r.studentHeads, r.studentSteps, r.lr], [4, 32, 2, 600, 3e-3]);
+    assert.deepEqual([r.beta1, r.beta2, r.weightDecay, r.warmupFrac, r.minLrFactor, r.clipNorm, r.teacherCkptEvery], [0.9, 0.98, 0.01, 0.05, 0.1, 1, 100]);
+    assert.deepEqual([r.normalize, r.tapSteps, r.validBatches, r.studentSteps / r.evalEvery], ["layernorm", 50, 0, 6]);
+    assert.equal(resolveLanguageModelConfig("reference", { corpus, normalize: "none" }).normalize, "none", "raw targets one flag away");
+    const o = adamW(r.lr, r.studentSteps, r);
+    assert.deepEqual(o, { kind: "adam", lr: 3e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, clipNorm: 1, schedule: { kind: "warmupCosine", warmupSteps: 30, totalSteps: 600, minFactor: 0.1 } });
+  }
+  // The existing presets keep their schedule (cosine to 0, no clipping).
+  const main = resolveLanguageModelConfig("main", {});
+  assert.deepEqual([main.minLrFactor, main.clipNorm, main.vocabSize], [0, 0, 2000]);
+});
