@@ -23,6 +23,7 @@ import { hashKey } from "../io";
 import { OptimizerSpec } from "../train/optimizers";
 import { ExperimentResult, RunOptions, runExperiment } from "./engine";
 import { Experiment, TeacherInfo, checkModelSize, resolveExperiment } from "./experiment";
+import { METHOD_FIELDS } from "../distill/methods";
 import { COMMON_FIELDS, NORMALIZE, TAP_FIELDS, TRANSFORMER_SIZE_FIELDS } from "./fields";
 import { FillInTheBlank, MaskedLmTask, MlmValidation, fillInTheBlank } from "./mlmTask";
 import { checkTransformerSizes, transformerParams } from "./parityTransformer";
@@ -63,10 +64,8 @@ export const LANGUAGE_MODEL_FIELDS = {
     "layernorm",
     'tap targets: "layernorm" (parameter-free LayerNorm of the teacher\'s residual stream; the pre-LN residual norm grows with depth) or "none" (raw: 0.7-1.1 points worse in the reference)',
   ),
-  tau: COMMON_FIELDS.tau,
-  cxSource: COMMON_FIELDS.cxSource,
-  twoShotAccuracy: COMMON_FIELDS.twoShotAccuracy,
-  twoShotSteps: withDefault(COMMON_FIELDS.twoShotSteps, 150),
+  ...METHOD_FIELDS,
+  twoShotSteps: withDefault(METHOD_FIELDS.twoShotSteps, 150),
   evalEvery: int(50, "evaluate students every this many steps (50)", { min: 1 }),
   validBatches: int(16, "validation batches (of `batch` sequences) in the fixed held-out set; 0 = the whole validation split", { min: 0 }),
   pcfgDocuments: int(400, "PCFG: documents sampled (split 9:1 like Brown; 20 sentences each)", { min: 10 }),

@@ -12,6 +12,7 @@ import { TappedModel } from "../models/types";
 import { Rng, rootRng } from "../rng";
 import { OptimizerSpec } from "../train/optimizers";
 import { Experiment, TrainedTeacher, checkModelSize, configFrom, resolveExperiment } from "./experiment";
+import { METHOD_FIELDS } from "../distill/methods";
 import { COMMON_FIELDS, CommonConfig, PARITY_BUDGET_FIELDS, PARITY_TASK_FIELDS, PROJ_SCALE, RUN_TO_CAP, TAP_FIELDS } from "./fields";
 import { ExperimentResult, RunOptions, runExperiment, trainTeacher } from "./engine";
 import { ParityInput, parityStream } from "./parityTask";
@@ -134,16 +135,13 @@ export const PARITY_FIELDS = {
   teacherLr: num(0.1, "teacher SGD learning rate (PAPER.md: 0.1)", { min: 0, exclusiveMin: true }),
   seeds: COMMON_FIELDS.seeds,
   methods: COMMON_FIELDS.methods,
-  tau: COMMON_FIELDS.tau,
+  ...METHOD_FIELDS,
   ...TAP_FIELDS,
   projDim: int(0, "projection dimension; 0 = the student's width (every student neuron is matched)", { min: 0 }),
   ...PROJ_SCALE,
   tapActivation: oneOf(["post", "pre"] as const, "post", 'which hidden activation is matched: "post" = relu(W1 x + b1) (PAPER.md), "pre" = W1 x + b1'),
   projection: oneOf(["random", "learned"] as const, "random", '"random": a fixed seeded projection (the method); "learned": a FitNets-style hint regressor (an ablation)'),
-  cxSource: COMMON_FIELDS.cxSource,
   ...PARITY_BUDGET_FIELDS,
-  twoShotAccuracy: COMMON_FIELDS.twoShotAccuracy,
-  twoShotSteps: COMMON_FIELDS.twoShotSteps,
   ...RUN_TO_CAP,
 };
 /** Old names, still readable on a resolved config (not enumerable, so never saved). */

@@ -8,6 +8,7 @@ import { ConfigError, ConfigOf, int, num, oneOf, withDefault } from "../config";
 import { defaultTapPairs } from "../distill/curriculumExtraction";
 import { createTransformer } from "../models/transformer";
 import { Experiment } from "./experiment";
+import { METHOD_FIELDS } from "../distill/methods";
 import { COMMON_FIELDS, NORMALIZE, PARITY_BUDGET_FIELDS, PARITY_TASK_FIELDS, RUN_TO_CAP, TAP_FIELDS, TRANSFORMER_SIZE_FIELDS, TransformerSizes } from "./fields";
 import { parityExperiment } from "./parity";
 import { resolveExperiment } from "./experiment";
@@ -21,8 +22,8 @@ export const PARITY_TRANSFORMER_FIELDS = {
   batch: withDefault(PARITY_TASK_FIELDS.batch, 64, "student batch size (the reference: 64)"),
   teacherBatch: withDefault(PARITY_TASK_FIELDS.teacherBatch, 64, "teacher batch size (the reference: 64)"),
   seeds: COMMON_FIELDS.seeds,
-  tau: COMMON_FIELDS.tau,
-  cxSource: COMMON_FIELDS.cxSource,
+  ...METHOD_FIELDS,
+  twoShotSteps: withDefault(METHOD_FIELDS.twoShotSteps, 300),
   ckptEvery: withDefault(PARITY_BUDGET_FIELDS.ckptEvery, 64),
   evalEvery: withDefault(PARITY_BUDGET_FIELDS.evalEvery, 64, "student evaluation interval in steps"),
   targetAccuracy: PARITY_BUDGET_FIELDS.targetAccuracy,
@@ -31,8 +32,6 @@ export const PARITY_TRANSFORMER_FIELDS = {
   teacherExtraCkpts: PARITY_BUDGET_FIELDS.teacherExtraCkpts,
   teacherMaxSamples: withDefault(PARITY_BUDGET_FIELDS.teacherMaxSamples, 1.2e6),
   heldout: withDefault(PARITY_BUDGET_FIELDS.heldout, 2048, "held-out set size, fixed per seed"),
-  twoShotAccuracy: COMMON_FIELDS.twoShotAccuracy,
-  twoShotSteps: withDefault(COMMON_FIELDS.twoShotSteps, 300),
   ...RUN_TO_CAP,
   methods: COMMON_FIELDS.methods,
   ...TRANSFORMER_SIZE_FIELDS,
