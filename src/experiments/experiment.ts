@@ -8,6 +8,7 @@ import { ConfigError, FieldsOf, presetOf, resolveConfig } from "../config";
 import { Checkpoint } from "../distill/outputs";
 import { MethodContext, MethodName } from "../distill/methods";
 import { NamedTensors, TappedModel } from "../models/types";
+import { Rng } from "../rng";
 import { ResumableTask } from "../train/run";
 import { OptimizerSpec } from "../train/optimizers";
 import { CommonConfig } from "./fields";
@@ -65,6 +66,46 @@ export interface StudentSetup {
   task: ResumableTask;
   context: MethodContext;
   dispose(): void;
+}
+
+/** What an experiment says about a (seed, method)'s student; `studentSetup` builds the method context from it. */
+export interface StudentParts {
+  model: TappedModel;
+  task: ResumableTask;
+  teacher: TrainedTeacher;
+  /** The seed's root stream: the student's ("student") and the shell's ("shell") derive from it. */
+  seedRng: Rng;
+  /** A model of the teacher's architecture (checkpoints are loaded into it). */
+  shell(rng: Rng): TappedModel;
+  batch: number;
+  /** The teacher's checkpoints on the student's sample scale (default: as trained). */
+  checkpoints?: readonly Checkpoint[];
+  output: MethodContext["output"];
+  curriculum: MethodContext["curriculum"];
+  settings: MethodContext["settings"];
+  dispose(): void;
+}
+
+export function studentSetup(p: StudentParts): StudentSetup {
+  const { model, task, teacher, seedRng } = p;
+  return {
+    model,
+    task,
+    context: {
+      student: model,
+      teacher: teacher.model,
+      checkpoints: p.checkpoints ?? teacher.checkpoints,
+      teacherInit: teacher.init,
+      shell: () => p.shell(seedRng.derive("shell")),
+      task,
+      rng: seedRng.derive("student"),
+      batch: p.batch,
+      output: p.output,
+      curriculum: p.curriculum,
+      settings: p.settings,
+    },
+    dispose: p.dispose,
+  };
 }
 
 /** How students train: evaluation interval, budget, and when to stop early. */

@@ -11,9 +11,7 @@
  * peak, gradient norms clipped at 1.0, 6 evaluations on the full validation set).
  */
 import { ConfigError, ConfigOf, configToJson, int, num, oneOf, withDefault } from "../config";
-import { CorpusStats, TextCorpus, corpusStats, loadBrown } from "../data/corpus";
-import { validationBatches } from "../data/maskedLm";
-import { samplePcfgCorpus } from "../data/pcfg";
+import { CorpusStats, } from "../data/corpus";
 import { WordTokenizer } from "../data/tokenizer";
 import { defaultTapPairs } from "../distill/curriculumExtraction";
 import { createTransformer } from "../models/transformer";
@@ -22,14 +20,15 @@ import { rootRng } from "../rng";
 import { hashKey } from "../io";
 import { OptimizerSpec } from "../train/optimizers";
 import { ExperimentResult, RunOptions, runExperiment } from "./engine";
-import { Experiment, TeacherInfo, checkModelSize, resolveExperiment } from "./experiment";
+import { Experiment, TeacherInfo, checkModelSize, resolveExperiment, studentSetup } from "./experiment";
 import { METHOD_FIELDS } from "../distill/methods";
 import { COMMON_FIELDS, NORMALIZE, TAP_FIELDS, TRANSFORMER_SIZE_FIELDS } from "./fields";
-import { FillInTheBlank, MaskedLmTask, MlmValidation, fillInTheBlank } from "./mlmTask";
+import { FillInTheBlank, MaskedLmTask, MlmData, fillInTheBlank, prepareMlmData, validation } from "./mlmTask";
 import { checkTransformerSizes, transformerParams } from "./parityTransformer";
 import { Recorded, StudentRun, SummaryBase, teacherSummaries } from "./results";
 
-export { MaskedLmTask, MlmValidation, mlmBatchTensors, maskedView, fillInTheBlank } from "./mlmTask";
+export { MaskedLmTask, MlmValidation, mlmBatchTensors, maskedView, fillInTheBlank, prepareMlmData, loadMlmCorpus } from "./mlmTask";
+export type { MlmData } from "./mlmTask";
 export type { FillInTheBlank } from "./mlmTask";
 
 export const LANGUAGE_MODEL_FIELDS = {
@@ -129,35 +128,6 @@ export const LANGUAGE_MODEL_PRESETS: Record<MlmCorpus, Record<string, Partial<La
   pcfg: { smoke: { ...SMOKE, vocabSize: 256, pcfgDocuments: 60 }, main: { preset: "main", vocabSize: 256 }, reference: { ...REFERENCE, vocabSize: 256 } },
 };
 
-/** Everything a run's seeds share: corpus, tokenizer, encoded documents, statistics. */
-export interface MlmData {
-  corpus: TextCorpus;
-  tokenizer: WordTokenizer;
-  trainIds: Int32Array[];
-  validIds: Int32Array[];
-  stats: CorpusStats;
-}
-
-/** The corpus of a config (the PCFG sample is fixed: it does not depend on the run's seeds). */
-export function loadMlmCorpus(cfg: Pick<LanguageModelConfig, "corpus" | "pcfgDocuments" | "pcfgMaxDepth">): TextCorpus {
-  if (cfg.corpus === "brown") return loadBrown();
-  return samplePcfgCorpus(rootRng(0).derive("pcfg-corpus"), { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth });
-}
-
-const prepared = new Map<string, MlmData>();
-export function prepareMlmData(cfg: Readonly<LanguageModelConfig>): MlmData {
-  const key = JSON.stringify([cfg.corpus, cfg.vocabSize, cfg.pcfgDocuments, cfg.pcfgMaxDepth]);
-  let d = prepared.get(key);
-  if (!d) {
-    const corpus = loadMlmCorpus(cfg);
-    const tokenizer = WordTokenizer.build(corpus.train, cfg.vocabSize);
-    d = { corpus, tokenizer, trainIds: tokenizer.encodeDocuments(corpus.train), validIds: tokenizer.encodeDocuments(corpus.valid), stats: corpusStats(corpus, tokenizer) };
-    prepared.clear(); // one corpus at a time
-    prepared.set(key, d);
-  }
-  return d;
-}
-
 function modelConfig(cfg: Readonly<LanguageModelConfig>, vocabSize: number, who: "teacher" | "student") {
   const t = who === "teacher";
   return {
@@ -184,14 +154,6 @@ export function adamW(lr: number, steps: number, cfg: Pick<LanguageModelConfig, 
     clipNorm: cfg.clipNorm,
     schedule: { kind: "warmupCosine", warmupSteps, totalSteps: steps, minFactor: cfg.minLrFactor },
   };
-}
-
-/** The validation set of a seed (fixed per seed). The caller disposes it. */
-function validation(cfg: Readonly<LanguageModelConfig>, data: MlmData, seed: number): MlmValidation {
-  const opts = cfg.validBatches > 0 ? { maxBatches: cfg.validBatches } : {};
-  return new MlmValidation(
-    validationBatches(data.validIds, { seqLen: cfg.seqLen, batchSize: cfg.batch, vocabSize: data.tokenizer.vocabSize }, rootRng(seed).derive("valid"), opts),
-  );
 }
 
 /** Mean accuracy per method at fixed student budgets (steps), over seeds: the table. */
@@ -306,25 +268,20 @@ export const LANGUAGE_MODEL: Experiment<LanguageModelConfig, MlmData, LanguageMo
     // trains longer than the student), the final teacher last.
     const last = teacher.checkpoints[teacher.checkpoints.length - 1].samples;
     const budget = cfg.studentSteps * cfg.batch;
-    return {
+    return studentSetup({
       model,
       task,
-      context: {
-        student: model,
-        teacher: teacher.model,
-        checkpoints: teacher.checkpoints.map((c) => ({ ...c, samples: Math.round((c.samples / last) * budget) })),
-        teacherInit: teacher.init,
-        shell: () => createTransformer(modelConfig(cfg, V, "teacher"), rng.derive("shell")),
-        task,
-        rng: rng.derive("student"),
-        batch: cfg.batch,
-        // A phase starting after `after` steps gets a schedule over the steps left.
-        output: (after) => ({ optimizer: adamW(cfg.lr, cfg.studentSteps - after, cfg), tau: cfg.tau }),
-        curriculum: { pairs: defaultTapPairs(teacher.model, model), tapSteps: cfg.tapSteps, tapOptimizer: { kind: "adam", lr: cfg.tapLr }, normalize: cfg.normalize },
-        settings: cfg,
-      },
+      teacher,
+      seedRng: rng,
+      shell: (r) => createTransformer(modelConfig(cfg, V, "teacher"), r),
+      batch: cfg.batch,
+      checkpoints: teacher.checkpoints.map((c) => ({ ...c, samples: Math.round((c.samples / last) * budget) })),
+      // A phase starting after `after` steps gets a schedule over the steps left.
+      output: (after) => ({ optimizer: adamW(cfg.lr, cfg.studentSteps - after, cfg), tau: cfg.tau }),
+      curriculum: { pairs: defaultTapPairs(teacher.model, model), tapSteps: cfg.tapSteps, tapOptimizer: { kind: "adam", lr: cfg.tapLr }, normalize: cfg.normalize },
+      settings: cfg,
       dispose: () => valid.dispose(),
-    };
+    });
   },
   studentLoop: (cfg) => ({ evalEvery: cfg.evalEvery, maxSamples: cfg.studentSteps * cfg.batch, evalAtStart: true, target: null, runToCap: true }),
   summarize: (cfg, runs, teachers, data, recorded) => lmSummary(cfg, data.stats, teachers, runs, recorded),

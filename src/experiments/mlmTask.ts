@@ -8,12 +8,15 @@
  * original ids. Tap phases match the teacher at every (non-pad) position.
  */
 import * as tf from "@tensorflow/tfjs";
-import { MlmBatch, MlmSampler, packSequences } from "../data/maskedLm";
+import { CorpusStats, TextCorpus, corpusStats, loadBrown } from "../data/corpus";
+import { MlmBatch, MlmSampler, packSequences, validationBatches } from "../data/maskedLm";
+import { samplePcfgCorpus } from "../data/pcfg";
 import { MASK_ID, NUM_SPECIAL, WordTokenizer } from "../data/tokenizer";
 import { accuracy, oneHotTargets, softCrossEntropy } from "../distill/losses";
 import { Batch, disposeBatch } from "../distill/phases";
 import { TappedModel } from "../models/types";
-import { Rng, RngState } from "../rng";
+import { Rng, RngState, rootRng } from "../rng";
+import type { LanguageModelConfig } from "./languageModel";
 import { ResumableTask } from "../train/run";
 
 /** Tensors of one MLM batch: x [B, T] ids, y [P] original ids at the masked positions, forward options. */
@@ -100,6 +103,43 @@ export class MaskedLmTask implements ResumableTask {
 /** A model whose forward ignores nothing: kept for src/bench (forward options now travel with each batch). */
 export function maskedView<M extends TappedModel>(model: M): M {
   return model;
+}
+
+/** Everything a run's seeds share: corpus, tokenizer, encoded documents, statistics. */
+export interface MlmData {
+  corpus: TextCorpus;
+  tokenizer: WordTokenizer;
+  trainIds: Int32Array[];
+  validIds: Int32Array[];
+  stats: CorpusStats;
+}
+
+/** The corpus of a config (the PCFG sample is fixed: it does not depend on the run's seeds). */
+export function loadMlmCorpus(cfg: Pick<LanguageModelConfig, "corpus" | "pcfgDocuments" | "pcfgMaxDepth">): TextCorpus {
+  if (cfg.corpus === "brown") return loadBrown();
+  return samplePcfgCorpus(rootRng(0).derive("pcfg-corpus"), { documents: cfg.pcfgDocuments, maxDepth: cfg.pcfgMaxDepth });
+}
+
+const prepared = new Map<string, MlmData>();
+export function prepareMlmData(cfg: Readonly<Pick<LanguageModelConfig, "corpus" | "vocabSize" | "pcfgDocuments" | "pcfgMaxDepth">>): MlmData {
+  const key = JSON.stringify([cfg.corpus, cfg.vocabSize, cfg.pcfgDocuments, cfg.pcfgMaxDepth]);
+  let d = prepared.get(key);
+  if (!d) {
+    const corpus = loadMlmCorpus(cfg);
+    const tokenizer = WordTokenizer.build(corpus.train, cfg.vocabSize);
+    d = { corpus, tokenizer, trainIds: tokenizer.encodeDocuments(corpus.train), validIds: tokenizer.encodeDocuments(corpus.valid), stats: corpusStats(corpus, tokenizer) };
+    prepared.clear(); // one corpus at a time
+    prepared.set(key, d);
+  }
+  return d;
+}
+
+/** The validation set of a seed (fixed per seed). The caller disposes it. */
+export function validation(cfg: Readonly<Pick<LanguageModelConfig, "validBatches" | "seqLen" | "batch">>, data: MlmData, seed: number): MlmValidation {
+  const opts = cfg.validBatches > 0 ? { maxBatches: cfg.validBatches } : {};
+  return new MlmValidation(
+    validationBatches(data.validIds, { seqLen: cfg.seqLen, batchSize: cfg.batch, vocabSize: data.tokenizer.vocabSize }, rootRng(seed).derive("valid"), opts),
+  );
 }
 
 export interface FillInTheBlank {

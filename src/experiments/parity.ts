@@ -11,7 +11,7 @@ import { createMlp } from "../models/mlp";
 import { TappedModel } from "../models/types";
 import { Rng, rootRng } from "../rng";
 import { OptimizerSpec } from "../train/optimizers";
-import { Experiment, TrainedTeacher, checkModelSize, configFrom, resolveExperiment } from "./experiment";
+import { Experiment, TrainedTeacher, checkModelSize, configFrom, resolveExperiment, studentSetup } from "./experiment";
 import { METHOD_FIELDS } from "../distill/methods";
 import { COMMON_FIELDS, CommonConfig, PARITY_BUDGET_FIELDS, PARITY_TASK_FIELDS, PROJ_SCALE, RUN_TO_CAP, TAP_FIELDS } from "./fields";
 import { ExperimentResult, RunOptions, runExperiment, trainTeacher } from "./engine";
@@ -96,24 +96,18 @@ export function parityExperiment<C extends ParityCommon>(
       const model = m.createStudent(cfg, rng.derive("student", "init"));
       const task = parityStream(taskOf(cfg, rng), rng.derive("student", "data"), rng.derive("heldout"), cfg.batch, cfg.heldout, m.input);
       const output = { optimizer: m.studentOptimizer(cfg), tau: cfg.tau };
-      return {
+      return studentSetup({
         model,
         task,
-        context: {
-          student: model,
-          teacher: teacher.model,
-          checkpoints: teacher.checkpoints,
-          teacherInit: teacher.init,
-          shell: () => m.createTeacher(cfg, rng.derive("shell")),
-          task,
-          rng: rng.derive("student"),
-          batch: cfg.batch,
-          output: () => output,
-          curriculum: m.curriculum(cfg, teacher.model, model),
-          settings: cfg,
-        },
+        teacher,
+        seedRng: rng,
+        shell: (r) => m.createTeacher(cfg, r),
+        batch: cfg.batch,
+        output: () => output,
+        curriculum: m.curriculum(cfg, teacher.model, model),
+        settings: cfg,
         dispose: () => task.dispose(),
-      };
+      });
     },
     studentLoop: (cfg) => ({ evalEvery: cfg.evalEvery, maxSamples: cfg.maxSamples, evalAtStart: false, target: cfg.targetAccuracy, runToCap: cfg.runToCap }),
     summarize: (cfg, runs, teachers, _data, recorded) => ({
