@@ -11,7 +11,7 @@
  * peak, gradient norms clipped at 1.0, 6 evaluations on the full validation set).
  */
 import { ConfigError, ConfigOf, configToJson, int, num, oneOf, withDefault } from "../config";
-import { CorpusStats, } from "../data/corpus";
+import { CorpusStats } from "../data/corpus";
 import { WordTokenizer } from "../data/tokenizer";
 import { defaultTapPairs } from "../distill/curriculumExtraction";
 import { createTransformer } from "../models/transformer";
