@@ -236,10 +236,3 @@ export function toTensors(batch: MlmBatch): MlmTensors {
     maskWeights: tf.tensor2d(batch.maskWeights, shape, "float32"),
   };
 }
-
-/** Fraction of positions that are [PAD] (diagnostic). */
-export function padFraction(batch: MlmBatch): number {
-  let p = 0;
-  for (let i = 0; i < batch.targets.length; i++) if (batch.targets[i] === PAD_ID) p++;
-  return p / batch.targets.length;
-}
