@@ -11,7 +11,7 @@ if (!fs.existsSync(cli)) {
 require(cli).main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`curriculum-distill: ${err && err.stack ? err.stack : err}\n`);
+    process.stderr.write(`curriculum-distill: ${err?.stack ? err.stack : err}\n`);
     process.exit(1);
   },
 );

@@ -23,7 +23,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng";
-import { CLS_ID, MASK_ID, NUM_SPECIAL, PAD_ID } from "./tokenizer";
+import { CLS_ID, MASK_ID, NUM_SPECIAL } from "./tokenizer";
 
 export const IGNORE_INDEX = -100;
 

@@ -105,7 +105,7 @@ export function loadWeights(base: string, expect?: Record<string, readonly numbe
     if (size !== e.length || e.offset + e.length > floats.length) {
       throw new CheckpointError(`${base}.json`, `tensor "${e.name}" does not fit: shape [${e.shape}], offset ${e.offset}, length ${e.length}`);
     }
-    if (expect && expect[e.name] && expect[e.name].join(",") !== e.shape.join(",")) {
+    if (expect?.[e.name] && expect[e.name].join(",") !== e.shape.join(",")) {
       throw new CheckpointError(`${base}.json`, `tensor "${e.name}" has shape [${e.shape}], the model expects [${expect[e.name]}]`);
     }
     weights[e.name] = tf.tensor(floats.subarray(e.offset, e.offset + e.length), e.shape, "float32");
