@@ -18,7 +18,9 @@ const HELPS: Record<ExperimentName, string> = {
 };
 
 const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) => Promise<number> }> = {
-  ...Object.fromEntries(Object.values(EXPERIMENTS).map((e) => [e.name, { help: HELPS[e.name], run: (argv: readonly string[]) => experimentCommand(e.name, argv) }])),
+  ...Object.fromEntries(
+    Object.values(EXPERIMENTS).map((e) => [e.name, { help: HELPS[e.name], run: (argv: readonly string[]) => e.visit((exp, views) => experimentCommand(exp, views, argv)) }]),
+  ),
   sweep: { help: "run one shard (--shard i/N) of a grid of configs and seeds", run: sweepCommand },
   merge: { help: "combine a sweep's job folders into one summary", run: mergeCommand },
 };

@@ -1,198 +1,87 @@
 /**
  * `curriculum-distill parity | parity-transformer | mlm`: one command for every registered
- * experiment. `planCommand` parses and checks everything without writing (the dry path); then the
- * backend starts, the result folder (--out) and the run folder are created, probed and claimed
- * (one writer each), and the engine runs. Ctrl-C saves and prints the exact resume command (exit 130).
+ * experiment. The command line is planned and checked without writing (plan.ts); then the backend
+ * starts, --out and the run folder are created, probed and claimed (one writer each), the engine
+ * runs with progress on stderr and Ctrl-C handling, and the results go into the run folder and
+ * --out with their checksums in run.json. A bad file or a full disk ends in one line naming the
+ * file and the command that resumes the run; Ctrl-C saves and prints it (exit 130).
  */
-import * as path from "node:path";
-import { BACKENDS, initBackend } from "../backend";
-import { ConfigError, configToJson, fieldsHelp, kebab } from "../config";
-import { parseArgs } from "../cliArgs";
-import { freeFolder } from "../io";
 import * as fs from "node:fs";
-import { sha256 } from "../io";
-import { CheckpointError } from "../train/checkpoints";
-import { checkFolderArg, prepareFolder } from "../experiments/folders";
-import { DEFAULT_CACHE } from "../experiments/engine";
-import { AnyConfig, EXPERIMENTS, RegisteredExperiment } from "../experiments/registry";
-import { ExperimentName } from "../experiments/experiment";
-import { defaultWorkers } from "../experiments/pool";
-import { DEFAULT_SAVE_EVERY, RUNS_DIR, RunFile, checkRunDir, checkRunId, defaultRunId, readRunFile } from "./runFolder";
-import { executePlan } from "./execute";
+import * as path from "node:path";
+import { backendInfo, describeBackend, initBackend } from "../backend";
+import { ConfigError, configToJson } from "../config";
+import { FileError, removeTmpFiles, sha256, writeFileAtomic } from "../io";
+import { Interrupted } from "../train/state";
+import { Claim, claimOutFolder, lockFolder, prepareFolder } from "../experiments/folders";
+import { ProgressEvent, runExperiment } from "../experiments/engine";
+import { Experiment } from "../experiments/experiment";
+import { CommonConfig } from "../experiments/fields";
+import { Views } from "../experiments/registry";
+import { WorkerCrashed } from "../experiments/pool";
+import { SummaryBase, writeResults } from "../experiments/results";
+import { Progress, fmtDuration, fmtSamples } from "../progress";
+import { RUN_FORMAT, RunFile, checkRunDir, createRunFolder, installStopHandlers, resumeCommand, writeRunFile } from "./runFolder";
+import { CommandPlan, configText, helpText, planCommand } from "./plan";
 
-const VALUE_OPTIONS = ["preset", "out", "backend", "cache", "workers", "run-id", "resume", "runs-dir", "save-every"] as const;
-const BOOL_OPTIONS = ["json", "report", "quiet", "no-cache", "force", "help", "dry-run"] as const;
-/** Run options that are not part of a run's identity (not stored in run.json's args). */
-const SESSION_OPTIONS = ["run-id", "resume", "runs-dir", "force", "dry-run"];
-/** Options a resumed run may still change (the rest are the run's own). */
-const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json"];
-
-function helpText(e: RegisteredExperiment): string {
-  const presets = e.presetNames({}).join(" | ");
-  return `usage: curriculum-distill ${e.name} [--preset ${presets}] [options]
-
-${e.title}: a teacher per seed (cached under ${DEFAULT_CACHE}), then a student per method.
-Every run has a folder ${RUNS_DIR}/<run id>/ (states, then results); results are also written to --out.
-Ctrl-C saves and prints the command that resumes the run (exit code 130).
-
-run options:
-  --preset NAME            ${presets} [main]; flags below override its values
-  --out DIR                result folder [data/results/<run id>]
-  --json                   print summary.json to stdout (progress still goes to stderr)
-  --backend NAME           ${BACKENDS.join(" | ")} [auto; env CD_BACKEND]
-  --cache DIR              teacher cache [${DEFAULT_CACHE}]
-  --no-cache               no shared cache: teachers are kept in the run folder
-  --report                 also write report.html (offline plotly curves and the table; parity experiments)
-  --workers N              parallel worker threads for independent runs [number of cores];
-                           results are identical to --workers 1
-  --quiet                  no progress output
-  --force                  write into an existing, non-empty --out folder or run folder
-  --run-id ID              run folder name [<experiment>-<preset>-<time>]
-  --runs-dir DIR           where run folders live [${RUNS_DIR}]
-  --resume ID              continue an interrupted run (with its own settings; --workers,
-                           --quiet, --json and --runs-dir may be given); same results as uninterrupted
-  --save-every N           save each training run's state every N evaluations [${DEFAULT_SAVE_EVERY}]
-  --dry-run                validate and print the resolved config and run folder; run nothing
-
-config:
-${fieldsHelp(e.fields)}
-`;
-}
-
-/** config.json's text: the resolved config (what was actually run). */
-export const configText = (cfg: object) => JSON.stringify(configToJson(cfg), null, 2) + "\n";
-
-/** Everything a command will do, resolved and validated; nothing written yet. */
-export interface CommandPlan {
-  experiment: RegisteredExperiment;
-  cfg: AnyConfig;
-  workers: number;
-  /** The result folder (absolute), or "" when resuming a run that had none. */
-  out: string;
-  runsDir: string;
-  runId: string;
-  runDir: string;
-  /** Continue an existing run folder. */
-  resume: boolean;
-  /** Teacher cache folder (absolute); null = keep teachers in the run folder only. */
-  cacheDir: string | null;
-  backend: string | undefined;
-  saveEvery: number;
-  report: boolean;
-  json: boolean;
-  quiet: boolean;
-  force: boolean;
-  dryRun: boolean;
-  /** The arguments stored in run.json (the run's identity; absolute paths). */
-  args: string[];
-  /** For a resumed run: its run.json. */
-  runFile: RunFile | null;
-}
-
-function positiveInt(flag: string, v: string | boolean | undefined, dflt: number, max: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (typeof v !== "string" || v.trim() === "" || !Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(flag, v, `expected an integer from 1 to ${max}`);
-  return n;
-}
-
-/** --workers: an integer from 1 to 256; default the number of cores. */
-export function parseWorkers(v: string | boolean | undefined): number {
-  return positiveInt("--workers", v, defaultWorkers(), 256);
-}
-
-/** The identity arguments of a new run: session options dropped, --out and --cache made absolute. */
-function identityArgs(argv: readonly string[], out: string, cache: string | null): string[] {
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].slice(2).split(/=(.*)/s);
-    const takesValue = inline === undefined && !(BOOL_OPTIONS as readonly string[]).includes(flag);
-    const value = takesValue ? argv[++i] : inline;
-    if (SESSION_OPTIONS.includes(flag) || flag === "out" || flag === "cache") continue;
-    args.push(`--${flag}`, ...(value !== undefined ? [value] : []));
-  }
-  return [...args, "--out", out, ...(cache !== null ? ["--cache", cache] : [])];
-}
-
-/**
- * Parse and validate a command line without writing anything. Reads run.json and config.json of
- * the run when resuming. Throws ConfigError (bad input) or CheckpointError (a run folder's file is bad).
- */
-export function planCommand(name: ExperimentName, argv: readonly string[]): CommandPlan {
-  const e = EXPERIMENTS[name];
-  const first = parseArgs(argv, e.fields, VALUE_OPTIONS, BOOL_OPTIONS);
-  const runsDir = (first.options["runs-dir"] as string | undefined) ?? RUNS_DIR;
-  checkFolderArg("--runs-dir", runsDir);
-  const resumeId = first.options.resume as string | undefined;
-  let runFile: RunFile | null = null;
-  let parsed = first;
-  let session = first.options;
-  if (resumeId !== undefined) {
-    checkRunId(resumeId);
-    const other = [...Object.keys(first.overrides).map(kebab), ...Object.keys(first.options).filter((o) => !RESUME_OPTIONS.includes(o))];
-    if (other.length)
-      throw new ConfigError(
-        "--resume",
-        resumeId,
-        `a resumed run keeps its own settings; --${other[0]} cannot be given (only ${RESUME_OPTIONS.filter((o) => o !== "resume")
-          .map((o) => `--${o}`)
-          .join(", ")})`,
+function progressPrinter(target: number | null, progress: Progress): (e: ProgressEvent) => void {
+  return (e) => {
+    if (e.kind === "teacher") {
+      const rate = e.samples / Math.max(e.seconds, 1e-9);
+      progress.update(`teacher seed ${e.seed}: step ${e.step}, ${fmtSamples(e.samples)} samples, acc ${e.accuracy.toFixed(3)}, loss ${e.loss.toFixed(3)}, ${fmtSamples(rate)}/s`);
+    } else if (e.kind === "teacherDone") {
+      const i = e.info;
+      const hit = target === null ? "" : `; target at ${fmtSamples(i.samplesToTarget)}`;
+      progress.line(
+        `teacher seed ${e.seed}${i.attempt ? ` (init attempt ${i.attempt})` : ""}: ${i.cached ? "loaded from cache" : `trained in ${fmtDuration(i.seconds)}`}${hit}, final acc ${i.accuracy.toFixed(3)}, ${i.checkpoints} checkpoints`,
       );
-    runFile = readRunFile(runsDir, resumeId, name);
-    parsed = parseArgs(runFile.args, e.fields, VALUE_OPTIONS, BOOL_OPTIONS);
-    session = { ...parsed.options, ...first.options };
-  }
-  const { overrides, options } = parsed;
-  const cfg = e.resolve(options.preset as string | undefined, overrides);
-  const backend = runFile?.backend ?? ((options.backend as string | undefined) || undefined);
-  if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw new ConfigError("--backend", backend, `expected one of ${BACKENDS.join(", ")}`);
-  if (options.cache !== undefined && options["no-cache"]) throw new ConfigError("--cache", options.cache, "conflicts with --no-cache");
-  const cacheDir = options["no-cache"] ? null : checkFolderArg("--cache", (options.cache as string | undefined) ?? DEFAULT_CACHE);
-  const runId = resumeId ?? (session["run-id"] !== undefined ? checkRunId(session["run-id"] as string) : defaultRunId(runsDir, e.runName(cfg)));
-  const runDir = path.join(runsDir, runId);
-  if (runFile) {
-    const file = path.join(runDir, "config.json");
-    let text = "";
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      throw new CheckpointError(file, `cannot read the run's config (${(e as NodeJS.ErrnoException).code})`);
+    } else if (e.kind === "student") {
+      const rate = e.samples / Math.max(e.seconds, 1e-9);
+      const eta = (e.maxSamples - e.samples) / Math.max(rate, 1e-9);
+      progress.update(
+        `${e.method} seed ${e.seed} [${e.phase}]: step ${e.step}, ${fmtSamples(e.samples)} samples, acc ${e.accuracy.toFixed(3)}, ${fmtSamples(rate)}/s, ETA to cap ${fmtDuration(eta)}`,
+      );
+    } else {
+      const r = e.run;
+      const what =
+        target === null
+          ? `acc ${r.finalAccuracy.toFixed(4)} after ${r.steps} steps`
+          : r.samplesToTarget === null
+            ? `not reached by ${fmtSamples(r.samples)}`
+            : `${fmtSamples(r.samplesToTarget)} samples to target`;
+      progress.line(`${r.method} seed ${r.seed}: ${what} (${fmtDuration(r.seconds)}, ${r.stepsPerSecond.toFixed(0)} steps/s)`);
     }
-    if (runFile.files["config.json"] !== sha256(text) || text !== configText(cfg))
-      throw new CheckpointError(file, "does not match run.json (edited or corrupt, or a different version resolves the arguments differently)");
-  }
-  // The default result folder is named by the run id (suffixed when taken, see freeFolder).
-  const out = checkFolderArg("--out", (options.out as string | undefined) ?? freeFolder(path.join("data", "results", runId)));
-  return {
-    experiment: e,
-    cfg,
-    workers: parseWorkers(session.workers),
-    out,
-    runsDir,
-    runId,
-    runDir,
-    resume: runFile !== null,
-    cacheDir,
-    backend,
-    saveEvery: positiveInt("--save-every", options["save-every"], DEFAULT_SAVE_EVERY, 1_000_000),
-    report: Boolean(options.report),
-    json: Boolean(session.json),
-    quiet: Boolean(session.quiet),
-    force: Boolean(session.force),
-    dryRun: Boolean(session["dry-run"]),
-    args: runFile ? runFile.args : identityArgs(argv, out, cacheDir),
-    runFile,
   };
 }
 
-/** The command `name`: help, or plan then execute. */
-export async function experimentCommand(name: ExperimentName, argv: readonly string[]): Promise<number> {
+/** Claim --out and the run folder (new or resumed); on failure nothing claimed is kept. */
+function claimFolders(plan: CommandPlan<object>, run: RunFile): Claim[] {
+  const claims: Claim[] = [];
+  try {
+    if (plan.resume) {
+      // The run folder first: a second resume of the same run is refused naming it.
+      claims.push(lockFolder("--resume", plan.runDir, "the run folder"));
+      removeTmpFiles(plan.runDir);
+      claims.push(claimOutFolder("--out", plan.out, plan.force, true));
+    } else {
+      claims.push(claimOutFolder("--out", plan.out, plan.force));
+      claims.push(createRunFolder(plan.runsDir, plan.runId, plan.force, configText(plan.cfg), run));
+    }
+    return claims;
+  } catch (e) {
+    for (const c of claims) c.release();
+    if (!plan.resume && fs.existsSync(plan.out) && fs.readdirSync(plan.out).length === 0) fs.rmdirSync(plan.out);
+    throw e;
+  }
+}
+
+/** The command for experiment `exp`: help, or plan, claim, run, write. */
+export async function experimentCommand<C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, views: Views<C, S>, argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(helpText(EXPERIMENTS[name]));
+    process.stdout.write(helpText(exp, views.report !== undefined));
     return 0;
   }
-  const plan = planCommand(name, argv);
-  if (plan.report && !plan.experiment.hasReport) throw new ConfigError("--report", true, `no HTML report for ${name} yet`);
+  const plan = planCommand(exp, argv);
+  if (plan.report && !views.report) throw new ConfigError("--report", true, `no HTML report for ${exp.name} yet`);
   if (plan.dryRun) {
     process.stdout.write(
       JSON.stringify({ runId: plan.runId, runDir: plan.runDir, out: plan.out, resume: plan.resume, workers: plan.workers, config: configToJson(plan.cfg) }, null, 2) + "\n",
@@ -202,5 +91,72 @@ export async function experimentCommand(name: ExperimentName, argv: readonly str
   if (!plan.resume) checkRunDir(plan.runDir, plan.force); // a taken run id is the first thing to report
   const backend = await initBackend(plan.backend);
   if (plan.cacheDir) prepareFolder("--cache", plan.cacheDir);
-  return executePlan(plan, backend);
+  const { cfg, runDir } = plan;
+  const { adapter } = backendInfo();
+  const run: RunFile = plan.runFile ?? {
+    format: RUN_FORMAT,
+    command: exp.name,
+    runId: plan.runId,
+    args: plan.args,
+    backend,
+    adapter,
+    status: "running",
+    elapsedSeconds: 0,
+    created: new Date().toISOString(),
+    files: { "config.json": sha256(configText(cfg)) },
+  };
+  const claims = claimFolders(plan, run);
+  const progress = new Progress(process.stderr, 15, plan.quiet);
+  progress.line(
+    `${plan.resume ? "resuming" : "run"} ${plan.runId} (${runDir}); backend: ${describeBackend()}; workers ${plan.workers}; preset ${cfg.preset}: ${exp.describe(cfg)}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`,
+  );
+  const t0 = Date.now();
+  const elapsed = () => run.elapsedSeconds + (Date.now() - t0) / 1000;
+  const stop = installStopHandlers((signal) => progress.line(`${signal}: finishing the current step and saving (again to quit at once)`));
+  const resume = resumeCommand(exp.name, plan.runId, plan.runsDir);
+  const setStatus = (status: RunFile["status"]) => {
+    try {
+      writeRunFile(runDir, { ...run, status, elapsedSeconds: elapsed() });
+    } catch {
+      // the disk that failed the run may refuse this too; the last complete save still stands
+    }
+  };
+  try {
+    const result = await runExperiment(exp, cfg, {
+      cacheDir: plan.cacheDir,
+      onProgress: progressPrinter(exp.studentLoop(cfg).target, progress),
+      workers: plan.workers,
+      run: { dir: runDir, saveEvery: plan.saveEvery, shouldStop: stop.requested },
+    });
+    const summary = { ...result.summary, wallSeconds: Math.round(elapsed() * 10) / 10 };
+    let files: Record<string, string> = {};
+    for (const d of [runDir, plan.out]) {
+      files = writeResults(d, cfg, summary, result.runs, result.files);
+      if (plan.report && views.report) writeFileAtomic(path.join(d, "report.html"), views.report(result));
+    }
+    writeRunFile(runDir, { ...run, status: "done", elapsedSeconds: elapsed(), files });
+    if (plan.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+    else {
+      process.stdout.write(views.text(result) + "\n");
+      process.stdout.write(`results: ${plan.out}  (run ${runDir}; wall time ${fmtDuration((Date.now() - t0) / 1000)})\n`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof Interrupted) {
+      setStatus("interrupted");
+      progress.line(`interrupted: state saved in ${runDir}`);
+      process.stderr.write(`resume with: ${resume}\n`);
+      return 130;
+    }
+    setStatus("failed");
+    if (e instanceof FileError || e instanceof WorkerCrashed) {
+      process.stderr.write(`curriculum-distill: ${e.message}; finished work is kept: resume with: ${resume}\n`);
+      return e instanceof FileError ? 2 : 1;
+    }
+    if (e instanceof ConfigError) throw e;
+    throw e;
+  } finally {
+    stop.remove();
+    for (const c of claims) c.release();
+  }
 }

@@ -15,7 +15,7 @@ import { GridFile, SweepJob, claimSweepFile, jobSummary, mergeSweep, mergedFiles
 import { fmtSamples } from "../progress";
 import { alignedTable } from "../report/text";
 import { RUN_FORMAT, createRunFolder, installStopHandlers, writeRunFile } from "./runFolder";
-import { configText } from "./experiment";
+import { configText } from "./plan";
 
 export const SWEEP_HELP = `usage: curriculum-distill sweep --grid FILE --out DIR [--shard i/N] [--backend NAME] [--cache DIR] [--force] [--quiet]
        curriculum-distill merge --out DIR [--allow-missing]

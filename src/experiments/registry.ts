@@ -29,19 +29,17 @@ export interface RegisteredExperiment {
   resolve(preset: string | undefined, overrides: Readonly<Record<string, unknown>>): AnyConfig;
   describe(cfg: AnyConfig): string;
   runName(cfg: AnyConfig): string;
-  /** Whether `run` offers an HTML report. */
-  readonly hasReport: boolean;
-  /** Held-out accuracy at which samples-to-target is recorded (null: none). */
-  target(cfg: AnyConfig): number | null;
   /** Run it; `text` is the table for the terminal, `report` the HTML report (parity only). */
   run(cfg: AnyConfig, opts: RunOptions): Promise<{ result: ExperimentResult<AnyConfig, SummaryBase>; text(): string; report?: () => string }>;
   runJob(job: Job, shouldStop: () => boolean, emit: (e: ProgressEvent) => void): Promise<JobResult>;
   /** What `merge` reads from a job's summary.json. */
   readonly metric: SweepMetric;
+  /** Hands the typed experiment and its views to `f` (the CLI's command: no cast, no name switch). */
+  visit<R>(f: <C extends CommonConfig, D, S extends SummaryBase>(exp: Experiment<C, D, S>, views: Views<C, S>) => R): R;
 }
 
-/** How a finished run shows itself: a table for the terminal, an HTML report. */
-interface Views<C, S extends SummaryBase> {
+/** How a finished run shows itself: a table for the terminal, an HTML report, what merge reads. */
+export interface Views<C, S extends SummaryBase> {
   text(r: ExperimentResult<C, S>): string;
   report?(r: ExperimentResult<C, S>): string;
   metric: SweepMetric;
@@ -57,8 +55,6 @@ function register<C extends CommonConfig, D, S extends SummaryBase>(exp: Experim
     resolve: (preset, overrides) => resolveExperiment(exp, preset, overrides),
     describe: (cfg) => exp.describe(typed(cfg)),
     runName: (cfg) => exp.runName(typed(cfg)),
-    hasReport: views.report !== undefined,
-    target: (cfg) => exp.studentLoop(typed(cfg)).target,
     run: async (cfg, opts) => {
       const result = await runExperiment(exp, typed(cfg), opts);
       const report = views.report;
@@ -66,6 +62,7 @@ function register<C extends CommonConfig, D, S extends SummaryBase>(exp: Experim
     },
     runJob: (job, shouldStop, emit) => runJob(exp, job, shouldStop, emit),
     metric: views.metric,
+    visit: (f) => f(exp, views),
   };
 }
 
