@@ -80,7 +80,8 @@ test("mlm's reference preset: the PyTorch reference's sizes and schedules, for b
     assert.deepEqual([r.seqLen, r.batch, r.teacherLayers, r.teacherDModel, r.teacherHeads, r.teacherSteps, r.teacherLr], [64, 64, 4, 128, 4, 1500, 2e-3]);
     assert.deepEqual([r.studentLayers, r.studentDModel, r.studentHeads, r.studentSteps, r.lr], [4, 32, 2, 600, 3e-3]);
     assert.deepEqual([r.beta1, r.beta2, r.weightDecay, r.warmupFrac, r.minLrFactor, r.clipNorm, r.teacherCkptEvery], [0.9, 0.98, 0.01, 0.05, 0.1, 1, 100]);
-    assert.deepEqual([r.normalize, r.tapSteps, r.validBatches, r.studentSteps / r.evalEvery], ["layernorm", 50, 0, 6]);
+    // Tap phases at the student's peak rate (as the reference); evaluations every 50 steps (150, 300, 600 are budgets).
+    assert.deepEqual([r.normalize, r.tapSteps, r.tapLr, r.validBatches, r.evalEvery], ["layernorm", 50, 3e-3, 0, 50]);
     assert.equal(resolveLanguageModelConfig("reference", { corpus, normalize: "none" }).normalize, "none", "raw targets one flag away");
     const o = adamW(r.lr, r.studentSteps, r);
     assert.deepEqual(o, { kind: "adam", lr: 3e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, clipNorm: 1, schedule: { kind: "warmupCosine", warmupSteps: 30, totalSteps: 600, minFactor: 0.1 } });

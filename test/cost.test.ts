@@ -68,3 +68,32 @@ test("transformer FLOPs: hand count, and the products a forward pass runs (class
   [cls, lm].forEach((v) => v.dispose());
   tf.dispose([x, x12, at]);
 });
+
+test("the loop adds up every step's FLOPs: cx tap steps at their truncated cost, then output steps", async () => {
+  const { curriculumExtraction } = await import("../src/distill/curriculumExtraction");
+  const { parityTask } = await import("../src/data/sparseParity");
+  const { parityStream } = await import("../src/experiments/parityTask");
+  const { runPhases } = await import("../src/train/loop");
+  await initBackend("wasm");
+  const rng = new Rng("cost-loop");
+  const n = 10, W = 40, w = 6, B = 8;
+  const teacher = createMlp({ inputDim: n, width: W, outputDim: 2 }, rng.derive("t"));
+  const student = createMlp({ inputDim: n, width: w, outputDim: 2 }, rng.derive("s"));
+  const stream = parityStream(parityTask(n, 2), rng.derive("d"), rng.derive("h"), B, 64);
+  const plan = curriculumExtraction(student, teacher, rng.derive("p"), {
+    pairs: [{ teacherTap: "hidden", studentTap: "hidden" }], tapSteps: 3, tapOptimizer: { kind: "sgd", lr: 0.05 }, output: { optimizer: { kind: "sgd", lr: 0.1 }, tau: 1 },
+  });
+  const evals: Array<{ step: number; teacherFlops: number; studentFlops: number }> = [];
+  for await (const ev of runPhases(student, plan, stream, { evalEvery: 1, maxSamples: 5 * B })) if (ev.type === "eval") evals.push(ev);
+  const tap = { teacher: 2 * B * n * W + 2 * B * W * w, student: 3 * 2 * B * n * w };
+  const out = { teacher: 2 * B * (n * W + W * 2), student: 3 * 2 * B * (n * w + w * 2) };
+  assert.deepEqual(evals.map((e) => [e.step, e.teacherFlops, e.studentFlops]), [
+    [1, tap.teacher, tap.student],
+    [2, 2 * tap.teacher, 2 * tap.student],
+    [3, 3 * tap.teacher, 3 * tap.student],
+    [4, 3 * tap.teacher + out.teacher, 3 * tap.student + out.student],
+    [5, 3 * tap.teacher + 2 * out.teacher, 3 * tap.student + 2 * out.student],
+  ]);
+  plan.dispose();
+  [teacher, student, stream].forEach((d) => d.dispose());
+});

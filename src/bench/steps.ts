@@ -17,8 +17,8 @@ import { parityTask } from "../data/sparseParity";
 import { validationBatches } from "../data/maskedLm";
 import { curriculumExtraction, defaultTapPairs } from "../distill/curriculumExtraction";
 import { labelsPhase, outputPhase } from "../distill/outputs";
-import { Phase, Task } from "../distill/phases";
-import { MaskedLmTask, MlmValidation, maskedView } from "../experiments/languageModel";
+import { Phase, Task, disposeBatch } from "../distill/phases";
+import { MaskedLmTask, MlmValidation } from "../experiments/languageModel";
 import { parityStream } from "../experiments/parityTask";
 import { createMlp } from "../models/mlp";
 import { createTransformer, TransformerConfig } from "../models/transformer";
@@ -76,8 +76,8 @@ function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<vo
     // One host read per step, as a loop that logs its loss would do; it also waits for the device
     // (asynchronously: WebGPU has no synchronous read in Node).
     await loss.data();
-    tf.dispose([loss, b.x, b.y]);
-    b.weights?.dispose();
+    loss.dispose();
+    disposeBatch(b);
   };
   return Object.assign(step, { dispose: () => opt.dispose() });
 }
@@ -106,11 +106,12 @@ function setup(section: Section, rng: Rng): Setup {
   const valid = new MlmValidation(validationBatches(docs.slice(0, 2), { seqLen: seq, batchSize: batch, vocabSize: V }, rng.derive("valid"), { maxBatches: 1 }));
   const task = new MaskedLmTask(V, docs, seq, batch, rng.derive("data"), valid);
   const cfg = (dModel: number, nHeads: number): TransformerConfig => ({ vocabSize: V, seqLen: seq, dModel, nHeads, nLayers: 4, head: "lm", tiedEmbeddings: true });
-  const teacher = maskedView(createTransformer(cfg(128, 4), rng.derive("teacher")));
-  const student = maskedView(createTransformer(cfg(32, 2), rng.derive("student")));
-  const adamW: OptimizerSpec = { kind: "adam", lr: 1e-3, beta1: 0.9, beta2: 0.98, weightDecay: 0.01 };
+  const teacher = createTransformer(cfg(128, 4), rng.derive("teacher"));
+  const student = createTransformer(cfg(32, 2), rng.derive("student"));
+  // The reference preset's optimiser, as the PyTorch peer steps it: AdamW with global-norm clipping at 1.
+  const adamW: OptimizerSpec = { kind: "adam", lr: 1e-3, beta1: 0.9, beta2: 0.98, weightDecay: 0.01, clipNorm: 1 };
   return {
-    task, teacher, student, optimizer: adamW, tapOptimizer: { kind: "adam", lr: 1e-3 }, normalize: "layernorm", minMs: 4000,
+    task, teacher, student, optimizer: adamW, tapOptimizer: { kind: "adam", lr: 3e-3 }, normalize: "layernorm", minMs: 4000,
     dispose: () => {
       [task, teacher, student].forEach((d) => d.dispose());
       valid.dispose();

@@ -10,7 +10,8 @@ import { Rng } from "../rng";
 import { OptimizerSpec } from "../train/optimizers";
 import { projectedMse } from "./losses";
 import { OutputOptions, outputPhase } from "./outputs";
-import { Batch, MethodPlan, Phase, plan } from "./phases";
+import { tapStepFlops } from "../cost";
+import { Batch, MethodPlan, Phase, countedFlops, plan } from "./phases";
 import { Projection, layerNormTarget, randomProjection } from "./projection";
 
 export interface TapPair {
@@ -95,6 +96,9 @@ export function curriculumExtraction(
       kind: "tap" as const,
       steps: steps(i),
       optimizer: opts.tapOptimizer,
+      // The teacher up to its tap and the projection, the student up to its tap (a learned
+      // regressor's product counts like the projection: it is small either way).
+      stepFlops: countedFlops([student, source], (shape) => tapStepFlops(student, pair.studentTap, source, pair.teacherTap, dim, shape)),
     };
     if ((opts.projection ?? "random") === "random") {
       const P: Projection = randomProjection(prng, dim, M, opts.projScale);

@@ -6,7 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { NamedTensors, TappedModel } from "../models/types";
 import { OptimizerSpec } from "../train/optimizers";
 import { oneHotTargets, softCrossEntropy, teacherProbs } from "./losses";
-import { Batch, MethodPlan, Phase, Task, plan } from "./phases";
+import { labelsStepFlops, outputStepFlops } from "../cost";
+import { Batch, MethodPlan, Phase, Task, countedFlops, plan } from "./phases";
 
 /** A saved teacher state: weights after `samples` training samples. */
 export interface Checkpoint {
@@ -45,6 +46,7 @@ export function labelsPhase(task: Task, student: TappedModel, steps: number, opt
     target: (b) => oneHotTargets(b.y, task.classes),
     loss: studentSoftLoss,
     grads: fastSoftGrads(student),
+    stepFlops: countedFlops([student], (shape) => labelsStepFlops(student, shape)),
   };
 }
 
@@ -70,6 +72,7 @@ export function outputPhase(
     target: (b) => teacherProbs(source.forward(b.x, b.forward).logits, opts.tau),
     loss: studentSoftLoss,
     grads: fastSoftGrads(student),
+    stepFlops: countedFlops([student, source], (shape) => outputStepFlops(student, source, shape)),
   };
 }
 

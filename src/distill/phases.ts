@@ -8,7 +8,8 @@
  *   curriculum extraction [tap pair 1, ..., tap pair L, final teacher]
  */
 import * as tf from "@tensorflow/tfjs";
-import { ForwardOptions, TappedModel } from "../models/types";
+import { StepFlops } from "../cost";
+import { FlopShape, ForwardOptions, TappedModel } from "../models/types";
 import { OptimizerSpec } from "../train/optimizers";
 
 /**
@@ -79,8 +80,23 @@ export interface Phase {
    * derived by hand, when the model offers a fast path. The loop uses it instead of autodiff.
    */
   grads?(student: TappedModel, batch: Batch, target: tf.Tensor): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
+  /**
+   * What one step on `batch` costs (src/cost.ts), teacher and student apart; absent when a model
+   * does not count its FLOPs. The loop adds it up.
+   */
+  stepFlops?(batch: Batch): StepFlops;
   /** Release what the phase holds (projections, checkpoint models). */
   dispose?(): void;
+}
+
+/** The input shape of a batch for FLOP counts (rows, tokens per row, rows of logits for an LM head). */
+export function flopShape(b: Batch): FlopShape {
+  return { batch: b.x.shape[0], seq: b.x.rank === 2 ? b.x.shape[1] : undefined, logitRows: b.forward?.logitPositions?.shape[0] };
+}
+
+/** A phase's `stepFlops` when every model involved counts its FLOPs, else undefined. */
+export function countedFlops(models: readonly TappedModel[], f: (shape: FlopShape) => StepFlops): Phase["stepFlops"] {
+  return models.every((m) => m.forwardFlops !== undefined) ? (b) => f(flopShape(b)) : undefined;
 }
 
 /** A method's phases plus what they own. */

@@ -226,8 +226,8 @@ export function summaryOf<C extends CommonConfig, D, S extends SummaryBase>(
   teachers: Record<number, TeacherInfo>,
   data: D,
 ): S {
-  const { backend, adapter } = backendInfo();
-  return exp.summarize(cfg, runs, teachers, data, { backend, adapter });
+  const { backend, adapter, native } = backendInfo();
+  return exp.summarize(cfg, runs, teachers, data, { backend, adapter, native });
 }
 
 /** The whole experiment: every seed's teacher, then every method's student. */

@@ -100,11 +100,6 @@ export class MaskedLmTask implements ResumableTask {
   dispose(): void {}
 }
 
-/** A model whose forward ignores nothing: kept for src/bench (forward options now travel with each batch). */
-export function maskedView<M extends TappedModel>(model: M): M {
-  return model;
-}
-
 /** Everything a run's seeds share: corpus, tokenizer, encoded documents, statistics. */
 export interface MlmData {
   corpus: TextCorpus;

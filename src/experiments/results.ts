@@ -39,6 +39,8 @@ export interface MethodSummary {
 export interface Recorded {
   backend: string;
   adapter: { vendor: string; architecture: string; description: string; software: boolean } | null;
+  /** The native kernel library on wasm (OpenBLAS's build string), else null. */
+  native: string | null;
 }
 
 /** Any experiment's summary.json: the config, the backend, and per-method results. */
@@ -100,7 +102,7 @@ export function csvText(header: readonly string[], rows: ReadonlyArray<ReadonlyA
 }
 
 export function curvesCsv(runs: readonly StudentRun[]): string {
-  const head = ["seed", "method", "step", "samples", "phase", "accuracy", "loss", "trainLoss", "seconds"];
+  const head = ["seed", "method", "step", "samples", "phase", "accuracy", "loss", "trainLoss", "seconds", "teacherFlops", "studentFlops"];
   const rows = runs.flatMap((r) =>
     r.curve.map((c) => [
       r.seed,
@@ -112,6 +114,8 @@ export function curvesCsv(runs: readonly StudentRun[]): string {
       c.loss.toFixed(5),
       Number.isFinite(c.trainLoss) ? c.trainLoss.toFixed(5) : "",
       c.seconds.toFixed(2),
+      c.teacherFlops,
+      c.studentFlops,
     ]),
   );
   return csvText(head, rows);

@@ -25,6 +25,12 @@ export interface LoopPosition {
   samples: number;
   /** Seconds of training so far (continues across a resume). */
   seconds: number;
+  /**
+   * FLOPs spent so far (src/cost.ts): the teacher's forward passes (tap phases only up to the
+   * tapped layer) and the student's forward and backward passes. 0 when the models do not count.
+   */
+  teacherFlops: number;
+  studentFlops: number;
 }
 
 /** Filled in by the loop; read it while the generator is paused at an event. */
@@ -35,7 +41,7 @@ export interface LoopCursor {
 }
 
 export function newCursor(): LoopCursor {
-  return { position: { phaseIndex: 0, stepInPhase: 0, step: 0, samples: 0, seconds: 0 }, optimizer: null };
+  return { position: { phaseIndex: 0, stepInPhase: 0, step: 0, samples: 0, seconds: 0, teacherFlops: 0, studentFlops: 0 }, optimizer: null };
 }
 
 export interface LoopResume extends LoopPosition {
@@ -72,6 +78,9 @@ export interface EvalEvent {
   /** The training loss of the latest step (projected MSE in tap phases). */
   trainLoss: number;
   seconds: number;
+  /** FLOPs so far, as in LoopPosition. */
+  teacherFlops: number;
+  studentFlops: number;
 }
 
 export interface CheckpointEvent {
@@ -114,6 +123,9 @@ export function trainStep(
   });
 }
 
+/** Steps between waits for a GPU backend to catch up (see runPhases). */
+const DEVICE_SYNC_EVERY = 8;
+
 export async function* runPhases(
   model: TappedModel,
   methodPlan: MethodPlan,
@@ -124,13 +136,17 @@ export async function* runPhases(
   const t0 = Date.now() - (r?.seconds ?? 0) * 1000;
   let step = r?.step ?? 0;
   let samples = r?.samples ?? 0;
+  const flops = { teacher: r?.teacherFlops ?? 0, student: r?.studentFlops ?? 0 };
   const cursor = opts.cursor ?? newCursor();
+  const position = (phaseIndex: number, stepInPhase: number): LoopPosition => ({
+    phaseIndex, stepInPhase, step, samples, seconds: (Date.now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student,
+  });
   let lastLoss: tf.Scalar | null = null;
   let lastBreath = Date.now();
   const evaluate = async (phase: string): Promise<EvalEvent> => {
     const { accuracy, loss } = await task.evaluate(model);
     const trainLoss = lastLoss ? (await lastLoss.data())[0] : NaN;
-    return { type: "eval", step, samples, phase, accuracy, loss, trainLoss, seconds: (Date.now() - t0) / 1000 };
+    return { type: "eval", step, samples, phase, accuracy, loss, trainLoss, seconds: (Date.now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student };
   };
   try {
     if (opts.evalAtStart && !r) yield await evaluate(methodPlan.phases[0]?.name ?? "");
@@ -141,18 +157,26 @@ export async function* runPhases(
       const s0 = r && pi === r.phaseIndex ? r.stepInPhase : 0;
       if (s0 > 0) optimizer.restore(phase.trainable, r!.optimizerStep, r!.optimizerState);
       cursor.optimizer = optimizer;
-      cursor.position = { phaseIndex: pi, stepInPhase: s0, step, samples, seconds: (Date.now() - t0) / 1000 };
+      cursor.position = position(pi, s0);
       if (s0 === 0) yield { type: "phase", step, samples, phase: phase.name, index: pi };
       try {
         for (let s = s0; s < phase.steps && samples < opts.maxSamples; s++) {
           const batch = task.nextBatch();
           const loss = trainStep(model, phase, batch, (g) => optimizer.apply(phase.trainable, g));
+          const cost = phase.stepFlops?.(batch);
+          if (cost) {
+            flops.teacher += cost.teacher;
+            flops.student += cost.student;
+          }
           disposeBatch(batch);
           lastLoss?.dispose();
           lastLoss = loss;
           step++;
           samples += batch.size;
-          cursor.position = { phaseIndex: pi, stepInPhase: s + 1, step, samples, seconds: (Date.now() - t0) / 1000 };
+          cursor.position = position(pi, s + 1);
+          // A GPU backend runs ahead of the device: wait for it now and then, so that the queue (and
+          // the time Ctrl-C waits for it to drain) stays bounded between evaluations.
+          if (step % DEVICE_SYNC_EVERY === 0 && tf.getBackend() === "webgpu") await loss.data();
           if (step % opts.evalEvery === 0) {
             yield await evaluate(phase.name);
             await new Promise((r) => setImmediate(r)); // let progress output and signals through

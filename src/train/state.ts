@@ -106,7 +106,15 @@ export function prefixed(weights: NamedTensors, prefix: string): NamedTensors {
 
 /** zod pieces shared by the saved records. */
 export const count = z.number().int().nonnegative();
-export const POSITION = z.object({ phaseIndex: count, stepInPhase: count, step: count, samples: count, seconds: z.number().nonnegative() });
+export const POSITION = z.object({
+  phaseIndex: count,
+  stepInPhase: count,
+  step: count,
+  samples: count,
+  seconds: z.number().nonnegative(),
+  teacherFlops: z.number().nonnegative(),
+  studentFlops: z.number().nonnegative(),
+});
 export const EVAL_POINT = z.object({
   step: count,
   samples: count,
@@ -118,4 +126,6 @@ export const EVAL_POINT = z.object({
     .nullable()
     .transform((x) => x ?? NaN),
   seconds: z.number(),
+  teacherFlops: z.number().nonnegative(),
+  studentFlops: z.number().nonnegative(),
 });
