@@ -38,3 +38,13 @@ export * from "./theory/fourier";
 export * from "./models/transformer";
 export * from "./report/phaseCurves";
 export * from "./experiments/languageModel";
+export * from "./models/layers";
+export * from "./api";
+export * from "./cost";
+export * from "./stats";
+export { fileHandler, registerFileIo } from "./models/layersIo";
+
+// file:// saving and loading for layers models in Node (tfjs-node, which normally provides it, cannot
+// install here): `await student.save("file://./student")` works once the library is imported.
+import { registerFileIo } from "./models/layersIo";
+registerFileIo();

@@ -71,7 +71,7 @@ test("curriculum extraction's phase 1 changes only the student's first layer, th
 
 test("every student weight gets a non-zero gradient in an output phase", async () => {
   const { student, stream, p, dispose } = await setup("oneshot");
-  const b = stream.nextBatch();
+  const b = await stream.nextBatch();
   const norms = tf.tidy(() => {
     const target = p.phases[0].target(b);
     const { grads } = tf.variableGrads(() => p.phases[0].loss(student, b, target), student.variables as tf.Variable[]);

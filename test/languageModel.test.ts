@@ -74,7 +74,7 @@ test("no tensor leak per step (tap and output phases, evaluation), teacher uncha
       phase.begin?.();
       const opt = createOptimizer(phase.optimizer);
       const step = async () => {
-        const b = task.nextBatch();
+        const b = await task.nextBatch();
         trainStep(student, phase, b, (g) => opt.apply(phase.trainable, g)).dispose();
         disposeBatch(b);
         await task.evaluate(student);

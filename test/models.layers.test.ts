@@ -154,3 +154,14 @@ test("file:// save and load in Node: the reloaded model predicts the same; a tru
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("layers FLOPs: Dense products, up to a tap or the whole model; other weighted layers make the model uncounted", async () => {
+  await initBackend("wasm");
+  const t = fromLayersModel(mlpLayers(8, 16, "flops"));
+  assert.equal(t.forwardFlops!({ batch: 5 }), 2 * 5 * (8 * 16 + 16 * 2));
+  assert.equal(t.forwardFlops!({ batch: 5, upTo: "hidden" }), 2 * 5 * 8 * 16);
+  const b = fromLayersModel(branched());
+  assert.equal(b.forwardFlops!({ batch: 3, upTo: "cat" }), 2 * 3 * (6 * 5 + 5 * 4 + 6 * 3));
+  const conv = tf.sequential({ layers: [tf.layers.conv1d({ inputShape: [6, 2], filters: 3, kernelSize: 2, name: "c" }), tf.layers.flatten({ name: "f" }), tf.layers.dense({ units: 2, name: "d" })] });
+  assert.equal(fromLayersModel(conv).forwardFlops, undefined);
+});

@@ -71,7 +71,7 @@ async function timeStep(step: () => Promise<void>, minMs: number, warmup: number
 function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<void>) & { dispose(): void } {
   const opt = createOptimizer(phase.optimizer);
   const step = async () => {
-    const b = task.nextBatch();
+    const b = await task.nextBatch();
     const loss = trainStep(model, phase, b, (g) => opt.apply(phase.trainable, g));
     // One host read per step, as a loop that logs its loss would do; it also waits for the device
     // (asynchronously: WebGPU has no synchronous read in Node).

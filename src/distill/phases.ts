@@ -49,8 +49,8 @@ export function disposeBatch(b: Batch): void {
 export interface Task {
   /** Output classes (vocabulary for LM). */
   readonly classes: number;
-  /** Next training batch from the task's own seeded stream. */
-  nextBatch(): Batch;
+  /** Next training batch from the task's own seeded stream (or a promise of it: user data may be a tf.data.Dataset). */
+  nextBatch(): Batch | Promise<Batch>;
   /**
    * Held-out metrics of a model; `accuracy` in [0, 1], `loss` the held-out cross-entropy. Async:
    * reading results back is asynchronous on WebGPU (Node has no synchronous GPU read).

@@ -21,7 +21,7 @@
  * layer whose output is not float; models with more than one input or output.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, setShortName, snapshotOf } from "./types";
+import { FlopShape, ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, setShortName, snapshotOf } from "./types";
 
 export interface FromLayersOptions {
   /** Layer names to expose as taps, in forward order. Default: every hidden layer with a 2-D or 3-D float output. */
@@ -109,6 +109,16 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
     }
     return m;
   };
+  // FLOPs: Dense products only; layers without weights (activations, reshapes, concatenations) and
+  // embeddings (lookups) cost none; a model with any other weighted layer does not count.
+  const countable = model.layers.every((l) => ["Dense", "Embedding", "InputLayer"].includes(l.getClassName()) || l.trainableWeights.length === 0);
+  const denseFlops = (l: Layer, batch: number): number => {
+    if (l.getClassName() !== "Dense") return 0;
+    const inShape = l.inboundNodes[0].inputTensors[0].shape; // [null, ..., in]
+    const rows = batch * inShape.slice(1, -1).reduce((p: number, d) => p * (d ?? 1), 1);
+    const out = (l.outputShape as number[])[(l.outputShape as number[]).length - 1];
+    return 2 * rows * (inShape[inShape.length - 1] ?? 0) * out;
+  };
   const run = (m: tf.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor[] => {
     const out = m.apply(x, { training });
     return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
@@ -143,6 +153,12 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
         return res;
       });
     },
+    forwardFlops: countable
+      ? ({ batch, upTo }: FlopShape) => {
+          const layers = upTo === undefined ? model.layers : [...ancestors(checkTap(upTo))];
+          return layers.reduce((s, l) => s + denseFlops(l, batch), 0);
+        }
+      : undefined,
     snapshot: () => snapshotOf(variables),
     load: (weights: NamedTensors) => loadInto(variables, weights, `layers model ${model.name}`),
     /** The adapter owns nothing: dispose the layers model itself when done with it. */

@@ -161,7 +161,7 @@ export async function* runPhases(
       if (s0 === 0) yield { type: "phase", step, samples, phase: phase.name, index: pi };
       try {
         for (let s = s0; s < phase.steps && samples < opts.maxSamples; s++) {
-          const batch = task.nextBatch();
+          const batch = await task.nextBatch();
           const loss = trainStep(model, phase, batch, (g) => optimizer.apply(phase.trainable, g));
           const cost = phase.stepFlops?.(batch);
           if (cost) {
