@@ -1,43 +1,93 @@
 /**
- * Progress output for long runs: one live line on a terminal (method, seed, samples, accuracy,
- * rate, ETA), plain lines when not a TTY. Written to stderr so stdout stays machine-readable.
+ * Progress output for long runs, written to stderr so stdout stays machine-readable (`--json`).
+ *
+ * Every running job (a teacher, a student) has one status line. On a terminal they form a block that
+ * is redrawn in place (log-update: it erases exactly the lines it drew, whatever their width, and
+ * hides the cursor), at most every `redrawMs`; permanent lines (a job finished) print above it.
+ * Elsewhere (a file, a pipe, CI) each job prints a plain line at most every `plainEverySeconds`, and
+ * at once when its phase changes, so a log never fills with redraws and never goes silent for long.
+ * The caller feeds it as often as it likes (the training loop ticks about once a second).
  */
+import { createLogUpdate } from "log-update";
+
+export interface ProgressOptions {
+  stream?: NodeJS.WriteStream;
+  /** Not a terminal: at most one line per job per this many seconds (default 30). */
+  plainEverySeconds?: number;
+  /** Print nothing. */
+  quiet?: boolean;
+  /** Terminal: redraw the block at most this often (default 250 ms). */
+  redrawMs?: number;
+  /** Milliseconds now (tests pass a fake clock). */
+  now?: () => number;
+}
+
 export class Progress {
+  private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
-  private lastPlain = 0;
-  private lastLen = 0;
-  constructor(
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly plainEverySeconds = 15,
-    private readonly quiet = false,
-  ) {
-    this.tty = Boolean(stream.isTTY);
+  private readonly quiet: boolean;
+  private readonly plainMs: number;
+  private readonly redrawMs: number;
+  private readonly now: () => number;
+  private readonly jobs = new Map<string, { text: string; phase: string; printed: number }>();
+  private readonly draw: ReturnType<typeof createLogUpdate> | null;
+  private lastDraw = -Infinity;
+
+  constructor(opts: ProgressOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.tty = Boolean(this.stream.isTTY);
+    this.quiet = opts.quiet ?? false;
+    this.plainMs = (opts.plainEverySeconds ?? 30) * 1000;
+    this.redrawMs = opts.redrawMs ?? 250;
+    this.now = opts.now ?? Date.now;
+    this.draw = this.tty && !this.quiet ? createLogUpdate(this.stream, { showCursor: false }) : null;
   }
 
-  /** A transient status line (overwritten on a terminal, rate-limited otherwise). */
-  update(text: string): void {
+  /** The status of job `key` (its line); `phase` changing prints at once in plain mode. */
+  set(key: string, text: string, phase = ""): void {
     if (this.quiet) return;
-    if (this.tty) {
-      const pad = Math.max(0, this.lastLen - text.length);
-      this.stream.write(`\r${text}${" ".repeat(pad)}`);
-      this.lastLen = text.length;
+    const t = this.now();
+    const job = this.jobs.get(key);
+    if (this.draw) {
+      this.jobs.set(key, { text, phase, printed: t });
+      if (t - this.lastDraw >= this.redrawMs || job === undefined || job.phase !== phase) this.redraw();
       return;
     }
-    const now = Date.now();
-    if (now - this.lastPlain >= this.plainEverySeconds * 1000) {
-      this.lastPlain = now;
+    if (job === undefined || job.phase !== phase || t - job.printed >= this.plainMs) {
       this.stream.write(`${text}\n`);
+      this.jobs.set(key, { text, phase, printed: t });
+    } else {
+      job.text = text;
     }
   }
 
-  /** A permanent line. */
+  /** Job `key` has ended: its line leaves the block. */
+  done(key: string): void {
+    this.jobs.delete(key);
+    if (this.draw) this.redraw();
+  }
+
+  /** A permanent line (above the live block on a terminal). */
   line(text: string): void {
     if (this.quiet) return;
-    if (this.tty && this.lastLen > 0) {
-      this.stream.write(`\r${" ".repeat(this.lastLen)}\r`);
-      this.lastLen = 0;
+    if (this.draw) {
+      this.draw.clear();
+      this.stream.write(`${text}\n`);
+      this.redraw();
+      return;
     }
     this.stream.write(`${text}\n`);
+  }
+
+  /** Leave the terminal as it was (the block stays printed, the cursor comes back). */
+  close(): void {
+    this.draw?.done();
+  }
+
+  private redraw(): void {
+    this.lastDraw = this.now();
+    if (this.jobs.size === 0) this.draw!.clear();
+    else this.draw!([...this.jobs.values()].map((j) => j.text).join("\n"));
   }
 }
 

@@ -49,7 +49,8 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
   const dataBefore = listing(path.join(__dirname, "..", "data"));
   const r = cli(args);
   assert.equal(r.code, 0, r.stderr);
-  const summary = JSON.parse(r.stdout);
+  const summary = JSON.parse(r.stdout); // one JSON document on stdout while progress goes to stderr
+  assert.match(r.stderr, /teacher seed 0 \[labels\]: .* samples/);
   assert.equal(summary.config.n, 12);
   assert.equal(summary.config.preset, "smoke");
   assert.deepEqual(Object.keys(summary.methods), ["cx", "oneshot"]);
@@ -59,7 +60,7 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
   for (const f of ["config.json", "curves.csv", "summary.json", "report.html"]) assert.ok(fs.existsSync(path.join(out, f)), f);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).methods, summary.methods);
   const csv = fs.readFileSync(path.join(out, "curves.csv"), "utf8").trim().split("\n");
-  assert.equal(csv[0], "seed,method,step,samples,phase,accuracy,loss,trainLoss,seconds");
+  assert.equal(csv[0], "seed,method,step,samples,phase,accuracy,loss,trainLoss,seconds,teacherFlops,studentFlops");
   assert.ok(csv.length > 4);
   assert.match(fs.readFileSync(path.join(out, "report.html"), "utf8"), /Plotly/);
   // Same folder again without --force: refused.

@@ -23,22 +23,32 @@ import { Progress, fmtDuration, fmtSamples } from "../progress";
 import { RUN_FORMAT, RunFile, checkRunDir, createRunFolder, installStopHandlers, resumeCommand, writeRunFile } from "./runFolder";
 import { CommandPlan, configText, helpText, planCommand } from "./plan";
 
+/** Progress events -> one status line per running job, and a permanent line when a job ends. */
 function progressPrinter(target: number | null, progress: Progress): (e: ProgressEvent) => void {
+  // The latest evaluation of each job: its held-out accuracy, or its tap loss in a tap phase.
+  const lastEval = new Map<string, { accuracy: number; trainLoss: number }>();
+  const status = (job: string, seed: number, phase: string, samples: number, seconds: number, maxSamples: number, evaluating: boolean) => {
+    const key = `${job} seed ${seed}`;
+    const l = lastEval.get(key);
+    const rate = samples / Math.max(seconds, 1e-9);
+    const metric = l === undefined ? "" : phase.startsWith("tap") && Number.isFinite(l.trainLoss) ? `, tap loss ${l.trainLoss.toFixed(3)}` : `, acc ${l.accuracy.toFixed(3)}`;
+    const eta = samples > 0 ? `, ETA to cap ${fmtDuration((maxSamples - samples) / Math.max(rate, 1e-9))}` : "";
+    progress.set(key, `${key} [${phase}]: ${fmtSamples(samples)} samples${metric}, ${fmtSamples(rate)}/s${eta}${evaluating ? " (evaluating)" : ""}`, phase);
+  };
   return (e) => {
-    if (e.kind === "teacher") {
-      const rate = e.samples / Math.max(e.seconds, 1e-9);
-      progress.update(`teacher seed ${e.seed}: step ${e.step}, ${fmtSamples(e.samples)} samples, acc ${e.accuracy.toFixed(3)}, loss ${e.loss.toFixed(3)}, ${fmtSamples(rate)}/s`);
+    if (e.kind === "tick") status(e.job, e.seed, e.phase, e.samples, e.seconds, e.maxSamples, e.evaluating);
+    else if (e.kind === "teacher") {
+      lastEval.set(`teacher seed ${e.seed}`, { accuracy: e.accuracy, trainLoss: NaN });
+      status("teacher", e.seed, "labels", e.samples, e.seconds, e.maxSamples, false);
+    } else if (e.kind === "student") {
+      lastEval.set(`${e.method} seed ${e.seed}`, { accuracy: e.accuracy, trainLoss: e.trainLoss });
+      status(e.method, e.seed, e.phase, e.samples, e.seconds, e.maxSamples, false);
     } else if (e.kind === "teacherDone") {
       const i = e.info;
       const hit = target === null ? "" : `; target at ${fmtSamples(i.samplesToTarget)}`;
+      progress.done(`teacher seed ${e.seed}`);
       progress.line(
         `teacher seed ${e.seed}${i.attempt ? ` (init attempt ${i.attempt})` : ""}: ${i.cached ? "loaded from cache" : `trained in ${fmtDuration(i.seconds)}`}${hit}, final acc ${i.accuracy.toFixed(3)}, ${i.checkpoints} checkpoints`,
-      );
-    } else if (e.kind === "student") {
-      const rate = e.samples / Math.max(e.seconds, 1e-9);
-      const eta = (e.maxSamples - e.samples) / Math.max(rate, 1e-9);
-      progress.update(
-        `${e.method} seed ${e.seed} [${e.phase}]: step ${e.step}, ${fmtSamples(e.samples)} samples, acc ${e.accuracy.toFixed(3)}, ${fmtSamples(rate)}/s, ETA to cap ${fmtDuration(eta)}`,
       );
     } else {
       const r = e.run;
@@ -48,6 +58,7 @@ function progressPrinter(target: number | null, progress: Progress): (e: Progres
           : r.samplesToTarget === null
             ? `not reached by ${fmtSamples(r.samples)}`
             : `${fmtSamples(r.samplesToTarget)} samples to target`;
+      progress.done(`${r.method} seed ${r.seed}`);
       progress.line(`${r.method} seed ${r.seed}: ${what} (${fmtDuration(r.seconds)}, ${r.stepsPerSecond.toFixed(0)} steps/s)`);
     }
   };
@@ -106,7 +117,7 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
     files: { "config.json": sha256(configText(cfg)) },
   };
   const claims = claimFolders(plan, run);
-  const progress = new Progress(process.stderr, 15, plan.quiet);
+  const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
   progress.line(
     `${plan.resume ? "resuming" : "run"} ${plan.runId} (${runDir}); backend: ${describeBackend()}; workers ${plan.workers}; preset ${cfg.preset}: ${exp.describe(cfg)}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`,
   );
@@ -128,6 +139,7 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
       workers: plan.workers,
       run: { dir: runDir, saveEvery: plan.saveEvery, shouldStop: stop.requested },
     });
+    progress.close(); // the live block ends before the results are printed
     const summary = { ...result.summary, wallSeconds: Math.round(elapsed() * 10) / 10 };
     let files: Record<string, string> = {};
     for (const d of [runDir, plan.out]) {
@@ -156,6 +168,7 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
     if (e instanceof ConfigError) throw e;
     throw e;
   } finally {
+    progress.close();
     stop.remove();
     for (const c of claims) c.release();
   }

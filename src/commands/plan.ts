@@ -19,12 +19,12 @@ import { SummaryBase } from "../experiments/results";
 import { defaultWorkers } from "../experiments/pool";
 import { DEFAULT_SAVE_EVERY, RUNS_DIR, RunFile, checkRunId, defaultRunId, readRunFile } from "./runFolder";
 
-const VALUE_OPTIONS = ["preset", "out", "backend", "cache", "workers", "run-id", "resume", "runs-dir", "save-every"] as const;
+const VALUE_OPTIONS = ["preset", "out", "backend", "cache", "workers", "run-id", "resume", "runs-dir", "save-every", "progress-every"] as const;
 const BOOL_OPTIONS = ["json", "report", "quiet", "no-cache", "force", "help", "dry-run"] as const;
 /** Run options that are not part of a run's identity (not stored in run.json's args). */
-const SESSION_OPTIONS = ["run-id", "resume", "runs-dir", "force", "dry-run"];
+const SESSION_OPTIONS = ["run-id", "resume", "runs-dir", "force", "dry-run", "progress-every"];
 /** Options a resumed run may still change (the rest are the run's own). */
-const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json"];
+const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json", "progress-every"];
 
 export function helpText<C extends CommonConfig, D, S extends SummaryBase>(e: Experiment<C, D, S>, hasReport: boolean): string {
   const presets = Object.keys(e.presets({})).join(" | ");
@@ -45,11 +45,13 @@ ${hasReport ? "  --report                 also write report.html (offline plotly
   --workers N              parallel worker threads for independent runs [number of cores];
                            results are identical to --workers 1
   --quiet                  no progress output
+  --progress-every S       when stderr is not a terminal: a progress line per job at most every S
+                           seconds, and at every phase change [30] (a terminal gets a live block)
   --force                  write into an existing, non-empty --out folder or run folder
   --run-id ID              run folder name [<experiment>-<preset>-<time>]
   --runs-dir DIR           where run folders live [${RUNS_DIR}]
   --resume ID              continue an interrupted run (with its own settings; --workers,
-                           --quiet, --json and --runs-dir may be given); same results as uninterrupted
+                           --quiet, --json, --progress-every and --runs-dir may be given); same results
   --save-every N           save each training run's state every N evaluations [${DEFAULT_SAVE_EVERY}]
   --dry-run                validate and print the resolved config and run folder; run nothing
 
@@ -79,6 +81,8 @@ export interface CommandPlan<C> {
   report: boolean;
   json: boolean;
   quiet: boolean;
+  /** Not a terminal: seconds between a job's progress lines. */
+  progressEvery: number;
   force: boolean;
   dryRun: boolean;
   /** The arguments stored in run.json (the run's identity; absolute paths). */
@@ -175,6 +179,7 @@ export function planCommand<C extends CommonConfig, D, S extends SummaryBase>(e:
     report: Boolean(options.report),
     json: Boolean(session.json),
     quiet: Boolean(session.quiet),
+    progressEvery: positiveInt("--progress-every", session["progress-every"], 30, 86_400),
     force: Boolean(session.force),
     dryRun: Boolean(session["dry-run"]),
     args: runFile ? runFile.args : identityArgs(argv, out, cacheDir),

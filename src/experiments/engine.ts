@@ -30,8 +30,23 @@ import { TeacherStore, obtainTeacher } from "./teachers";
 export type ProgressEvent =
   | { kind: "teacher"; seed: number; step: number; samples: number; accuracy: number; loss: number; seconds: number; maxSamples: number }
   | { kind: "teacherDone"; seed: number; info: TeacherInfo }
-  | { kind: "student"; seed: number; method: string; step: number; samples: number; accuracy: number; loss: number; seconds: number; maxSamples: number; phase: string }
-  | { kind: "studentDone"; run: StudentRun };
+  | {
+      kind: "student";
+      seed: number;
+      method: string;
+      step: number;
+      samples: number;
+      accuracy: number;
+      loss: number;
+      /** The latest training loss (projected MSE in tap phases). */
+      trainLoss: number;
+      seconds: number;
+      maxSamples: number;
+      phase: string;
+    }
+  | { kind: "studentDone"; run: StudentRun }
+  /** Between evaluations, about once a second: where a teacher ("teacher") or a student (its method) is. */
+  | { kind: "tick"; job: string; seed: number; step: number; samples: number; seconds: number; maxSamples: number; phase: string; evaluating: boolean };
 
 /** What a long run needs to save and stop: the run folder, how often, and whether to stop now. */
 export interface RunContext {
@@ -95,7 +110,12 @@ export function teacherOf<C extends CommonConfig, D, S extends SummaryBase>(
     },
     exp.teacherRetries(cfg),
     store,
-    (e) => onProgress?.({ kind: "teacher", seed, ...e, maxSamples }),
+    (e) =>
+      onProgress?.(
+        e.kind === "eval"
+          ? { kind: "teacher", seed, step: e.step, samples: e.samples, accuracy: e.accuracy, loss: e.loss, seconds: e.seconds, maxSamples }
+          : { kind: "tick", job: "teacher", seed, step: e.step, samples: e.samples, seconds: e.seconds, maxSamples, phase: "labels", evaluating: e.evaluating },
+      ),
   );
 }
 
@@ -168,6 +188,18 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       shouldStop: run?.shouldStop,
       state: { curve: [] as CurvePoint[], hit: null as number | null },
       shape: STUDENT_POLICY,
+      onTick: (t) =>
+        opts.onProgress?.({
+          kind: "tick",
+          job: method,
+          seed,
+          step: t.step,
+          samples: t.samples,
+          seconds: t.seconds,
+          maxSamples: loop.maxSamples,
+          phase: t.phase,
+          evaluating: t.evaluating,
+        }),
       onEval: (ev, s) => {
         const { type: _t, ...point } = ev;
         s.curve.push(point);
@@ -179,6 +211,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
           samples: ev.samples,
           accuracy: ev.accuracy,
           loss: ev.loss,
+          trainLoss: ev.trainLoss,
           seconds: ev.seconds,
           maxSamples: loop.maxSamples,
           phase: ev.phase,

@@ -34,7 +34,10 @@ export interface TeacherStore {
   run?: { dir: string; saveEvery: number; shouldStop?: () => boolean };
 }
 
-export type TeacherEvent = { step: number; samples: number; accuracy: number; loss: number; seconds: number };
+/** A teacher's evaluation (every checkpoint), or a time-based tick of its loop (progress displays). */
+export type TeacherEvent =
+  | { kind: "eval"; step: number; samples: number; accuracy: number; loss: number; seconds: number }
+  | { kind: "tick"; step: number; samples: number; seconds: number; evaluating: boolean };
 
 const CURVE = z.array(z.object({ samples: count, accuracy: z.number(), loss: z.number() }));
 const CKPTS = z.array(z.object({ step: count, samples: count, accuracy: z.number().optional(), sha256: z.string() }));
@@ -165,6 +168,7 @@ async function train(tp: TeacherPlan, attempt: number, progressDir: string | nul
       shouldStop: store.run?.shouldStop,
       state,
       shape: POLICY,
+      onTick: (t) => onEval?.({ kind: "tick", step: t.step, samples: t.samples, seconds: t.seconds, evaluating: t.evaluating }),
       onRestore: (s) => {
         for (const c of s.checkpoints) {
           const { weights, manifest } = loadWeights(path.join(progressDir!, ckptName(c.samples)), shapesOf(init));
@@ -178,7 +182,7 @@ async function train(tp: TeacherPlan, attempt: number, progressDir: string | nul
         checkpoints.push(c);
         const sha = progressDir ? (await saveWeights(path.join(progressDir, ckptName(c.samples)), c.weights)).sha256 : "";
         s.checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: sha });
-        onEval?.({ step: ev.step, samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds });
+        onEval?.({ kind: "eval", step: ev.step, samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds });
         if (s.hit === null && ev.accuracy >= tp.targetAccuracy) s.hit = ev.samples;
         else if (s.hit !== null) s.extra++;
         return s.hit !== null && s.extra >= tp.extraCheckpoints;

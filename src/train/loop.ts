@@ -65,6 +65,14 @@ export interface LoopOptions {
   cursor?: LoopCursor;
   /** Start at a saved position instead of the beginning. */
   resume?: LoopResume;
+  /**
+   * Yield a "tick" (where the loop is, no host read) at most this often, in seconds, between
+   * evaluations, and one before an evaluation when they are slow: progress displays are driven by
+   * time, not by the evaluation interval. Default 1; 0 = no ticks.
+   */
+  tickSeconds?: number;
+  /** Milliseconds now (tests pass a fake clock). Default Date.now. */
+  clock?: () => number;
 }
 
 export interface EvalEvent {
@@ -103,7 +111,17 @@ export interface InterruptEvent {
   samples: number;
 }
 
-export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent;
+/** Where the loop is (between evaluations), for progress displays; `evaluating`: an evaluation starts now. */
+export interface TickEvent {
+  type: "tick";
+  step: number;
+  samples: number;
+  phase: string;
+  seconds: number;
+  evaluating: boolean;
+}
+
+export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent | TickEvent;
 
 /** One optimisation step; returns the loss (kept on the device). */
 export function trainStep(
@@ -133,20 +151,28 @@ export async function* runPhases(
   opts: LoopOptions,
 ): AsyncGenerator<LoopEvent, void, void> {
   const r = opts.resume;
-  const t0 = Date.now() - (r?.seconds ?? 0) * 1000;
+  const now = opts.clock ?? Date.now;
+  const t0 = now() - (r?.seconds ?? 0) * 1000;
+  const tickMs = (opts.tickSeconds ?? 1) * 1000;
+  let lastTick = now();
+  let lastEvalMs = 0;
   let step = r?.step ?? 0;
   let samples = r?.samples ?? 0;
   const flops = { teacher: r?.teacherFlops ?? 0, student: r?.studentFlops ?? 0 };
   const cursor = opts.cursor ?? newCursor();
   const position = (phaseIndex: number, stepInPhase: number): LoopPosition => ({
-    phaseIndex, stepInPhase, step, samples, seconds: (Date.now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student,
+    phaseIndex, stepInPhase, step, samples, seconds: (now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student,
   });
+  const tick = (phase: string, evaluating: boolean): TickEvent => {
+    lastTick = now();
+    return { type: "tick", step, samples, phase, seconds: (lastTick - t0) / 1000, evaluating };
+  };
   let lastLoss: tf.Scalar | null = null;
   let lastBreath = Date.now();
   const evaluate = async (phase: string): Promise<EvalEvent> => {
     const { accuracy, loss } = await task.evaluate(model);
     const trainLoss = lastLoss ? (await lastLoss.data())[0] : NaN;
-    return { type: "eval", step, samples, phase, accuracy, loss, trainLoss, seconds: (Date.now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student };
+    return { type: "eval", step, samples, phase, accuracy, loss, trainLoss, seconds: (now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student };
   };
   try {
     if (opts.evalAtStart && !r) yield await evaluate(methodPlan.phases[0]?.name ?? "");
@@ -178,9 +204,15 @@ export async function* runPhases(
           // the time Ctrl-C waits for it to drain) stays bounded between evaluations.
           if (step % DEVICE_SYNC_EVERY === 0 && tf.getBackend() === "webgpu") await loss.data();
           if (step % opts.evalEvery === 0) {
-            yield await evaluate(phase.name);
+            // Say so before an evaluation when they take long (the last one took half a tick or more).
+            if (tickMs > 0 && lastEvalMs >= tickMs / 2) yield tick(phase.name, true);
+            const e0 = now();
+            const ev = await evaluate(phase.name);
+            lastEvalMs = now() - e0;
+            yield ev;
             await new Promise((r) => setImmediate(r)); // let progress output and signals through
           }
+          else if (tickMs > 0 && now() - lastTick >= tickMs) yield tick(phase.name, false);
           if (opts.checkpointEvery && step % opts.checkpointEvery === 0) {
             yield { type: "checkpoint", step, samples };
           }

@@ -17,7 +17,7 @@ import { NamedTensors, TappedModel, shortName } from "../models/types";
 import { Shape } from "../io";
 import { Interrupted, POSITION, count, loadState, prefixed, saveState, section, stateExists } from "./state";
 import { CheckpointError, disposeWeights } from "./checkpoints";
-import { EvalEvent, LoopOptions, LoopPosition, LoopResume, newCursor, runPhases } from "./loop";
+import { EvalEvent, LoopOptions, LoopPosition, LoopResume, TickEvent, newCursor, runPhases } from "./loop";
 import { createOptimizer } from "./optimizers";
 
 /** A task whose training stream can say where it is and continue from there. */
@@ -40,6 +40,8 @@ export interface TrainRunSpec<S> {
   shape: Shape<S>;
   /** Sees every evaluation; returns true to end the run. May write files (a teacher's checkpoints). */
   onEval(ev: EvalEvent, state: S): boolean | Promise<boolean>;
+  /** Sees the loop's time-based ticks (progress displays). */
+  onTick?(ev: TickEvent): void;
   /** After a saved state is restored (reload what it refers to). */
   onRestore?(state: S): void;
 }
@@ -111,6 +113,7 @@ export async function trainRun<S>(spec: TrainRunSpec<S>): Promise<TrainRunResult
         await save();
         throw new Interrupted();
       }
+      if (ev.type === "tick") spec.onTick?.(ev);
       if (ev.type !== "eval") continue;
       if (await spec.onEval(ev, state)) break;
       if (store && ++evals % store.saveEvery === 0) await save();
