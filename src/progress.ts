@@ -35,7 +35,8 @@ export class Progress {
 
   constructor(opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
-    this.tty = Boolean(this.stream.isTTY);
+    // A terminal of unknown width (a pty nobody sized) cannot be redrawn in place: plain lines then.
+    this.tty = Boolean(this.stream.isTTY) && (this.stream.columns ?? 0) > 0;
     this.quiet = opts.quiet ?? false;
     this.plainMs = (opts.plainEverySeconds ?? 30) * 1000;
     this.redrawMs = opts.redrawMs ?? 250;

@@ -65,6 +65,11 @@ test("plain mode (not a terminal): one line per job per interval, and at once on
   assert.deepEqual(cx, ["cx 0", "cx 30000", "cx 50000", "cx 80000"], "the phase change at 50 s prints at once");
   p.line("done");
   assert.equal(lines[lines.length - 1], "done");
+  // A terminal nobody sized (0 columns) cannot be redrawn: plain lines.
+  const unsized = sink();
+  Object.assign(unsized.stream, { isTTY: true, columns: 0 });
+  new Progress({ stream: unsized.stream }).set("a", "plain line");
+  assert.deepEqual(unsized.lines, ["plain line"]);
   const quiet = sink();
   const q = new Progress({ stream: quiet.stream, quiet: true });
   q.set("a", "x");
