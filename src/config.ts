@@ -33,7 +33,7 @@ function show(v: unknown): string {
 }
 
 /** How a field's command-line string is read. */
-export type FieldKind = "int" | "number" | "enum" | "bool" | "intList" | "enumList" | "string";
+export type FieldKind = "int" | "intOrAuto" | "number" | "enum" | "bool" | "intList" | "enumList" | "string";
 
 /** One config field: type (through `check`), default, meaning, and how the CLI reads it. */
 export interface Field<T> {
@@ -101,6 +101,11 @@ export function int(dflt: number, doc: string, r: Range & { aliases?: string[] }
   return field("int", intSchema(r), dflt, doc, { aliases: r.aliases });
 }
 
+/** An integer, or the word "auto" (the value is then decided as the run goes: tap phases' lengths). */
+export function intOrAuto(dflt: number | "auto", doc: string, r: Range & { aliases?: string[] } = {}): Field<number | "auto"> {
+  return field("intOrAuto", z.union([intSchema(r), z.literal("auto")], { errorMap: () => ({ message: 'expected an integer or "auto"' }) }), dflt, doc, { aliases: r.aliases });
+}
+
 export function num(dflt: number, doc: string, r: Range & { exclusiveMin?: boolean; allowInfinity?: boolean; aliases?: string[] } = {}): Field<number> {
   let s = z.number(type("expected a number"));
   if (!r.allowInfinity) s = s.finite("must be finite");
@@ -163,6 +168,8 @@ export function parseFieldString(name: string, f: Field<unknown>, raw: string): 
     return Number(m[1]) * (/[kK]/.test(m[2]) ? 1e3 : /[mM]/.test(m[2]) ? 1e6 : 1);
   };
   switch (f.kind) {
+    case "intOrAuto":
+      return raw.trim() === "auto" ? "auto" : numOf(raw);
     case "int":
     case "number":
       return numOf(raw);

@@ -56,7 +56,7 @@ test("curriculum extraction's phase 1 changes only the student's first layer, th
   assert.deepEqual(p.phases.map((ph) => ph.kind), ["tap", "output"]);
   const start = values(student.snapshot());
   let afterP1: Record<string, number[]> | null = null;
-  for await (const ev of runPhases(student, p, stream, { evalEvery: 10, maxSamples: (cfg.tapSteps + 20) * cfg.batch })) {
+  for await (const ev of runPhases(student, p, stream, { evalEvery: 10, maxSamples: ((cfg.tapSteps as number) + 20) * cfg.batch })) {
     if (ev.type === "phase" && ev.index === 1) afterP1 = values(student.snapshot());
   }
   const end = values(student.snapshot());

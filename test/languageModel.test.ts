@@ -10,7 +10,7 @@ import { useBackend } from "./helpers";
 import { LANGUAGE_MODEL, MlmValidation, mlmBatchTensors, prepareMlmData, resolveLanguageModelConfig } from "../src/experiments/languageModel";
 import { trainTeacher } from "../src/experiments/engine";
 import { buildMethod } from "../src/distill/methods";
-import { disposeBatch } from "../src/distill/phases";
+import { disposeBatch, optimizerAt } from "../src/distill/phases";
 import { MlmBatch, } from "../src/data/maskedLm";
 import { labelsPhase } from "../src/distill/outputs";
 import { createTransformer, TransformerModel, TransformerForwardOptions } from "../src/models/transformer";
@@ -72,7 +72,7 @@ test("no tensor leak per step (tap and output phases, evaluation), teacher uncha
     const p = buildMethod(method, setup.context);
     for (const phase of p.phases.slice(0, 2).concat(p.phases.slice(-1))) {
       phase.begin?.();
-      const opt = createOptimizer(phase.optimizer);
+      const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
       const step = async () => {
         const b = await task.nextBatch();
         trainStep(student, phase, b, (g) => opt.apply(phase.trainable, g)).dispose();

@@ -19,6 +19,7 @@ import { createMlp } from "../src/models/mlp";
 import { createTransformer, TransformerConfig } from "../src/models/transformer";
 import { TappedModel } from "../src/models/types";
 import { Rng } from "../src/rng";
+import { optimizerAt } from "../src/distill/phases";
 import { trainStep } from "../src/train/loop";
 import { createOptimizer } from "../src/train/optimizers";
 
@@ -114,7 +115,7 @@ test("webgpu equals cpu: one curriculum-extraction tap step and one output step,
     });
     const losses: number[] = [];
     for (const phase of [plan.phases[0], plan.phases[plan.phases.length - 1]]) {
-      const opt = createOptimizer(phase.optimizer);
+      const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
       const batch = { x: tf.tensor2d(xs, [8, 10], "int32"), y: tf.tensor1d(ys, "int32"), size: 8 };
       const loss = trainStep(student, phase, batch, (g) => opt.apply(phase.trainable, g));
       losses.push((await loss.data())[0]);

@@ -17,7 +17,7 @@ import { parityTask } from "../data/sparseParity";
 import { validationBatches } from "../data/maskedLm";
 import { curriculumExtraction, defaultTapPairs } from "../distill/curriculumExtraction";
 import { labelsPhase, outputPhase } from "../distill/outputs";
-import { Phase, Task, disposeBatch } from "../distill/phases";
+import { Phase, Task, disposeBatch, optimizerAt } from "../distill/phases";
 import { MaskedLmTask, MlmValidation } from "../experiments/languageModel";
 import { parityStream } from "../experiments/parityTask";
 import { createMlp } from "../models/mlp";
@@ -69,7 +69,7 @@ async function timeStep(step: () => Promise<void>, minMs: number, warmup: number
 
 /** One training step of `phase` per call; `dispose` frees its optimiser's moments. */
 function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<void>) & { dispose(): void } {
-  const opt = createOptimizer(phase.optimizer);
+  const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
   const step = async () => {
     const b = await task.nextBatch();
     const loss = trainStep(model, phase, b, (g) => opt.apply(phase.trainable, g));

@@ -11,6 +11,7 @@ import { OptimizerSpec } from "../train/optimizers";
 import { projectedMse } from "./losses";
 import { OutputOptions, outputPhase } from "./outputs";
 import { tapStepFlops } from "../cost";
+import { AUTO_RULE, plateauRule } from "./autoLength";
 import { Batch, MethodPlan, Phase, countedFlops, plan } from "./phases";
 import { Projection, layerNormTarget, randomProjection } from "./projection";
 
@@ -26,8 +27,11 @@ export interface TapPair {
 
 export interface CurriculumOptions {
   pairs: readonly TapPair[];
-  /** Steps of each tap phase (one number for all, or one per pair). */
-  tapSteps: number | readonly number[];
+  /**
+   * Steps of each tap phase (one number for all, or one per pair), or "auto": each phase ends when
+   * its projected MSE stops improving (src/distill/autoLength.ts), at AUTO_RULE.maxSteps at the latest.
+   */
+  tapSteps: number | readonly number[] | "auto";
   /** Optimiser of the tap phases (a fresh one per phase). */
   tapOptimizer: OptimizerSpec;
   /** Std of the projection's entries; default 1/sqrt(teacher tap width). */
@@ -71,9 +75,11 @@ export function curriculumExtraction(
   rng: Rng,
   opts: CurriculumOptions,
 ): MethodPlan {
-  const steps = (i: number) => (typeof opts.tapSteps === "number" ? opts.tapSteps : opts.tapSteps[i]);
-  if (typeof opts.tapSteps !== "number" && opts.tapSteps.length !== opts.pairs.length) {
-    throw new Error(`curriculumExtraction: tapSteps has ${opts.tapSteps.length} entries for ${opts.pairs.length} tap pairs`);
+  const auto = opts.tapSteps === "auto";
+  const fixed = opts.tapSteps === "auto" ? AUTO_RULE.maxSteps : opts.tapSteps;
+  const steps = (i: number) => (typeof fixed === "number" ? fixed : fixed[i]);
+  if (typeof fixed !== "number" && fixed.length !== opts.pairs.length) {
+    throw new Error(`curriculumExtraction: tapSteps has ${fixed.length} entries for ${opts.pairs.length} tap pairs`);
   }
   const source = opts.tapSource ?? teacher;
   const owned: Array<{ dispose(): void }> = [];
@@ -96,6 +102,7 @@ export function curriculumExtraction(
       kind: "tap" as const,
       steps: steps(i),
       optimizer: opts.tapOptimizer,
+      autoStop: auto ? () => plateauRule() : undefined,
       // The teacher up to its tap and the projection, the student up to its tap (a learned
       // regressor's product counts like the projection: it is small either way).
       stepFlops: countedFlops([student, source], (shape) => tapStepFlops(student, pair.studentTap, source, pair.teacherTap, dim, shape)),

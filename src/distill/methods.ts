@@ -9,7 +9,7 @@ import { NamedTensors, TappedModel } from "../models/types";
 import { Rng } from "../rng";
 import { CurriculumOptions, curriculumExtraction } from "./curriculumExtraction";
 import { Checkpoint, OutputOptions, oneShot, progressive, scratch, twoShot } from "./outputs";
-import { MethodPlan, Task } from "./phases";
+import { MethodPlan, Task, optimizerAt } from "./phases";
 
 /** Config fields the methods read (defaults that differ per experiment are set there with withDefault). */
 export const METHOD_FIELDS = {
@@ -59,9 +59,14 @@ function cx(c: MethodContext): MethodPlan {
     source = c.shell();
     source.load(c.teacherInit);
   }
-  const steps = c.curriculum.tapSteps;
-  const tapTotal = typeof steps === "number" ? steps * c.curriculum.pairs.length : steps.reduce((a, b) => a + b, 0);
-  const p = curriculumExtraction(c.student, c.teacher, c.rng, { ...c.curriculum, tapSource: source, output: c.output(tapTotal) });
+  // The output phase's options are made when it starts: after tap phases that may end by themselves
+  // ("auto"), its schedule is sized to the steps actually left.
+  const output = c.output(0);
+  const p = curriculumExtraction(c.student, c.teacher, c.rng, {
+    ...c.curriculum,
+    tapSource: source,
+    output: { ...output, optimizer: (start: number) => optimizerAt(c.output(start).optimizer, start) },
+  });
   return source ? { ...p, dispose: () => (p.dispose(), source!.dispose()) } : p;
 }
 

@@ -7,7 +7,7 @@ import { NamedTensors, TappedModel } from "../models/types";
 import { OptimizerSpec } from "../train/optimizers";
 import { oneHotTargets, softCrossEntropy, teacherProbs } from "./losses";
 import { labelsStepFlops, outputStepFlops } from "../cost";
-import { Batch, MethodPlan, Phase, Task, countedFlops, plan } from "./phases";
+import { Batch, MethodPlan, Phase, PhaseOptimizer, Task, countedFlops, plan } from "./phases";
 
 /** A saved teacher state: weights after `samples` training samples. */
 export interface Checkpoint {
@@ -19,7 +19,8 @@ export interface Checkpoint {
 }
 
 export interface OutputOptions {
-  optimizer: OptimizerSpec;
+  /** Fixed, or made when the phase starts (see Phase.optimizer). */
+  optimizer: PhaseOptimizer;
   /** Distillation temperature; 1 = plain KD. */
   tau: number;
 }
@@ -36,7 +37,7 @@ function fastSoftGrads(student: TappedModel): Phase["grads"] {
 }
 
 /** Train on the true labels. */
-export function labelsPhase(task: Task, student: TappedModel, steps: number, optimizer: OptimizerSpec): Phase {
+export function labelsPhase(task: Task, student: TappedModel, steps: number, optimizer: PhaseOptimizer): Phase {
   return {
     name: "labels",
     kind: "output",

@@ -11,6 +11,15 @@ import * as tf from "@tensorflow/tfjs";
 import { StepFlops } from "../cost";
 import { FlopShape, ForwardOptions, TappedModel } from "../models/types";
 import { OptimizerSpec } from "../train/optimizers";
+import { StopRule } from "./autoLength";
+
+/** A phase's optimiser: fixed, or made when the phase starts at global step `startStep`. */
+export type PhaseOptimizer = OptimizerSpec | ((startStep: number) => OptimizerSpec);
+
+/** The optimiser spec of a phase starting at `startStep`. */
+export function optimizerAt(o: PhaseOptimizer, startStep: number): OptimizerSpec {
+  return typeof o === "function" ? o(startStep) : o;
+}
 
 /**
  * How a batch must be run through a model, passed to every `forward` / `forwardTaps` of the student,
@@ -67,8 +76,13 @@ export interface Phase {
   readonly steps: number;
   /** The student variables this phase trains. */
   readonly trainable: readonly tf.Variable[];
-  /** A fresh optimiser is made per phase. */
-  readonly optimizer: OptimizerSpec;
+  /**
+   * A fresh optimiser is made per phase: this spec, or a function of the global step at which the
+   * phase starts (a schedule sized to the steps left, when earlier phases end by themselves).
+   */
+  readonly optimizer: PhaseOptimizer;
+  /** Ends the phase before `steps` (its cap) when the loss stops improving (tapSteps "auto"). A fresh rule per run of the phase. */
+  autoStop?(): StopRule;
   /** Called once when the phase starts (e.g. load a checkpoint into the target model). */
   begin?(): void;
   /** The detached target for a batch, computed outside the gradient closure. */

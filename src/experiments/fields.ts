@@ -3,7 +3,7 @@
  * config.ts). An experiment's config is a record of these, in the order `--help` and config.json
  * show them, with its own defaults where they differ (`withDefault`).
  */
-import { int, intList, enumList, num, oneOf, str, bool, ConfigOf } from "../config";
+import { int, intList, intOrAuto, enumList, num, oneOf, str, bool, ConfigOf } from "../config";
 import { METHOD_FIELDS, METHOD_NAMES, MethodName } from "../distill/methods";
 
 /** Fields every experiment has. */
@@ -41,7 +41,14 @@ export const RUN_TO_CAP = {
 
 /** Curriculum extraction's tap phases. `p1Steps`/`p1Lr` are the MLP experiment's old names. */
 export const TAP_FIELDS = {
-  tapSteps: int(500, "curriculum extraction: steps of each tap phase (one per tapped layer), counted in the student's budget", { min: 0, aliases: ["p1Steps"] }),
+  tapSteps: intOrAuto(
+    500,
+    'curriculum extraction: steps of each tap phase (one per tapped layer), counted in the student\'s budget; "auto": each ends when its projected MSE stops improving (src/distill/autoLength.ts)',
+    {
+      min: 0,
+      aliases: ["p1Steps"],
+    },
+  ),
   tapLr: num(0.05, "curriculum extraction: learning rate of the tap phases (a fresh optimiser per phase)", { min: 0, exclusiveMin: true, aliases: ["p1Lr"] }),
 };
 

@@ -284,7 +284,7 @@ export const LANGUAGE_MODEL: Experiment<LanguageModelConfig, MlmData, LanguageMo
   },
   check(cfg) {
     checkTransformerSizes(cfg);
-    if (cfg.tapSteps * cfg.studentLayers >= cfg.studentSteps && cfg.methods.includes("cx")) {
+    if (cfg.tapSteps !== "auto" && cfg.tapSteps * cfg.studentLayers >= cfg.studentSteps && cfg.methods.includes("cx")) {
       throw new ConfigError("tapSteps", cfg.tapSteps, `tap phases (${cfg.studentLayers} x ${cfg.tapSteps}) leave no output steps in studentSteps ${cfg.studentSteps}`);
     }
     checkModelSize("teacherDModel", cfg.teacherDModel, transformerParams(cfg.teacherLayers, cfg.teacherDModel, 4, cfg.vocabSize, cfg.seqLen), "teacher");

@@ -14,7 +14,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { TappedModel } from "../models/types";
-import { Batch, MethodPlan, Task, disposeBatch } from "../distill/phases";
+import { PlateauState, StopRule } from "../distill/autoLength";
+import { Batch, MethodPlan, Task, disposeBatch, optimizerAt } from "../distill/phases";
 import { Optimizer, createOptimizer } from "./optimizers";
 
 /** Where the loop is: after `step` steps, `stepInPhase` of them in phase `phaseIndex`. */
@@ -31,6 +32,8 @@ export interface LoopPosition {
    */
   teacherFlops: number;
   studentFlops: number;
+  /** The current phase's stop rule state (tapSteps "auto"), absent otherwise. */
+  rule?: PlateauState;
 }
 
 /** Filled in by the loop; read it while the generator is paused at an event. */
@@ -160,8 +163,9 @@ export async function* runPhases(
   let samples = r?.samples ?? 0;
   const flops = { teacher: r?.teacherFlops ?? 0, student: r?.studentFlops ?? 0 };
   const cursor = opts.cursor ?? newCursor();
-  const position = (phaseIndex: number, stepInPhase: number): LoopPosition => ({
+  const position = (phaseIndex: number, stepInPhase: number, rule?: StopRule): LoopPosition => ({
     phaseIndex, stepInPhase, step, samples, seconds: (now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student,
+    ...(rule ? { rule: rule.state() } : {}),
   });
   const tick = (phase: string, evaluating: boolean): TickEvent => {
     lastTick = now();
@@ -179,8 +183,10 @@ export async function* runPhases(
     for (let pi = r?.phaseIndex ?? 0; pi < methodPlan.phases.length && samples < opts.maxSamples; pi++) {
       const phase = methodPlan.phases[pi];
       phase.begin?.();
-      const optimizer = createOptimizer(phase.optimizer);
       const s0 = r && pi === r.phaseIndex ? r.stepInPhase : 0;
+      const optimizer = createOptimizer(optimizerAt(phase.optimizer, step - s0));
+      const rule = phase.autoStop?.();
+      if (rule && s0 > 0 && r?.rule) rule.restore(r.rule);
       if (s0 > 0) optimizer.restore(phase.trainable, r!.optimizerStep, r!.optimizerState);
       cursor.optimizer = optimizer;
       cursor.position = position(pi, s0);
@@ -199,7 +205,10 @@ export async function* runPhases(
           lastLoss = loss;
           step++;
           samples += batch.size;
-          cursor.position = position(pi, s + 1);
+          // A phase with a stop rule (tapSteps "auto") reads its loss now and then and may end here;
+          // its position then points at the next phase, so a save made now resumes there.
+          const ended = rule !== undefined && (s + 1) % rule.every === 0 && rule.observe((await loss.data())[0], s + 1);
+          cursor.position = ended ? position(pi + 1, 0) : position(pi, s + 1, rule);
           // A GPU backend runs ahead of the device: wait for it now and then, so that the queue (and
           // the time Ctrl-C waits for it to drain) stays bounded between evaluations.
           if (step % DEVICE_SYNC_EVERY === 0 && tf.getBackend() === "webgpu") await loss.data();
@@ -224,6 +233,7 @@ export async function* runPhases(
             }
             if (opts.shouldStop()) yield { type: "interrupt", step, samples };
           }
+          if (ended) break;
         }
       } finally {
         cursor.optimizer = null;

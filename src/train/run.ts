@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { MethodPlan, Task } from "../distill/phases";
+import { MethodPlan, Task, optimizerAt } from "../distill/phases";
 import { NamedTensors, TappedModel, shortName } from "../models/types";
 import { Shape } from "../io";
 import { Interrupted, POSITION, count, loadState, prefixed, saveState, section, stateExists } from "./state";
@@ -94,7 +94,7 @@ export async function trainRun<S>(spec: TrainRunSpec<S>): Promise<TrainRunResult
         task.restore(s.stream);
         // Checked now so that a bad moment is reported here, against the state file.
         const phase = plan.phases[s.position.phaseIndex];
-        const probe = createOptimizer(phase.optimizer);
+        const probe = createOptimizer(optimizerAt(phase.optimizer, s.position.step - s.position.stepInPhase));
         try {
           probe.restore(phase.trainable, s.optimizerStep, section(loaded, "opt"));
         } finally {

@@ -114,6 +114,7 @@ export const POSITION = z.object({
   seconds: z.number().nonnegative(),
   teacherFlops: z.number().nonnegative(),
   studentFlops: z.number().nonnegative(),
+  rule: z.object({ ema: z.number().nullable(), best: z.number().nullable(), sinceBest: count }).optional(),
 });
 export const EVAL_POINT = z.object({
   step: count,
