@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# Set up the notebook workflow: Jupyter from Debian, headless Chromium for the render check, and the
-# tslab kernel (from this repo's node_modules) registered under the repo-local prefix .jupyter/.
+# Set up the notebook workflow: Jupyter from Debian, headless Chromium for the render check, the tslab
+# kernel registered where every Jupyter front end looks (the user's Jupyter data dir), and the git filter
+# that keeps notebook outputs out of commits.
 #
-#   npm run notebooks:setup             # as root: installs missing Debian packages; otherwise prints the command
+#   npm run notebooks:setup                         # as root: installs missing Debian packages; otherwise prints the command
 #   bash scripts/notebooks-setup.sh --no-chromium   # skip chromium (only needed by `npm run notebooks:check`)
 #
-# Idempotent: installs nothing that is present, re-registers the kernel only if its kernel.json is
-# missing or points at another tslab binary (e.g. the repo moved).
-# Use the kernel with JUPYTER_PATH=<repo>/.jupyter/share/jupyter (the npm scripts set it).
+# Idempotent: installs nothing that is present; rewrites the kernel only when it differs.
+# The kernel: `tslab install --user` with a launcher (scripts/tslab-launcher.sh) that starts the tslab of
+# the checkout a notebook lives in, so plain `jupyter notebook`, `jupyter kernelspec list`, VS Code and
+# JupyterLab (where installed) see it with no environment variables, and several checkouts share it.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY=/usr/bin/python3   # Debian's python: the default python3 on these machines has no Jupyter
-PREFIX="$REPO/.jupyter"
-KERNEL_JSON="$PREFIX/share/jupyter/kernels/tslab/kernel.json"
 TSLAB="$REPO/node_modules/.bin/tslab"
 WANT_CHROMIUM=1
 for a in "$@"; do
   case "$a" in
     --no-chromium) WANT_CHROMIUM=0 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "notebooks-setup: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -36,11 +36,26 @@ pymod IPython || missing+=(python3-ipython)
 command -v jupyter-notebook >/dev/null 2>&1 && pymod notebook || missing+=(jupyter-notebook)
 if [ "$WANT_CHROMIUM" = 1 ]; then command -v chromium >/dev/null 2>&1 || missing+=(chromium); fi
 
+apt_hint() {
+  # Who holds the dpkg/apt lock, if anyone: the usual reason an install stops here.
+  local holder=""
+  if command -v fuser >/dev/null 2>&1; then
+    holder="$(fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock 2>/dev/null | tr -s ' ' || true)"
+  fi
+  echo "notebooks-setup: apt-get failed. If another apt/dpkg is running${holder:+ (lock held by PID${holder})}, wait for it" >&2
+  echo "  and run 'npm run notebooks:setup' again; apt waited up to ${APT_LOCK_WAIT}s for the lock. Otherwise read apt's message above." >&2
+}
+
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "notebooks-setup: installing Debian packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    # Another apt or dpkg (an unattended upgrade, a colleague's install) holds the lock: wait for it.
+    APT_LOCK_WAIT="${CD_APT_LOCK_WAIT:-600}"
+    echo "notebooks-setup: installing Debian packages: ${missing[*]} (waiting up to ${APT_LOCK_WAIT}s for a held dpkg lock)"
+    if ! apt-get -o DPkg::Lock::Timeout="$APT_LOCK_WAIT" update -qq ||
+      ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="$APT_LOCK_WAIT" install -y -qq "${missing[@]}"; then
+      apt_hint
+      exit 1
+    fi
   else
     echo "notebooks-setup: missing Debian packages. Install them with:" >&2
     echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
@@ -56,22 +71,36 @@ if [ ! -x "$TSLAB" ]; then
   exit 1
 fi
 
+# The kernel, in the user's Jupyter data dir (~/.local/share/jupyter unless JUPYTER_DATA_DIR says otherwise).
+DATA_DIR="$("$PY" -c 'from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())')"
+LAUNCHER="$DATA_DIR/curriculum-distill/tslab-launcher"
+NODE_DIR="$(dirname "$(command -v node)")"
+rendered="$(sed -e "s|@NODE_DIR@|$NODE_DIR|g" -e "s|@REPO@|$REPO|g" "$REPO/scripts/tslab-launcher.sh")"
+KERNEL_JSON="$DATA_DIR/kernels/tslab/kernel.json"
 current=""
-if [ -f "$KERNEL_JSON" ]; then
-  current="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["argv"][0])' "$KERNEL_JSON" 2>/dev/null || true)"
-fi
-if [ "$current" = "$TSLAB" ]; then
+[ -f "$KERNEL_JSON" ] && current="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["argv"][0])' "$KERNEL_JSON" 2>/dev/null || true)"
+if [ "$current" = "$LAUNCHER" ] && [ -f "$LAUNCHER" ] && [ "$(cat "$LAUNCHER")" = "$rendered" ]; then
   echo "notebooks-setup: tslab kernel already registered ($KERNEL_JSON)"
 else
-  echo "notebooks-setup: registering the tslab kernel under $PREFIX"
-  "$TSLAB" install --python "$PY" --binary "$TSLAB" --prefix "$PREFIX"
+  mkdir -p "$(dirname "$LAUNCHER")"
+  printf '%s\n' "$rendered" >"$LAUNCHER.tmp" && chmod 755 "$LAUNCHER.tmp" && mv "$LAUNCHER.tmp" "$LAUNCHER"
+  echo "notebooks-setup: registering the tslab kernel in $DATA_DIR/kernels (launcher $LAUNCHER)"
+  "$TSLAB" install --user --python "$PY" --binary "$LAUNCHER"
 fi
 
-export JUPYTER_PATH="$PREFIX/share/jupyter"
-specs="$(jupyter kernelspec list 2>/dev/null || true)"
+# Visible to Debian's Jupyter with no extra environment (JUPYTER_PATH cleared for the check).
+specs="$(env -u JUPYTER_PATH "$PY" -m jupyter kernelspec list 2>/dev/null || true)"
 if ! grep -q "^ *tslab " <<<"$specs"; then
-  echo "notebooks-setup: the tslab kernel is not visible to jupyter (JUPYTER_PATH=$JUPYTER_PATH)" >&2
+  echo "notebooks-setup: the tslab kernel is not visible to 'jupyter kernelspec list':" >&2
+  echo "$specs" >&2
   exit 1
+fi
+
+# Notebook outputs stay out of commits: git runs scripts/nbstrip.js on notebooks/*.ipynb (.gitattributes).
+if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+  git -C "$REPO" config filter.nbstrip.clean "node scripts/nbstrip.js"
+  git -C "$REPO" config filter.nbstrip.smudge cat
+  echo "notebooks-setup: git filter nbstrip set (notebook outputs are stripped when staged)"
 fi
 
 "$PY" - <<'PYEOF'

@@ -6,18 +6,19 @@
 #   npm run notebooks -- 00-smoke 01-x     # some of them (names or paths)
 #   CD_QUICK=1 npm run notebooks           # quick mode: notebooks pick tiny configs
 #
-# Env: CD_QUICK and everything else pass through to the kernel; CD_CELL_TIMEOUT (s per cell, default
-# 900); CD_REPORTS_DIR (default reports); CD_NO_BUILD=1 skips `npm run build`.
+# Env: CD_QUICK and everything else pass through to the kernel (CD_CACHE_DIR, CD_RESULTS_DIR, CD_WORKERS:
+# see notebooks/README.md); CD_CELL_TIMEOUT (s per cell, default 900); CD_REPORTS_DIR (default reports);
+# CD_NO_BUILD=1 skips `npm run build`.
 # Runs every notebook even if one fails; on a failing cell prints the notebook, the cell index, the head
 # of its source and its real error text (see scripts/nbexec.py), and exits 1.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-export JUPYTER_PATH="$REPO/.jupyter/share/jupyter"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
 OUT="${CD_REPORTS_DIR:-reports}"
 
-if [ ! -f "$JUPYTER_PATH/kernels/tslab/kernel.json" ] || ! /usr/bin/python3 -c "import nbclient, nbconvert" 2>/dev/null; then
+specs="$(/usr/bin/python3 -m jupyter kernelspec list 2>/dev/null || true)"
+if ! /usr/bin/python3 -c "import nbclient, nbconvert" 2>/dev/null || ! grep -q "^ *tslab " <<<"$specs"; then
   echo "notebooks: Jupyter or the tslab kernel is missing: run 'npm run notebooks:setup'" >&2
   exit 1
 fi

@@ -1,9 +1,22 @@
 /**
- * HTML for plotly figures: notebook outputs (tslab.display.html) and self-contained report pages.
+ * HTML for plotly figures: notebook outputs and self-contained report pages.
  *
- * Nothing may come from a CDN here, so the plotly bundle (plotly.js-dist-min, about 4.8 MB) is inlined:
- * once per process for notebook outputs (the first figure of a notebook carries it; later ones reuse
- * window.Plotly), once per page for reportHtml.
+ * Nothing may come from a CDN here, so plotly travels inside the page. Two choices keep pages and saved
+ * notebooks small and make figures survive any re-run of any cell:
+ *
+ * - The bundle is plotly's "basic" build (plotly.js-basic-dist-min: scatter, bar and pie, which is every
+ *   trace type these charts use; 1.07 MB against 4.56 MB for the full build), gzip-compressed and
+ *   base64-encoded (about 0.47 MB), and unpacked in the browser with DecompressionStream
+ *   (`plotlyLoaderHtml`). A notebook emits it once, from its first cell (`notebookSetup`), not from
+ *   whichever figure happened to be drawn first: re-running a plotting cell no longer removes plotly
+ *   from the saved notebook, and a figure never carries the bundle.
+ * - A figure (`figureHtml`) is a `<div>` plus a short script that waits for plotly: `window.Plotly`
+ *   when the page has it, else the loader's promise `window.cdPlotly`. A page with neither says so in
+ *   the figure's place (and in a `data-error` attribute the render check reads).
+ *
+ * The bundle is wrapped so that `define`, `exports` and `module` are hidden from its UMD header: with
+ * require.js on the page (classic Jupyter, nbconvert's HTML template) plotly would otherwise register as
+ * an AMD module and never set window.Plotly.
  *
  * Each figure is `<div class="cd-figure" data-expected-traces="N">`; scripts/check-reports.py renders
  * exported pages in headless Chromium and compares N with the traces plotly actually drew.
@@ -11,32 +24,23 @@
  * Keep this file within TypeScript 5.0 syntax (tslab compiles notebooks against its .d.ts with TS 5.0.4).
  */
 import * as fs from "fs";
-import * as path from "path";
+import * as zlib from "zlib";
 import type { FigureSpec } from "./plots";
+import { writeFileAtomic } from "../io";
 
 let bundleCache: string | null = null;
-let bundleInlined = false;
+let loaderCache: string | null = null;
 let figureCounter = 0;
 
 /** Path of the plotly bundle in node_modules. */
 export function plotlyBundlePath(): string {
-  return require.resolve("plotly.js-dist-min/plotly.min.js");
+  return require.resolve("plotly.js-basic-dist-min/plotly-basic.min.js");
 }
 
 /** The minified plotly bundle's source (read once, cached). */
 export function plotlyBundle(): string {
   if (bundleCache === null) bundleCache = fs.readFileSync(plotlyBundlePath(), "utf8");
   return bundleCache;
-}
-
-/** Forget that the bundle was inlined: the next figureHtml inlines it again (e.g. after clearing outputs). */
-export function resetBundle(): void {
-  bundleInlined = false;
-}
-
-/** Whether a figure in this process already carried the bundle. */
-export function bundleAlreadyInlined(): boolean {
-  return bundleInlined;
 }
 
 /** Escape text for HTML element content and attribute values. */
@@ -55,23 +59,35 @@ export function scriptJson(value: unknown): string {
 }
 
 /**
- * The bundle as one <script>. It is wrapped so that `define`, `exports` and `module` are hidden from its
- * UMD header: with require.js on the page (classic Jupyter, nbconvert's template) plotly would otherwise
- * register as an AMD module and never set window.Plotly.
+ * One <script> that makes plotly available on the page: it sets `window.cdPlotly`, a promise of the
+ * plotly object, unpacking the gzip+base64 bundle it carries. Emitting it twice is harmless (the second
+ * copy sees the promise and does nothing). About 0.47 MB.
  */
-export function bundleScript(): string {
-  const src = plotlyBundle().replace(/<\/(script)/gi, "<\\/$1");
-  return `<script type="text/javascript">(function(define, exports, module){\n${src}\n}).call(window);</script>`;
+export function plotlyLoaderHtml(): string {
+  if (loaderCache === null) {
+    const gz = zlib.gzipSync(Buffer.from(plotlyBundle(), "utf8"), { level: 9 }).toString("base64");
+    loaderCache =
+      `<script type="text/javascript" class="cd-plotly-loader">(function(){` +
+      `if(window.cdPlotly)return;` +
+      `if(window.Plotly){window.cdPlotly=Promise.resolve(window.Plotly);return;}` +
+      `var b64="${gz}";` +
+      `window.cdPlotly=(function(){` +
+      `if(typeof DecompressionStream==="undefined")return Promise.reject(new Error("this browser has no DecompressionStream: open the page in a current browser"));` +
+      `var bin=atob(b64),bytes=new Uint8Array(bin.length);for(var i=0;i<bin.length;i++)bytes[i]=bin.charCodeAt(i);` +
+      `return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text().then(function(code){` +
+      `var s=document.createElement("script");` +
+      `s.text="(function(define,exports,module){\\n"+code+"\\n}).call(window);";` +
+      `(document.head||document.documentElement).appendChild(s);` +
+      `if(!window.Plotly)throw new Error("the plotly bundle did not set window.Plotly");` +
+      `return window.Plotly;});})();` +
+      `})();</script>`;
+  }
+  return loaderCache;
 }
 
 export interface FigureHtmlOpts {
   /** Element id (default: a unique generated one). */
   id?: string;
-  /**
-   * true: always inline the bundle; false: never (the page already has it); "auto" (default): inline
-   * it only if no figure in this process did yet.
-   */
-  inlineBundle?: boolean | "auto";
   /** Traces the checker should find rendered (default: spec.data.length). */
   expectedTraces?: number;
   /** CSS height of the container when the layout has none (default 420px). */
@@ -83,30 +99,35 @@ function newId(): string {
   return `cd-fig-${process.pid.toString(36)}-${Date.now().toString(36)}-${figureCounter}`;
 }
 
+/** The message a figure shows when its page has no plotly. */
+export const NO_PLOTLY_MESSAGE = "plotly is not loaded on this page: run the notebook's first cell (notebookSetup), then this one";
+
 /**
- * A figure as HTML: `<div>` + `<script>Plotly.newPlot(...)</script>` (the bundle first when it is inlined).
- * In a tslab notebook: `tslab.display.html(figureHtml(spec))`.
+ * A figure as HTML: `<div>` + `<script>` that draws it once plotly is there (window.Plotly, or the
+ * loader's promise). Carries no bundle: a notebook's first cell emits plotlyLoaderHtml (notebookSetup),
+ * a report page has it in <head>. In a notebook use `show(spec)` (notebook.ts).
  */
 export function figureHtml(spec: FigureSpec, opts: FigureHtmlOpts = {}): string {
   const id = opts.id ?? newId();
-  const mode = opts.inlineBundle ?? "auto";
-  const inline = mode === true || (mode === "auto" && !bundleInlined);
-  if (inline) bundleInlined = true;
   const expected = opts.expectedTraces ?? spec.data.length;
   const layoutHeight = typeof spec.layout.height === "number" ? spec.layout.height : undefined;
   const height = layoutHeight ?? opts.height ?? 420;
   const config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
   const eid = escapeHtml(id);
-  const jsId = scriptJson(id);
-  const plot =
+  return (
     `<div id="${eid}" class="cd-figure" data-expected-traces="${expected}" style="width:100%;min-height:${height}px"></div>\n` +
     `<script type="text/javascript">(function(){` +
-    `var el=document.getElementById(${jsId});` +
-    `if(!window.Plotly){el.textContent="plotly bundle not loaded on this page (call resetBundle() and re-run the cell)";el.setAttribute("data-error","no-plotly");return;}` +
-    `window.Plotly.newPlot(el,${scriptJson(spec.data)},${scriptJson(spec.layout)},${scriptJson(config)})` +
-    `.catch(function(e){el.setAttribute("data-error",String(e));});` +
-    `})();</script>`;
-  return inline ? `${bundleScript()}\n${plot}` : plot;
+    `var el=document.getElementById(${scriptJson(id)});` +
+    `function fail(msg){el.textContent=msg;el.setAttribute("data-error",msg);}` +
+    `function draw(){` +
+    `var p=window.Plotly?Promise.resolve(window.Plotly):window.cdPlotly;` +
+    `if(!p){fail(${scriptJson(NO_PLOTLY_MESSAGE)});return;}` +
+    `p.then(function(P){return P.newPlot(el,${scriptJson(spec.data)},${scriptJson(spec.layout)},${scriptJson(config)});})` +
+    `.catch(function(e){fail("figure not drawn: "+e);});}` +
+    // A page whose loader comes later in the document (not written by this project) still gets its plots.
+    `if(!window.Plotly&&!window.cdPlotly&&document.readyState==="loading")document.addEventListener("DOMContentLoaded",draw);else draw();` +
+    `})();</script>`
+  );
 }
 
 /** A section of a report page; every field is optional and rendered in this order. */
@@ -129,10 +150,7 @@ table.cd-table td.cd-str,table.cd-table th.cd-str{text-align:left}
 .cd-figure{margin:1em 0}
 `;
 
-/**
- * A self-contained offline HTML page: plotly inlined once in <head>, then the sections.
- * Does not touch the per-process notebook flag.
- */
+/** A self-contained offline HTML page: the plotly loader once in <head>, then the sections. */
 export function reportHtml(title: string, sections: ReportSection[], opts: { generated?: string } = {}): string {
   const hasFigures = sections.some((s) => (s.figures?.length ?? 0) > 0);
   const body: string[] = [`<h1>${escapeHtml(title)}</h1>`];
@@ -149,7 +167,7 @@ export function reportHtml(title: string, sections: ReportSection[], opts: { gen
     if (s.html !== undefined) body.push(s.html);
     for (const f of s.figures ?? []) {
       n += 1;
-      body.push(figureHtml(f, { id: `cd-report-fig-${n}`, inlineBundle: false }));
+      body.push(figureHtml(f, { id: `cd-report-fig-${n}` }));
     }
     body.push(`</section>`);
   }
@@ -157,24 +175,12 @@ export function reportHtml(title: string, sections: ReportSection[], opts: { gen
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
     `<title>${escapeHtml(title)}</title>\n<style>${PAGE_CSS}</style>\n` +
-    (hasFigures ? `${bundleScript()}\n` : "") +
+    (hasFigures ? `${plotlyLoaderHtml()}\n` : "") +
     `</head>\n<body>\n${body.join("\n")}\n</body>\n</html>\n`
   );
 }
 
-/** Write a report page (atomically: a temporary file in the same folder, then rename). */
+/** Write a report page atomically (io.ts's writer: a temporary file in the same folder, then rename). */
 export function writeReport(file: string, html: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    fs.writeFileSync(tmp, html);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
+  writeFileAtomic(file, html);
 }

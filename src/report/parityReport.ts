@@ -2,11 +2,10 @@
 import { StudentRun, Summary } from "../experiments/results";
 import { fmtSamples } from "../progress";
 import { reportHtml, writeReport } from "./html";
+import { runsFrame } from "./frames";
 import { Curve, accuracyCurves, samplesToTargetBars } from "./plots";
-import { tableHtml } from "./tables";
-import { summaryRows } from "./text";
-
-export { summaryRows };
+import { methodTable } from "./resultTables";
+import { frameHtml } from "./tables";
 
 /** Curves per method (one per seed), in method order. */
 export function curvesByMethod(runs: readonly StudentRun[], methods: readonly string[]): Record<string, Curve[]> {
@@ -34,14 +33,17 @@ export function parityReportHtml(result: { runs: readonly StudentRun[]; config: 
           `Samples to ${Math.round(target * 100)}% held-out accuracy count every phase (curriculum extraction's phase 1 included); ` +
           `a run that did not reach the target counts as the cap (${fmtSamples(result.config.maxSamples)}) in the median.`,
       },
-      { heading: `Samples to ${Math.round(target * 100)}%`, html: tableHtml(summaryRows(summary)) },
+      {
+        heading: `Samples to ${Math.round(target * 100)}%`,
+        html: frameHtml(methodTable(runsFrame(result.runs), { cap: result.config.maxSamples, order: methods, target })),
+      },
       {
         heading: "Held-out accuracy against samples seen",
         figures: [
           accuracyCurves(curvesByMethod(result.runs, methods), { perSeed: true, target, title: "accuracy vs samples (mean over seeds, seeds faint)" }),
           samplesToTargetBars(
             methods.filter((m) => summary.methods[m]).map((m) => ({ method: m, samples: summary.methods[m].samplesToTarget })),
-            { target },
+            { target, cap: result.config.maxSamples },
           ),
         ],
       },

@@ -1,6 +1,8 @@
 /**
  * Plotly figure specs as plain JSON ({data, layout}): no plotly import, nothing rendered here.
- * Render them with figureHtml (html.ts) in a notebook or a report page.
+ * Render them with `show` (notebook.ts) in a notebook or figureHtml (html.ts) in a report page.
+ * Every builder ends with `honestAxes` (axes.ts): readable log ticks, integer ticks for integer axes,
+ * bars from zero on a linear axis.
  *
  * Keep this file within TypeScript 5.0 syntax: notebooks compile against its .d.ts with tslab's TS 5.0.4.
  */
@@ -42,6 +44,9 @@ export interface FigureSpec {
   layout: Layout;
   config?: Record<string, unknown>;
 }
+
+import { honestAxes } from "./axes";
+import { fmtSamples } from "../progress";
 
 export interface CommonOpts {
   title?: string;
@@ -145,7 +150,11 @@ export interface AccuracyCurvesOpts extends CommonOpts {
   metric?: "accuracy" | "loss";
   /** A dashed horizontal line, e.g. the target accuracy. Adds one trace. */
   target?: number;
-  /** y range; default [0, 1] for accuracy, automatic for loss. */
+  /**
+   * y range. Default for accuracy: fitted to the plotted values (target line included), padded by 5%
+   * of their span and clipped to [0, 1.02], so that curves at 3-19% are not squeezed against a 0-1
+   * axis; automatic for loss.
+   */
   yRange?: [number, number];
   /** Fixed colours per method name. */
   colors?: Record<string, string>;
@@ -219,9 +228,23 @@ export function accuracyCurves(curvesByMethod: Record<string, Curve | Curve[]>, 
     });
   }
   const layout = baseLayout(opts, "samples seen", metric === "accuracy" ? "held-out accuracy" : "loss");
-  const yRange = opts.yRange ?? (metric === "accuracy" && !opts.logY ? ([0, 1] as [number, number]) : undefined);
+  const yRange = opts.yRange ?? (metric === "accuracy" && !opts.logY ? fittedRange(data) : undefined);
   if (yRange) layout.yaxis.range = yRange;
-  return { data, layout };
+  return honestAxes({ data, layout });
+}
+
+/**
+ * A y range that fits the traces' values: [lo - pad, hi + pad] with pad = 5% of the span (at least
+ * 0.01), clipped to [0, 1.02] (accuracies). Undefined when there are no values.
+ */
+export function fittedRange(data: readonly Trace[]): [number, number] | undefined {
+  const ys = data.flatMap((t) => t.y).filter((v) => Number.isFinite(v));
+  if (ys.length === 0) return undefined;
+  const lo = Math.min(...ys);
+  const hi = Math.max(...ys);
+  const pad = Math.max(0.01, 0.05 * (hi - lo));
+  const r = (x: number) => Math.round(x * 1e4) / 1e4;
+  return [r(Math.max(0, lo - pad)), r(Math.min(1.02, hi + pad))];
 }
 
 /** One series of a line chart. */
@@ -248,7 +271,7 @@ export function lineChart(series: Series[], opts: CommonOpts = {}): FigureSpec {
       line: { color: s.color ?? colorFor(i), width: 2, ...(s.dash ? { dash: s.dash } : {}) },
     };
   });
-  return { data, layout: baseLayout(opts) };
+  return honestAxes({ data, layout: baseLayout(opts) });
 }
 
 /** One group of bars: a value per category. `error` adds symmetric error bars. */
@@ -266,7 +289,7 @@ export interface BarOpts extends CommonOpts {
   horizontal?: boolean;
 }
 
-/** Bar chart: `categories` on the x axis, one trace per series. */
+/** Bar chart: `categories` on the x axis, one trace per series; values from zero on a linear axis (logY is refused). */
 export function barChart(categories: string[], series: BarSeries[], opts: BarOpts = {}): FigureSpec {
   const data: Trace[] = series.map((s, i) => {
     checkLengths(`barChart(${s.name})`, categories, s.values);
@@ -295,7 +318,7 @@ export function barChart(categories: string[], series: BarSeries[], opts: BarOpt
   layout.barmode = opts.barmode ?? "group";
   const cat = opts.horizontal ? layout.yaxis : layout.xaxis;
   cat.type = "category";
-  return { data, layout };
+  return honestAxes({ data, layout });
 }
 
 /** Samples needed to reach a target, per method: `null` (or a missing/non-finite value) means "not reached". */
@@ -305,55 +328,84 @@ export interface SamplesToTarget {
   samples: Array<number | null> | number | null;
 }
 
-export interface SamplesToTargetOpts extends CommonOpts {
+export interface SamplesToTargetOpts extends Omit<CommonOpts, "logY"> {
   /** The accuracy target, shown in the default title. */
   target?: number;
-  /** Draw bars on a log axis (default true: sample counts span orders of magnitude). */
-  log?: boolean;
+  /**
+   * The sample budget of every run: a seed that did not reach the target is drawn at the cap and counts
+   * as the cap in the median. Required when a seed missed.
+   */
+  cap?: number;
 }
 
 /**
- * Bars of samples-to-target per method (mean over the seeds that reached it, error bar = min..max),
- * with the fraction of seeds that reached the target in the hover text and the bar label.
- * Methods that never reached the target get an empty bar labelled "not reached".
+ * Samples to target per method, honestly: a bar per method at the median over seeds (a miss counted as
+ * the cap, as in the tables) on a linear axis from zero, and every seed as a marker (a red cross at
+ * the cap for a seed that did not reach the target, with a dotted cap line). A median that depends on a
+ * miss is labelled as a lower bound ("≥ 3.00M, 2/3 not reached"). Two traces: bars, seeds.
  */
 export function samplesToTargetBars(rows: SamplesToTarget[], opts: SamplesToTargetOpts = {}): FigureSpec {
   const x: string[] = [];
   const y: number[] = [];
-  const lo: number[] = [];
-  const hi: number[] = [];
   const text: string[] = [];
+  const seedX: string[] = [];
+  const seedY: number[] = [];
+  const seedSymbol: string[] = [];
+  const seedColor: string[] = [];
+  const seedText: string[] = [];
+  let missed = false;
   for (const r of rows) {
     const all = Array.isArray(r.samples) ? r.samples : [r.samples];
-    const ok = all.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
-    x.push(r.method);
-    if (ok.length === 0) {
-      y.push(0);
-      lo.push(0);
-      hi.push(0);
-      text.push(`not reached (0/${all.length})`);
-      continue;
+    const values = all.map((v) => (typeof v === "number" && Number.isFinite(v) ? v : null));
+    const misses = values.filter((v) => v === null).length;
+    if (misses > 0 && opts.cap === undefined) {
+      throw new Error(`samplesToTargetBars: ${r.method} did not reach the target on ${misses} seed(s); pass opts.cap (the runs' sample budget) to draw it`);
     }
-    const mean = ok.reduce((a, b) => a + b, 0) / ok.length;
-    y.push(mean);
-    lo.push(mean - Math.min(...ok));
-    hi.push(Math.max(...ok) - mean);
-    text.push(ok.length === all.length ? `${Math.round(mean)}` : `${Math.round(mean)} (${ok.length}/${all.length} reached)`);
+    const cap = opts.cap ?? NaN;
+    const counted = values.map((v) => (v === null ? cap : v)).sort((a, b) => a - b);
+    const m = counted.length >> 1;
+    const med = counted.length === 0 ? NaN : counted.length % 2 ? counted[m] : (counted[m - 1] + counted[m]) / 2;
+    // Sorted, the reached values come first; the median is a lower bound when it uses a miss (index m).
+    const lowerBound = misses > 0 && m >= values.length - misses;
+    x.push(r.method);
+    y.push(med);
+    text.push(misses === 0 ? fmtSamples(med) : `${lowerBound ? "≥ " : ""}${fmtSamples(med)} (${misses}/${values.length} not reached)`);
+    values.forEach((v, i) => {
+      seedX.push(r.method);
+      seedY.push(v ?? cap);
+      seedSymbol.push(v === null ? "x" : "circle");
+      seedColor.push(v === null ? "#d62728" : "#222");
+      seedText.push(v === null ? `seed #${i + 1}: not reached by ${fmtSamples(cap)}` : `seed #${i + 1}: ${fmtSamples(v)}`);
+    });
+    if (misses > 0) missed = true;
   }
-  const log = opts.log ?? true;
-  const title = opts.title ?? (opts.target !== undefined ? `samples to reach accuracy ${opts.target}` : undefined);
-  const layout = baseLayout({ ...opts, title, logY: log }, "method", "samples to target");
+  const title = opts.title ?? (opts.target !== undefined ? `samples to reach accuracy ${opts.target} (bars: median over seeds; markers: seeds)` : undefined);
+  const layout = baseLayout({ ...opts, title }, "method", "samples to target");
   layout.xaxis.type = "category";
   layout.showlegend = false;
-  const trace: Trace = {
+  if (missed && opts.cap !== undefined) {
+    layout.shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: opts.cap, y1: opts.cap, line: { color: "#d62728", width: 1, dash: "dot" } }];
+    layout.annotations = [{ xref: "paper", x: 1, xanchor: "right", y: opts.cap, yanchor: "bottom", showarrow: false, text: `cap ${fmtSamples(opts.cap)}: × = not reached`, font: { color: "#d62728", size: 11 } }];
+  }
+  const bars: Trace = {
     type: "bar",
-    name: "samples to target",
+    name: "median over seeds",
     x,
     y,
     text,
     textposition: "outside",
-    marker: { color: x.map((_, i) => colorFor(i)) },
-    error_y: { type: "data", symmetric: false, array: hi, arrayminus: lo, visible: true },
+    cliponaxis: false,
+    marker: { color: x.map((_, i) => colorFor(i)), opacity: 0.75 },
   };
-  return { data: [trace], layout };
+  const seeds: Trace = {
+    type: "scatter",
+    mode: "markers",
+    name: "seeds",
+    x: seedX,
+    y: seedY,
+    text: seedText,
+    hoverinfo: "text",
+    marker: { symbol: seedSymbol, color: seedColor, size: 9, line: { width: 1, color: "#fff" } },
+  };
+  return honestAxes({ data: [bars, seeds], layout });
 }

@@ -1,5 +1,6 @@
 /**
- * Tables through danfojs: rows -> DataFrame -> HTML <table> (danfojs has none) or plain text.
+ * Tables through danfojs: DataFrames (computed in frames.ts) or rows -> HTML <table> (danfojs has
+ * none) or plain text.
  *
  * danfojs is loaded lazily with require(): its package.json only declares types under "exports", which
  * this project's moduleResolution (node10) does not read, so a minimal structural type stands in.
@@ -14,24 +15,48 @@ import { alignedTable } from "./text";
 export type Cell = string | number | boolean | null | undefined;
 export type Row = Record<string, Cell>;
 
+/** The part of a danfojs Series used here. The object is a real danfojs Series. */
+export interface SeriesLike {
+  readonly values: unknown[];
+  ge(other: number): SeriesLike;
+  eq(other: unknown): SeriesLike;
+  or(other: SeriesLike): SeriesLike;
+  median(): number;
+}
+
 /** The part of a danfojs DataFrame used here. The object is a real danfojs DataFrame. */
 export interface DataFrameLike {
   readonly columns: string[];
   readonly values: unknown[][] | unknown[];
   readonly shape: number[];
   print(): void;
-  [key: string]: unknown;
+  column(name: string): SeriesLike;
+  query(mask: SeriesLike): DataFrameLike;
+  loc(opts: { columns: string[] }): DataFrameLike;
+  groupby(columns: string[]): { agg(ops: Record<string, string>): DataFrameLike };
+  rename(map: Record<string, string>): DataFrameLike;
+  addColumn(name: string, values: unknown[], opts: { inplace: false }): DataFrameLike;
+  sortValues(column: string, opts: { ascending: boolean }): DataFrameLike;
+  drop(opts: { columns: string[] }): DataFrameLike;
 }
 
-interface DanfoModule {
+/** The part of the danfojs module used here. */
+export interface DanfoModule {
   DataFrame: new (data: unknown, options?: { columns?: string[] }) => DataFrameLike;
+  readCSV(source: unknown): Promise<DataFrameLike>;
+  merge(opts: { left: DataFrameLike; right: DataFrameLike; on: string[]; how: "left" | "right" | "inner" | "outer" }): DataFrameLike;
 }
 
-let danfo: DanfoModule | null = null;
-function dfd(): DanfoModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  if (danfo === null) danfo = require("danfojs") as DanfoModule;
-  return danfo;
+let danfoModule: DanfoModule | null = null;
+/** danfojs, loaded on first use (the CLI prints tables without loading it). */
+export function danfo(): DanfoModule {
+  if (danfoModule === null) danfoModule = require("danfojs") as DanfoModule;
+  return danfoModule;
+}
+
+/** Whether `x` is a danfojs DataFrame. */
+export function isDataFrame(x: unknown): x is DataFrameLike {
+  return x instanceof danfo().DataFrame;
 }
 
 /** Columns: the given ones, else every key in order of first appearance. */
@@ -54,7 +79,7 @@ export function columnsOf(rows: Row[], columns?: string[]): string[] {
 export function toDataFrame(rows: Row[], columns?: string[]): DataFrameLike {
   const cols = columnsOf(rows, columns);
   const values = rows.map((r) => cols.map((c) => (r[c] === undefined ? null : r[c])));
-  return new (dfd().DataFrame)(values, { columns: cols });
+  return new (danfo().DataFrame)(values, { columns: cols });
 }
 
 /** Columns and row arrays of a DataFrame (danfojs gives a flat array for a single row/column Series). */
