@@ -21,6 +21,8 @@ import type { FigureSpec } from "./plots";
 import { DataFrameLike, Row, TableHtmlOpts, frameHtml, isDataFrame, tableHtml } from "./tables";
 
 const LOADED_AT = Date.now();
+/** The checkout this module was built into (dist/report/ -> the repo). */
+const ROOT = path.resolve(__dirname, "..", "..");
 
 /** A file in src/ that is newer than its compiled JavaScript in dist/, or null when the build is current. */
 export interface Staleness {
@@ -49,7 +51,7 @@ function walk(dir: string, ext: string, out: string[] = []): string[] {
  * Compare src/ with dist/ under `root` (default: the checkout this module was built into). A missing
  * src/ (an installed package) is never stale.
  */
-export function checkBuild(root = path.resolve(__dirname, "..", ".."), loadedAt = LOADED_AT): Staleness | null {
+export function checkBuild(root = ROOT, loadedAt = LOADED_AT): Staleness | null {
   const src = path.join(root, "src");
   const dist = path.join(root, "dist");
   if (!fs.existsSync(src) || !fs.existsSync(dist)) return null;
@@ -152,6 +154,8 @@ export interface NotebookContext {
   quick: boolean;
   /** Teacher cache shared with the CLI (CD_CACHE_DIR overrides; tests point it at a temporary folder). */
   cacheDir: string;
+  /** Where notebooks write results folders (CD_RESULTS_DIR; default data/results/notebooks in the checkout). */
+  resultsDir: string;
   /** Worker threads for runParity (CD_WORKERS, default 2). */
   workers: number;
   /** The staleness check's finding, if any. */
@@ -187,7 +191,8 @@ export function notebookSetup(opts: NotebookSetupOpts): NotebookContext {
   const workers = Number(process.env.CD_WORKERS ?? "2");
   return {
     quick,
-    cacheDir: process.env.CD_CACHE_DIR ?? path.join("..", "data", "cache", "teachers"),
+    cacheDir: process.env.CD_CACHE_DIR ?? path.join(ROOT, "data", "cache", "teachers"),
+    resultsDir: process.env.CD_RESULTS_DIR ?? path.join(ROOT, "data", "results", "notebooks"),
     workers: Number.isInteger(workers) && workers >= 1 ? workers : 2,
     staleness,
   };

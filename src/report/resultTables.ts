@@ -13,14 +13,9 @@ import type { StudentRun } from "../experiments/results";
 import type { AblationArm } from "./ablation";
 import { fmtSamples } from "../progress";
 import { medianFrame, pairedFrame, pairedSummary, runsFrame } from "./frames";
-import { DataFrameLike, danfo, frameCells } from "./tables";
+import { DataFrameLike, danfo, frameRecords as records } from "./tables";
 
 type Obj = Record<string, unknown>;
-
-function records(df: DataFrameLike): Obj[] {
-  const { columns, rows } = frameCells(df);
-  return rows.map((r) => Object.fromEntries(columns.map((c, j) => [c, r[j]])));
-}
 
 function missed(v: unknown): boolean {
   return v === null || v === undefined || (typeof v === "number" && !Number.isFinite(v));
@@ -79,7 +74,7 @@ export function methodTable(stt: DataFrameLike, opts: MethodTableOpts): DataFram
         const bLow = Number(base.lowerBound) === 1;
         const mLow = Number(m.lowerBound) === 1;
         const sign = bLow && !mLow ? "≥ " : mLow && !bLow ? "≤ " : bLow && mLow ? "? " : "";
-        row[`vs ${baseName}`] = m[by] === baseName ? "1.0x" : `${sign}${ratio.toFixed(1)}x`;
+        row[`speed-up vs ${baseName}`] = m[by] === baseName ? "1.0x" : `${sign}${ratio.toFixed(1)}x`;
       }
       return row;
     }),

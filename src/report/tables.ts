@@ -54,9 +54,13 @@ export function danfo(): DanfoModule {
   return danfoModule;
 }
 
-/** Whether `x` is a danfojs DataFrame. */
+/**
+ * Whether `x` is a danfojs DataFrame. By shape: danfojs's readCSV builds its base class, the module
+ * exports a subclass, so `instanceof` fails for frames read from CSV.
+ */
 export function isDataFrame(x: unknown): x is DataFrameLike {
-  return x instanceof danfo().DataFrame;
+  const d = x as DataFrameLike | null;
+  return typeof d === "object" && d !== null && Array.isArray(d.columns) && typeof d.groupby === "function" && typeof d.column === "function";
 }
 
 /** Columns: the given ones, else every key in order of first appearance. */
@@ -88,6 +92,12 @@ export function frameCells(df: DataFrameLike): { columns: string[]; rows: Cell[]
   const raw = df.values as unknown[];
   const rows: Cell[][] = raw.length > 0 && !Array.isArray(raw[0]) ? [raw as Cell[]] : (raw as Cell[][]);
   return { columns, rows };
+}
+
+/** A DataFrame's rows as objects keyed by column name. */
+export function frameRecords(df: DataFrameLike): Array<Record<string, Cell>> {
+  const { columns, rows } = frameCells(df);
+  return rows.map((r) => Object.fromEntries(columns.map((c, j) => [c, r[j]])));
 }
 
 export interface FormatOpts {
@@ -148,7 +158,12 @@ export function tableHtml(rows: Row[], columns?: string[], opts: TableHtmlOpts =
 
 /** Rows as a plain-text table for terminals: aligned columns, numbers right-aligned. */
 export function textTable(rows: Row[], columns?: string[], opts: FormatOpts = {}): string {
-  const { columns: cols, rows: cells } = frameCells(toDataFrame(rows, columns));
+  return frameText(toDataFrame(rows, columns), opts);
+}
+
+/** A DataFrame as a plain-text table for terminals. */
+export function frameText(df: DataFrameLike, opts: FormatOpts = {}): string {
+  const { columns: cols, rows: cells } = frameCells(df);
   const numeric = cols.map((_, j) => isNumericColumn(cells, j));
   const text = cells.map((r) => cols.map((_, j) => formatCell(r[j], opts)));
   return alignedTable(cols, text, numeric);
