@@ -2,18 +2,10 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 
 import { StudentRun } from "../src/experiments/results";
-import {
-  AblationArm,
-  ablationBars,
-  ablationCurves,
-  ablationCurvesFigure,
-  ablationRows,
-  ablationSeeds,
-  armSamples,
-  medianReached,
-  runCell,
-  speedupRows,
-} from "../src/report/ablation";
+import { AblationArm, ablationBars, ablationCurves, ablationCurvesFigure, ablationSeeds, armSamples } from "../src/report/ablation";
+import { runsFrame } from "../src/report/frames";
+import { ablationTable, pairedTable, seedCell } from "../src/report/resultTables";
+import { frameRecords } from "../src/report/tables";
 
 function run(seed: number, method: string, hit: number | null, samples = hit ?? 3e6, finalAccuracy = hit === null ? 0.81 : 0.96): StudentRun {
   return {
@@ -38,48 +30,37 @@ const arms: AblationArm[] = [
   { label: "p1 = 1000", runs: [run(0, "cx", 80000), run(1, "cx", 120000), run(0, "oneshot", 5e5)] },
 ];
 
-test("medianReached: a median that depends on a miss is Infinity", () => {
-  assert.equal(medianReached([1, 3, 2]), 2);
-  assert.equal(medianReached([1, null, 2]), 2);
-  assert.equal(medianReached([1, null]), Infinity);
-  assert.ok(Number.isNaN(medianReached([])));
-});
-
-test("ablationRows: a column per seed, misses shown as not reached, never as a number", () => {
+test("ablationTable (danfojs): a column per seed, misses shown as not reached, medians with misses at the cap", () => {
   assert.deepEqual(ablationSeeds(arms, { method: "cx" }), [0, 1]);
   assert.deepEqual(armSamples(arms[0], [0, 1], "cx"), [1.2e6, null]);
-  const rows = ablationRows(arms, { name: "p1Steps", method: "cx", baseline: "p1 = 500" });
+  const rows = frameRecords(ablationTable(arms, { cap: 3e6, name: "p1Steps", method: "cx", baseline: "p1 = 500" }));
   assert.equal(rows.length, 3);
   assert.deepEqual(rows[0], {
     p1Steps: "p1 = 0",
+    "median": "≥ 2.10M",
     "seed 0": "1.20M",
     "seed 1": "not reached (0.81 at 3.00M)",
     reached: "1/2",
-    median: "not reached",
-    "vs p1 = 500": "-",
+    "speed-up vs p1 = 500": "≤ 0.1x",
   });
   assert.equal(rows[1].median, "128k");
-  assert.equal(rows[1]["vs p1 = 500"], "1.00x");
+  assert.equal(rows[1]["speed-up vs p1 = 500"], "1.0x");
   // The oneshot run of the third arm is ignored (method filter): median of 80k and 120k.
   assert.equal(rows[2].median, "100k");
-  assert.equal(rows[2]["vs p1 = 500"], "1.28x");
-  assert.throws(() => ablationRows(arms, { baseline: "nope" }), /baseline "nope"/);
-});
-
-test("ablationRows: a seed without a run is '-', default label column 'setting'", () => {
-  const rows = ablationRows([{ label: "a", runs: [run(0, "cx", 1000)] }], { seeds: [0, 7] });
-  assert.equal(rows[0].setting, "a");
-  assert.equal(rows[0]["seed 7"], "-");
-  assert.equal(rows[0].reached, "1/2");
-  assert.equal(runCell(undefined), "-");
+  assert.equal(rows[2]["speed-up vs p1 = 500"], "1.3x");
+  assert.throws(() => ablationTable(arms, { cap: 3e6, baseline: "nope" }), /baseline "nope"/);
+  assert.equal(seedCell(undefined), "-");
+  // Without a baseline there is no ratio column; the label column defaults to "setting".
+  assert.deepEqual(Object.keys(frameRecords(ablationTable(arms, { cap: 3e6, method: "cx" }))[0]), ["setting", "median", "seed 0", "seed 1", "reached"]);
 });
 
 test("ablationBars and curves: one bar per arm, one curve per seed", () => {
-  const fig = ablationBars(arms, { method: "cx", target: 0.95 });
-  assert.equal(fig.data.length, 1);
+  const fig = ablationBars(arms, { method: "cx", target: 0.95, cap: 3e6 });
+  assert.equal(fig.data.length, 2, "bars + a marker per seed");
   assert.deepEqual(fig.data[0].x, ["p1 = 0", "p1 = 500", "p1 = 1000"]);
-  assert.deepEqual(fig.data[0].y, [1.2e6, 128000, 100000]);
-  assert.match(String((fig.data[0].text as string[])[0]), /1\/2 reached/);
+  assert.deepEqual(fig.data[0].y, [2.1e6, 128000, 100000], "medians, the miss counted as the cap");
+  assert.match(String((fig.data[0].text as string[])[0]), /1\/2 not reached/);
+  assert.deepEqual(fig.data[1].y, [1.2e6, 3e6, 96000, 160000, 80000, 120000], "seeds in order, the miss at the cap");
   const curves = ablationCurves(arms, "cx");
   assert.deepEqual(Object.keys(curves), ["p1 = 0", "p1 = 500", "p1 = 1000"]);
   assert.equal(curves["p1 = 0"].length, 2);
@@ -88,23 +69,14 @@ test("ablationBars and curves: one bar per arm, one curve per seed", () => {
   assert.equal(ablationCurvesFigure(arms, { method: "cx", target: 0.95 }).data.length, 10);
 });
 
-test("speedupRows: paired per seed, a lower bound when the baseline missed", () => {
+test("pairedTable (danfojs merge on seed): ratios where both reached, a lower bound when the baseline missed", () => {
   const runs = [run(0, "cx", 100000), run(0, "oneshot", 1.3e6), run(1, "cx", 150000), run(1, "oneshot", null, 3e6), run(2, "cx", null), run(2, "oneshot", 1e6)];
-  const rows = speedupRows(runs);
+  const rows = frameRecords(pairedTable(runsFrame(runs), "cx", "oneshot"));
   const col = "speed-up cx vs oneshot";
-  assert.deepEqual(
-    rows.map((r) => r.seed),
-    ["0", "1", "2", "median"],
-  );
+  assert.deepEqual(rows.map((r) => r.seed), ["0", "1", "2", "median (1 of 3 seeds both reached)"]);
   assert.equal(rows[0][col], "13.0x");
-  assert.equal(rows[1][col], "> 20.0x");
-  assert.equal(rows[1].oneshot, "not reached (0.81 at 3.00M)");
+  assert.equal(rows[1][col], "≥ 20.0x");
+  assert.equal(rows[1].oneshot, "not reached by 3.00M");
   assert.equal(rows[2][col], "-");
-  // medians: cx [100k, 150k, miss] -> 150k; oneshot [1.3M, miss, 1M] -> 1.3M.
-  assert.equal(rows[3].cx, "150k");
-  assert.equal(rows[3].oneshot, "1.30M");
-  assert.equal(rows[3][col], "8.7x");
-  // Baseline median missed: the bound uses its samples so far.
-  const r2 = speedupRows([run(0, "cx", 1e5), run(0, "oneshot", null, 3e6)]);
-  assert.equal(r2[1][col], "> 30.0x");
+  assert.equal(rows[3][col], "13.0x");
 });

@@ -3,13 +3,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 
 import { accuracyCurves, barChart, lineChart, meanCurve, samplesToTargetBars, interpolate, Curve } from "../src/report/plots";
 import {
   figureHtml,
   plotlyBundle,
-  resetBundle,
-  bundleAlreadyInlined,
+  plotlyLoaderHtml,
   reportHtml,
   escapeHtml,
   scriptJson,
@@ -32,7 +32,8 @@ test("accuracyCurves: one trace per method, samples on x, accuracy on y", () => 
   assert.equal(fig.data[0].type, "scatter");
   assert.equal(fig.layout.xaxis.title?.text, "samples seen");
   assert.equal(fig.layout.yaxis.title?.text, "held-out accuracy");
-  assert.deepEqual(fig.layout.yaxis.range, [0, 1]);
+  // y range fitted to the values (0.5..1.0, padded by 5% of the span), not fixed to 0..1
+  assert.deepEqual(fig.layout.yaxis.range, [0.475, 1.02]);
   assert.equal(fig.layout.title?.text, "t");
   assert.notEqual((fig.data[0].line as { color: string }).color, (fig.data[1].line as { color: string }).color);
   // plain JSON
@@ -109,7 +110,7 @@ test("lineChart and barChart: traces, axes, error bars", () => {
   assert.throws(() => barChart(["x", "y"], [{ name: "s", values: [1] }]));
 });
 
-test("samplesToTargetBars: mean over seeds that reached, min..max error, not-reached label", () => {
+test("samplesToTargetBars: median bars from zero on a linear axis, a marker per seed, misses at the cap", () => {
   const fig = samplesToTargetBars(
     [
       { method: "cx", samples: [100, 200, 300] },
@@ -117,49 +118,49 @@ test("samplesToTargetBars: mean over seeds that reached, min..max error, not-rea
       { method: "never", samples: [null, null] },
       { method: "single", samples: 50 },
     ],
-    { target: 0.95 },
+    { target: 0.95, cap: 5000 },
   );
-  assert.equal(fig.data.length, 1);
-  const t = fig.data[0];
-  assert.deepEqual(t.x, ["cx", "scratch", "never", "single"]);
-  assert.deepEqual(t.y, [200, 2000, 0, 50]);
-  const err = t.error_y as { array: number[]; arrayminus: number[] };
-  assert.deepEqual(err.array, [100, 1000, 0, 0]);
-  assert.deepEqual(err.arrayminus, [100, 1000, 0, 0]);
-  assert.deepEqual(t.text, ["200", "2000 (2/3 reached)", "not reached (0/2)", "50"]);
-  assert.equal(fig.layout.yaxis.type, "log");
-  assert.equal(fig.layout.title?.text, "samples to reach accuracy 0.95");
+  assert.equal(fig.data.length, 2, "bars + seed markers");
+  const [bars, seeds] = fig.data;
+  assert.deepEqual(bars.x, ["cx", "scratch", "never", "single"]);
+  // medians, a miss counted as the cap (as in the tables)
+  assert.deepEqual(bars.y, [200, 3000, 5000, 50]);
+  assert.deepEqual(bars.text, ["200", "3k (1/3 not reached)", "≥ 5k (2/2 not reached)", "50"]);
+  assert.deepEqual(seeds.y, [100, 200, 300, 1000, 5000, 3000, 5000, 5000, 50]);
+  const symbols = (seeds.marker as { symbol: string[] }).symbol;
+  assert.deepEqual(symbols.map((x, i) => [x, seeds.y[i]]).filter(([x]) => x === "x"), [["x", 5000], ["x", 5000], ["x", 5000]], "every miss is a cross at the cap");
+  assert.equal(fig.layout.yaxis.type, undefined, "linear");
+  assert.equal(fig.layout.yaxis.rangemode, "tozero");
+  assert.equal((fig.layout.shapes as Array<{ y0: number }>)[0].y0, 5000, "the cap is drawn");
+  assert.throws(() => samplesToTargetBars([{ method: "a", samples: [null] }]), /pass opts\.cap/);
+  // No miss: no cap line (it would flatten the bars).
+  assert.equal(samplesToTargetBars([{ method: "a", samples: [10, 20] }], { cap: 1e6 }).layout.shapes, undefined);
 });
 
-test("figureHtml inlines the plotly bundle once per process, then not again; resetBundle re-arms it", () => {
+test("figures carry no bundle; the loader carries plotly's basic bundle gzip+base64, once", () => {
   const bundle = plotlyBundle();
   assert.ok(bundle.length > 1_000_000, "plotly bundle read from node_modules");
-  const marker = bundle.slice(200, 260);
-  resetBundle();
   const fig = lineChart([{ name: "a", x: [1], y: [2] }, { name: "b", x: [1], y: [3] }]);
   const first = figureHtml(fig, { id: "f1" });
-  assert.ok(first.includes(marker), "first figure carries the bundle");
-  assert.ok(bundleAlreadyInlined());
-  // UMD guard: define/exports/module hidden so require.js pages still get window.Plotly
-  assert.ok(first.includes("(function(define, exports, module){"));
-  const second = figureHtml(fig, { id: "f2" });
-  assert.ok(!second.includes(marker), "second figure does not");
-  assert.ok(second.length < 5000);
-  assert.match(second, /<div id="f2" class="cd-figure" data-expected-traces="2"/);
-  assert.match(second, /Plotly\.newPlot\(el,/);
-  assert.ok(figureHtml(fig, { inlineBundle: true }).includes(marker), "inlineBundle: true forces it");
-  assert.ok(!figureHtml(fig, { inlineBundle: false, expectedTraces: 7 }).includes(marker));
-  assert.match(figureHtml(fig, { inlineBundle: false, expectedTraces: 7 }), /data-expected-traces="7"/);
-  resetBundle();
-  assert.ok(figureHtml(fig).includes(marker), "after resetBundle the next figure inlines again");
-  // generated ids are unique
+  assert.ok(first.length < 5000, "a figure is small");
+  assert.match(first, /<div id="f1" class="cd-figure" data-expected-traces="2"/);
+  assert.match(first, /P\.newPlot\(el,/);
+  assert.match(first, /window\.Plotly\?Promise\.resolve\(window\.Plotly\):window\.cdPlotly/, "waits for the loader");
+  assert.match(figureHtml(fig, { expectedTraces: 7 }), /data-expected-traces="7"/);
   const ids = [figureHtml(fig), figureHtml(fig)].map((h) => /id="([^"]+)"/.exec(h)?.[1]);
-  assert.notEqual(ids[0], ids[1]);
+  assert.notEqual(ids[0], ids[1], "generated ids are unique");
+
+  const loader = plotlyLoaderHtml();
+  assert.ok(loader.length < 520_000, `loader ${loader.length} bytes`);
+  const b64 = /var b64="([^"]+)"/.exec(loader)?.[1];
+  assert.ok(b64, "the loader embeds the bundle");
+  assert.equal(zlib.gunzipSync(Buffer.from(b64, "base64")).toString("utf8"), bundle, "it unpacks to the bundle, byte for byte");
+  // UMD guard: define/exports/module hidden so require.js pages still get window.Plotly
+  assert.ok(loader.includes("(function(define,exports,module){"));
+  assert.match(loader, /if\(window\.cdPlotly\)return;/, "a second copy does nothing");
 });
 
 test("figureHtml: spec JSON cannot break out of the script element", () => {
-  resetBundle();
-  figureHtml(lineChart([]), { inlineBundle: true });
   const html = figureHtml(lineChart([{ name: "</script><b>x</b>", x: [1], y: [1] }]), { id: 'a"b' });
   assert.ok(!html.includes("</script><b>"));
   assert.ok(html.includes('id="a&quot;b"'));
@@ -167,23 +168,21 @@ test("figureHtml: spec JSON cannot break out of the script element", () => {
   assert.equal(escapeHtml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
 });
 
-test("reportHtml: one bundle in <head>, figures, tables, escaped text; writeReport is atomic", () => {
-  resetBundle();
-  const marker = plotlyBundle().slice(200, 260);
+test("reportHtml: one loader in <head>, figures, tables, escaped text; writeReport is atomic", () => {
+  const loader = plotlyLoaderHtml();
   const fig = lineChart([{ name: "a", x: [1, 2], y: [1, 2] }]);
   const page = reportHtml("Run <1>", [
     { heading: "Curves & more", text: "para one\n\npara <two>", figures: [fig, fig] },
     { heading: "Table", html: tableHtml([{ a: 1 }]) },
   ]);
-  assert.equal(page.split(marker).length - 1, 1, "bundle inlined exactly once");
-  assert.ok(page.indexOf(marker) < page.indexOf("</head>"));
+  assert.equal(page.split(loader).length - 1, 1, "plotly once per page");
+  assert.ok(page.indexOf(loader) < page.indexOf("</head>"));
   assert.equal((page.match(/class="cd-figure"/g) ?? []).length, 2);
   assert.ok(page.includes("<title>Run &lt;1&gt;</title>"));
   assert.ok(page.includes("<p>para &lt;two&gt;</p>"));
   assert.ok(page.includes("<h2>Curves &amp; more</h2>"));
   assert.ok(page.includes('<table class="cd-table">'));
-  assert.ok(!bundleAlreadyInlined(), "reportHtml leaves the notebook flag alone");
-  assert.ok(!reportHtml("no figs", [{ text: "x" }]).includes(marker));
+  assert.ok(!reportHtml("no figs", [{ text: "x" }]).includes(loader));
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cd-report-"));
   const file = path.join(dir, "sub", "r.html");

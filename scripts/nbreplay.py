@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""Use a notebook the way a researcher does, then export it the way Jupyter does, and check the result.
+
+Usage: nbreplay.py NOTEBOOK --out-dir DIR [--rerun CELL] [--max-bytes 1000000] [--timeout 900]
+
+1. Execute every cell through a Jupyter kernel client (nbclient, kernel "tslab", in the notebook's folder).
+2. Re-run one plotting cell in the same kernel (default: the first code cell whose output holds a figure):
+   the step that used to remove plotly from the notebook.
+3. Save the notebook as the notebook UI does: the server's FileContentsManager.save (what "Save" sends
+   through PUT /api/contents), into DIR.
+4. Export the saved file with the real command line, `jupyter nbconvert --to html`.
+5. Render the page in headless Chromium (scripts/check-reports.py): every figure must draw its traces, and
+   the page must show as many figures as the saved notebook holds.
+6. The saved notebook must be smaller than --max-bytes (default 1,000,000).
+
+Prints one line per step; exits 1 on the first failure. Run with Debian's /usr/bin/python3.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def figure_count(cell):
+    n = 0
+    for out in cell.get("outputs", []):
+        html = out.get("data", {}).get("text/html")
+        if html is not None:
+            n += ("".join(html) if isinstance(html, list) else html).count('class="cd-figure"')
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("notebook")
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--rerun", type=int, default=None, help="cell index to re-run (default: the first plotting cell)")
+    ap.add_argument("--max-bytes", type=int, default=1_000_000)
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("CD_CELL_TIMEOUT", "900")))
+    args = ap.parse_args()
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    nb_path = os.path.abspath(args.notebook)
+    name = os.path.basename(nb_path)
+    os.makedirs(args.out_dir, exist_ok=True)
+    nb = nbformat.read(nb_path, as_version=4)
+
+    t0 = time.time()
+    client = NotebookClient(nb, timeout=args.timeout, startup_timeout=120, kernel_name="tslab",
+                            resources={"metadata": {"path": os.path.dirname(nb_path)}})
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            client.execute_cell(cell, i)
+        print(f"1. executed {len(nb.cells)} cells through the kernel client ({time.time() - t0:.1f}s)")
+        index = args.rerun
+        if index is None:
+            index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and figure_count(c) > 0), None)
+        if index is None:
+            print("FAIL: no cell drew a figure", file=sys.stderr)
+            return 1
+        before = figure_count(nb.cells[index])
+        client.execute_cell(nb.cells[index], index)
+        print(f"2. re-ran cell {index} (a plotting cell: {before} figure(s) before, {figure_count(nb.cells[index])} after)")
+
+    # 3. Save as the UI does.
+    from notebook.services.contents.filemanager import FileContentsManager
+
+    cm = FileContentsManager(root_dir=os.path.abspath(args.out_dir))
+    cm.save({"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(nb))}, name)
+    saved = os.path.join(args.out_dir, name)
+    size = os.path.getsize(saved)
+    print(f"3. saved through FileContentsManager.save: {saved} ({size} bytes)")
+
+    # 4. Export with jupyter nbconvert.
+    r = subprocess.run(["/usr/bin/python3", "-m", "jupyter", "nbconvert", "--to", "html", saved, "--output-dir", args.out_dir],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    page = os.path.splitext(saved)[0] + ".html"
+    if r.returncode != 0 or not os.path.exists(page):
+        print(f"FAIL: jupyter nbconvert --to html exited {r.returncode}:\n{r.stdout}", file=sys.stderr)
+        return 1
+    print(f"4. jupyter nbconvert --to html -> {page} ({os.path.getsize(page)} bytes)")
+
+    # 5. Chromium renders every figure (and the page shows as many figures as the notebook holds).
+    r = subprocess.run(["/usr/bin/python3", os.path.join(here, "check-reports.py"), page],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print("5. " + r.stdout.strip().replace("\n", "\n   "))
+    if r.returncode != 0:
+        return 1
+    figures = sum(figure_count(c) for c in nb.cells)
+    if figures == 0:
+        print("FAIL: the saved notebook holds no figure", file=sys.stderr)
+        return 1
+
+    # 6. Small enough to commit or mail.
+    if size >= args.max_bytes:
+        print(f"FAIL: the saved notebook is {size} bytes, not under {args.max_bytes}", file=sys.stderr)
+        return 1
+    print(f"6. saved notebook {size} bytes < {args.max_bytes}; {figures} figures; ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
