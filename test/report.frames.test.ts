@@ -67,6 +67,15 @@ test("samplesToTargetFrame from the curves equals each run's own samplesToTarget
   }
 });
 
+test("samplesToTargetFrame: one row per run when two evaluations share the last sample count (a phase boundary)", () => {
+  const r = run(0, "cx", 3, 0.8);
+  const last = r.curve[r.curve.length - 1];
+  r.curve.push({ ...last, phase: "output", accuracy: last.accuracy - 0.1 });
+  const stt = cells(samplesToTargetFrame(curvesFrame([r]), 0.95));
+  assert.equal(stt.length, 1);
+  assert.equal(stt[0].samples, last.samples);
+});
+
 test("medianFrame equals summarize()'s medians (a miss counted as the cap) and counts the seeds reached", () => {
   const want = summarize(runs, ["cx", "oneshot"], [0, 1, 2], CAP);
   const med = cells(medianFrame(samplesToTargetFrame(curvesFrame(runs), 0.95), CAP, { order: ["oneshot", "cx"] }));

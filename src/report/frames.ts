@@ -69,8 +69,10 @@ export function samplesToTargetFrame(curves: DataFrameLike, target: number): Dat
   const dfd = danfo();
   const keys = ["seed", "method"];
   const last = renameColumns(curves.groupby(keys).agg({ samples: "max" }), { samples_max: "samples" });
-  // The last evaluation's accuracy: join back on (seed, method, samples).
-  const lastRows = dfd.merge({ left: last, right: curves.loc({ columns: ["seed", "method", "samples", "accuracy"] }), on: [...keys, "samples"], how: "left" });
+  // The last evaluation's accuracy: join back on (seed, method, samples); one row per run even if two
+  // evaluations share the last sample count (a phase boundary).
+  const joined = dfd.merge({ left: last, right: curves.loc({ columns: ["seed", "method", "samples", "accuracy"] }), on: [...keys, "samples"], how: "left" });
+  const lastRows = renameColumns(joined.groupby([...keys, "samples"]).agg({ accuracy: "max" }), { accuracy_max: "accuracy" });
   const hitRows = curves.query(curves.column("accuracy").ge(target));
   if (hitRows.shape[0] === 0) {
     return lastRows.addColumn("samplesToTarget", lastRows.column("samples").values.map(() => NaN), { inplace: false });

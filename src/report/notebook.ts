@@ -81,8 +81,9 @@ export function checkBuild(root = ROOT, loadedAt = LOADED_AT): Staleness | null 
 }
 
 let warned = false;
+let checkedByShow = false;
 
-/** Warn once per process, in one line on stderr, when checkBuild finds a problem. Returns it. */
+/** Check the build and warn once per process, in one line on stderr, when it is stale. Returns the finding. */
 export function warnIfStale(): Staleness | null {
   const s = checkBuild();
   if (s && !warned) {
@@ -135,7 +136,10 @@ function isFigure(x: unknown): x is FigureSpec {
  * or an HTML string. Tables take `opts` (caption, digits).
  */
 export function show(x: FigureSpec | DataFrameLike | Row[] | string, opts: TableHtmlOpts = {}): void {
-  warnIfStale();
+  if (!checkedByShow) {
+    checkedByShow = true; // the first cell checks every run; show adds one check per kernel (a stat of each file)
+    warnIfStale();
+  }
   if (typeof x === "string") displayBundle({ "text/html": x });
   else if (isFigure(x)) displayBundle(figureBundle(x));
   else if (isDataFrame(x)) displayBundle({ "text/html": frameHtml(x, opts) });
