@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Check that every plotly figure in exported HTML pages rendered, in headless Chromium.
 
-Usage: check-reports.py [PAGE.html ...]     (default: reports/*.html)
+Usage: check-reports.py [PAGE.html | URL ...]     (default: reports/*.html)
 
 Each page is loaded in headless Chromium (Debian `chromium`) with a virtual time budget and its DOM is
 dumped (--dump-dom). Every figure written by figureHtml/reportHtml is a
@@ -82,7 +82,8 @@ def dump_dom(page, chromium, budget):
             chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--no-first-run", "--mute-audio", f"--user-data-dir={profile}",
-            f"--virtual-time-budget={budget}", "--dump-dom", "file://" + os.path.abspath(page),
+            f"--virtual-time-budget={budget}", "--dump-dom",
+            page if page.startswith(("http://", "https://")) else "file://" + os.path.abspath(page),
         ]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
         return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
@@ -91,6 +92,8 @@ def dump_dom(page, chromium, budget):
 
 
 def notebook_expectations(page):
+    if page.startswith(("http://", "https://")):
+        return None, None
     nb_path = os.path.splitext(page)[0] + ".ipynb"
     if not os.path.exists(nb_path):
         return None, None
@@ -152,7 +155,7 @@ def main(argv):
     budget = int(os.environ.get("CD_CHROMIUM_BUDGET", "15000"))
     failed = 0
     for page in pages:
-        if not os.path.exists(page):
+        if not page.startswith(("http://", "https://")) and not os.path.exists(page):
             print(f"FAIL {page}: no such file", file=sys.stderr)
             failed += 1
             continue

@@ -12,15 +12,23 @@ Usage: nbreplay.py NOTEBOOK --out-dir DIR [--rerun CELL] [--max-bytes 1000000] [
 5. Render the page in headless Chromium (scripts/check-reports.py): every figure must draw its traces, and
    the page must show as many figures as the saved notebook holds.
 6. The saved notebook must be smaller than --max-bytes (default 1,000,000).
+7. Reopen the saved notebook in the classic notebook UI (a `jupyter notebook` server started on a free port,
+   the notebook signed as trusted, as the UI signs what its user saved) and check in Chromium that every figure
+   draws there too.
 
 Prints one line per step; exits 1 on the first failure. Run with Debian's /usr/bin/python3.
 """
 import argparse
+import importlib.util
 import json
 import os
+import secrets
+import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import nbformat
 from nbclient import NotebookClient
@@ -100,8 +108,56 @@ def main():
     if size >= args.max_bytes:
         print(f"FAIL: the saved notebook is {size} bytes, not under {args.max_bytes}", file=sys.stderr)
         return 1
-    print(f"6. saved notebook {size} bytes < {args.max_bytes}; {figures} figures; ok")
+    print(f"6. saved notebook {size} bytes < {args.max_bytes}; {figures} figures")
+
+    # 7. Reopened in the classic UI.
+    problems = live_ui_check(saved, here, figures)
+    if problems:
+        print("FAIL: in the notebook UI: " + "; ".join(problems), file=sys.stderr)
+        return 1
+    print(f"7. reopened in the classic notebook UI: {figures} figures drawn; ok")
     return 0
+
+
+def live_ui_check(saved, here, figures):
+    """Open `saved` in a fresh `jupyter notebook` server with headless Chromium; problems, or [] when every figure drew."""
+    from nbformat.sign import NotebookNotary
+
+    nb = nbformat.read(saved, as_version=4)
+    NotebookNotary().sign(nb)  # what the UI does for a notebook its user saved: its outputs run when reopened
+    spec = importlib.util.spec_from_file_location("check_reports", os.path.join(here, "check-reports.py"))
+    check_reports = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_reports)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    cmd = ["/usr/bin/python3", "-m", "notebook", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--NotebookApp.token={token}", f"--notebook-dir={os.path.dirname(os.path.abspath(saved))}"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api?token={token}", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.5)
+        else:
+            return ["the notebook server did not start"]
+        url = f"http://127.0.0.1:{port}/notebooks/{os.path.basename(saved)}?token={token}"
+        chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+        problems, figs = check_reports.check(url, chromium, 30000)
+        if len(figs) != figures:
+            problems.append(f"the UI shows {len(figs)} figures, the notebook holds {figures}")
+        return problems
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
  * The way figures used to break: execute 01 (quick mode) through a Jupyter kernel client, re-run a
  * plotting cell, save the notebook as the notebook UI does, export it with `jupyter nbconvert --to html`,
  * and render it in headless Chromium: every figure must draw, and the saved notebook must stay under
- * 1 MB (scripts/nbreplay.py does the steps; everything is written to a temporary folder). The setup
+ * 1 MB; reopened in the classic notebook UI, its figures draw there too (scripts/nbreplay.py does the
+ * steps; everything is written to a temporary folder). The setup
  * (idempotent: Jupyter, Chromium, the kernel) runs first.
  */
 import { test } from "node:test";
@@ -12,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-test("01: run all, re-run a plotting cell, save as the UI does, nbconvert to HTML: every figure renders, file < 1 MB", () => {
+test("01: run all, re-run a plotting cell, save as the UI does, nbconvert to HTML and reopen in the UI: every figure renders, file < 1 MB", () => {
   const root = path.join(__dirname, "..");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-replay-"));
   try {
@@ -29,6 +30,7 @@ test("01: run all, re-run a plotting cell, save as the UI does, nbconvert to HTM
     assert.match(r.stdout, /2\. re-ran cell \d+ \(a plotting cell/);
     assert.match(r.stdout, /ok {3}.*01-theory\.html: 3 figures/);
     assert.ok(fs.statSync(path.join(tmp, "out", "01-theory.ipynb")).size < 1_000_000);
+    assert.match(r.stdout, /7\. reopened in the classic notebook UI: 3 figures drawn; ok/);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
