@@ -53,7 +53,7 @@ def main():
     ap.add_argument("notebook")
     ap.add_argument("--out-dir", default="reports")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("CD_CELL_TIMEOUT", "900")))
-    ap.add_argument("--startup-timeout", type=int, default=120)
+    ap.add_argument("--startup-timeout", type=int, default=60)
     ap.add_argument("--kernel", default="tslab")
     ap.add_argument("--no-html", action="store_true")
     args = ap.parse_args()
@@ -61,8 +61,6 @@ def main():
     nb_path = os.path.abspath(args.notebook)
     name = os.path.splitext(os.path.basename(nb_path))[0]
     os.makedirs(args.out_dir, exist_ok=True)
-    nb = nbformat.read(nb_path, as_version=4)
-
     state = {"index": None, "failed": None, "reply": None}
 
     def on_cell_start(cell, cell_index, **_):
@@ -72,30 +70,37 @@ def main():
         state["failed"] = cell_index
         state["reply"] = execute_reply
 
-    client = NotebookClient(
-        nb,
-        timeout=args.timeout,
-        startup_timeout=args.startup_timeout,
-        kernel_name=args.kernel,
-        allow_errors=False,
-        record_timing=True,
-        resources={"metadata": {"path": os.path.dirname(nb_path)}},
-    )
-    client.on_cell_start = on_cell_start
-    client.on_cell_error = on_cell_error
-
     t0 = time.time()
-    problem = None
-    try:
-        client.execute()
-    except CellTimeoutError as e:
-        problem = f"cell timed out after {args.timeout}s (set CD_CELL_TIMEOUT to change)"
-    except DeadKernelError as e:
-        problem = f"the kernel died: {e}"
-    except CellExecutionError:
-        problem = "cell raised an error"
-    except Exception as e:  # kernel start failures and the like
-        problem = f"{type(e).__name__}: {e}"
+    # A kernel that fails to start (seen here under load: zeromq's "Socket is blocked by a bind or unbind
+    # operation" while tslab binds its ports, then "Kernel didn't respond") is retried once, with new ports.
+    for attempt in (1, 2):
+        nb = nbformat.read(nb_path, as_version=4)
+        client = NotebookClient(
+            nb,
+            timeout=args.timeout,
+            startup_timeout=args.startup_timeout,
+            kernel_name=args.kernel,
+            allow_errors=False,
+            record_timing=True,
+            resources={"metadata": {"path": os.path.dirname(nb_path)}},
+        )
+        client.on_cell_start = on_cell_start
+        client.on_cell_error = on_cell_error
+        problem = None
+        try:
+            client.execute()
+        except CellTimeoutError as e:
+            problem = f"cell timed out after {args.timeout}s (set CD_CELL_TIMEOUT to change)"
+        except DeadKernelError as e:
+            problem = f"the kernel died: {e}"
+        except CellExecutionError:
+            problem = "cell raised an error"
+        except Exception as e:  # kernel start failures and the like
+            problem = f"{type(e).__name__}: {e}"
+        if problem is not None and state["index"] is None and attempt == 1:
+            print(f"note {name}: the kernel did not start ({problem}); retrying once", file=sys.stderr)
+            continue
+        break
     elapsed = time.time() - t0
 
     failed = state["failed"] if state["failed"] is not None else (state["index"] if problem else None)

@@ -43,6 +43,27 @@ def figure_count(cell):
     return n
 
 
+def run_and_rerun(nb, nb_path, args, started):
+    """Steps 1 and 2: execute every cell, then re-run one plotting cell in the same kernel. Returns its index."""
+    t0 = time.time()
+    client = NotebookClient(nb, timeout=args.timeout, startup_timeout=60, kernel_name="tslab",
+                            resources={"metadata": {"path": os.path.dirname(nb_path)}})
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            started.append(i)
+            client.execute_cell(cell, i)
+        print(f"1. executed {len(nb.cells)} cells through the kernel client ({time.time() - t0:.1f}s)")
+        index = args.rerun
+        if index is None:
+            index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and figure_count(c) > 0), None)
+        if index is None:
+            return None
+        before = figure_count(nb.cells[index])
+        client.execute_cell(nb.cells[index], index)
+        print(f"2. re-ran cell {index} (a plotting cell: {before} figure(s) before, {figure_count(nb.cells[index])} after)")
+    return index
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("notebook")
@@ -56,24 +77,22 @@ def main():
     nb_path = os.path.abspath(args.notebook)
     name = os.path.basename(nb_path)
     os.makedirs(args.out_dir, exist_ok=True)
-    nb = nbformat.read(nb_path, as_version=4)
 
-    t0 = time.time()
-    client = NotebookClient(nb, timeout=args.timeout, startup_timeout=120, kernel_name="tslab",
-                            resources={"metadata": {"path": os.path.dirname(nb_path)}})
-    with client.setup_kernel():
-        for i, cell in enumerate(nb.cells):
-            client.execute_cell(cell, i)
-        print(f"1. executed {len(nb.cells)} cells through the kernel client ({time.time() - t0:.1f}s)")
-        index = args.rerun
-        if index is None:
-            index = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and figure_count(c) > 0), None)
-        if index is None:
-            print("FAIL: no cell drew a figure", file=sys.stderr)
-            return 1
-        before = figure_count(nb.cells[index])
-        client.execute_cell(nb.cells[index], index)
-        print(f"2. re-ran cell {index} (a plotting cell: {before} figure(s) before, {figure_count(nb.cells[index])} after)")
+    # A kernel that fails to start (zeromq's "Socket is blocked by a bind or unbind operation" under load)
+    # is retried once with new ports, as scripts/nbexec.py does.
+    for attempt in (1, 2):
+        nb = nbformat.read(nb_path, as_version=4)
+        started = []
+        try:
+            index = run_and_rerun(nb, nb_path, args, started)
+            break
+        except Exception as e:
+            if started or attempt == 2:
+                raise
+            print(f"note: the kernel did not start ({type(e).__name__}: {e}); retrying once", file=sys.stderr)
+    if index is None:
+        print("FAIL: no cell drew a figure", file=sys.stderr)
+        return 1
 
     # 3. Save as the UI does.
     from notebook.services.contents.filemanager import FileContentsManager

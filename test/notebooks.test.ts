@@ -39,7 +39,7 @@ test("all notebooks execute in quick mode, their writeups render and carry the q
       for (const cell of nb.cells) {
         for (const out of cell.outputs ?? []) {
           const fig = out.data?.["application/vnd.plotly.v1+json"] as { data: Array<{ type: string; orientation?: string }>; layout: Record<string, { type?: string }> } | undefined;
-          if (!fig || !fig.data.some((t) => t.type === "bar")) continue;
+          if (!fig?.data.some((t) => t.type === "bar")) continue;
           const valueAxis = fig.data.some((t) => t.orientation === "h") ? fig.layout.xaxis : fig.layout.yaxis;
           assert.notEqual(valueAxis?.type, "log", `${p}: a bar chart on a log axis`);
         }

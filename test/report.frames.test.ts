@@ -126,7 +126,7 @@ test("budgetFrame equals the experiment's budgetTable (mean accuracy over seeds 
 test("curves.csv written by writeResults reads back into the same tables", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cd-frames-"));
   try {
-    writeResults(dir, { seeds: [0, 1, 2] }, { config: {}, backend: "cpu", methods: summarize(runs, ["cx", "oneshot"], [0, 1, 2], CAP) }, runs);
+    writeResults(dir, { seeds: [0, 1, 2] }, { config: {}, backend: "cpu", adapter: null, methods: summarize(runs, ["cx", "oneshot"], [0, 1, 2], CAP) }, runs);
     const df = await readCurvesCsv(path.join(dir, "curves.csv"));
     const fromCsv = cells(medianFrame(samplesToTargetFrame(df, 0.95), CAP, { order: ["cx", "oneshot"] }));
     const fromMemory = cells(medianFrame(samplesToTargetFrame(curvesFrame(runs), 0.95), CAP, { order: ["cx", "oneshot"] }));

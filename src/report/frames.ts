@@ -163,7 +163,7 @@ export function pairedSummary(paired: DataFrameLike, method: string, baseline: s
  */
 export function budgetFrame(curves: DataFrameLike, budgets: readonly number[], order?: readonly string[]): DataFrameLike {
   const at = budgets.length && curves.shape[0] ? curves.query(isIn(curves.column("step"), budgets)) : null;
-  const means = at && at.shape[0] ? at.groupby(["method", "step"]).agg({ accuracy: "mean" }) : null;
+  const means = at?.shape[0] ? at.groupby(["method", "step"]).agg({ accuracy: "mean" }) : null;
   const methods = order ? order.slice() : Array.from(new Set(curves.column("method").values.map(String)));
   const rows = methods.map((m) => {
     const row: unknown[] = [m];
