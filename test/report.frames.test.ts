@@ -31,7 +31,7 @@ import { frameCells } from "../src/report/tables";
 function run(seed: number, method: string, evals: number, peak: number, target = 0.95): StudentRun {
   const curve = Array.from({ length: evals }, (_, i) => {
     const acc = 0.5 + ((peak - 0.5) * (i + 1)) / evals;
-    return { step: (i + 1) * 10, samples: (i + 1) * 1000, phase: i < 2 && method === "cx" ? "tap:hidden" : "output", accuracy: acc, loss: 1 - acc, trainLoss: i === 0 ? NaN : 0.5, seconds: i * 0.1 };
+    return { step: (i + 1) * 10, samples: (i + 1) * 1000, phase: i < 2 && method === "cx" ? "tap:hidden" : "output", accuracy: acc, loss: 1 - acc, trainLoss: i === 0 ? NaN : 0.5, seconds: i * 0.1, teacherFlops: i * 1e6, studentFlops: i * 2e5 };
   });
   const hitIndex = curve.findIndex((c) => c.accuracy >= target);
   const cut = hitIndex >= 0 ? curve.slice(0, hitIndex + 1) : curve;
@@ -126,7 +126,7 @@ test("budgetFrame equals the experiment's budgetTable (mean accuracy over seeds 
 test("curves.csv written by writeResults reads back into the same tables", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cd-frames-"));
   try {
-    writeResults(dir, { seeds: [0, 1, 2] }, { config: {}, backend: "cpu", adapter: null, methods: summarize(runs, ["cx", "oneshot"], [0, 1, 2], CAP) }, runs);
+    writeResults(dir, { seeds: [0, 1, 2] }, { config: {}, backend: "cpu", adapter: null, native: null, methods: summarize(runs, ["cx", "oneshot"], [0, 1, 2], CAP) }, runs);
     const df = await readCurvesCsv(path.join(dir, "curves.csv"));
     const fromCsv = cells(medianFrame(samplesToTargetFrame(df, 0.95), CAP, { order: ["cx", "oneshot"] }));
     const fromMemory = cells(medianFrame(samplesToTargetFrame(curvesFrame(runs), 0.95), CAP, { order: ["cx", "oneshot"] }));

@@ -25,12 +25,12 @@ import { pairedDifference } from "../stats";
 import { DataFrameLike, SeriesLike, danfo } from "./tables";
 
 /** The columns of curves.csv (src/experiments/results.ts) in order. */
-export const CURVE_COLUMNS = ["seed", "method", "step", "samples", "phase", "accuracy", "loss", "trainLoss", "seconds"] as const;
+export const CURVE_COLUMNS = ["seed", "method", "step", "samples", "phase", "accuracy", "loss", "trainLoss", "seconds", "teacherFlops", "studentFlops"] as const;
 
 /** Runs as a curves DataFrame: one row per evaluation, the columns of curves.csv. */
 export function curvesFrame(runs: readonly StudentRun[]): DataFrameLike {
   const rows = runs.flatMap((r) =>
-    r.curve.map((c) => [r.seed, r.method, c.step, c.samples, c.phase, c.accuracy, c.loss, Number.isFinite(c.trainLoss) ? c.trainLoss : null, c.seconds]),
+    r.curve.map((c) => [r.seed, r.method, c.step, c.samples, c.phase, c.accuracy, c.loss, Number.isFinite(c.trainLoss) ? c.trainLoss : null, c.seconds, c.teacherFlops, c.studentFlops]),
   );
   return new (danfo().DataFrame)(rows, { columns: [...CURVE_COLUMNS] });
 }
@@ -44,7 +44,8 @@ async function readCsv(file: string): Promise<DataFrameLike> {
 /** curves.csv of a results folder as a DataFrame (empty trainLoss cells become null). */
 export async function readCurvesCsv(file: string): Promise<DataFrameLike> {
   const df = await readCsv(file);
-  const missing = CURVE_COLUMNS.filter((c) => !df.columns.includes(c));
+  // The columns the tables read (older results folders have no FLOP columns).
+  const missing = ["seed", "method", "step", "samples", "accuracy"].filter((c) => !df.columns.includes(c));
   if (missing.length) throw new Error(`${file}: not a curves.csv (missing columns ${missing.join(", ")})`);
   return df;
 }
