@@ -167,6 +167,28 @@ test("merged.csv with a quoted list-valued grid field: medians per grid point an
   }
 });
 
+test("the sweep's own merged.csv (list-valued grid field) gives the sweep's medians through danfojs", async () => {
+  const { mergedFiles, parseGrid } = await import("../src/experiments/sweep");
+  const grid = parseGrid(JSON.stringify({ command: "parity", grid: { methods: [["cx", "oneshot"], ["oneshot"]], p1Steps: [250] }, seeds: [0, 1, 2] }), "grid.json");
+  const cap = 9000;
+  const rows = [
+    { point: { methods: ["cx", "oneshot"], p1Steps: 250 }, method: "cx", seeds: [0, 1, 2], values: [3200, null, 4000], median: 4000 },
+    { point: { methods: ["oneshot"], p1Steps: 250 }, method: "oneshot", seeds: [0, 1, 2], values: [5600, 6400, null], median: 6400 },
+  ];
+  const { csv } = mergedFiles(grid, { column: "samplesToTarget", read: () => null }, { rows, missing: [] } as never);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cd-sweep-"));
+  try {
+    fs.writeFileSync(path.join(dir, "merged.csv"), csv);
+    const med = cells(sweepMedianFrame(await readMergedCsv(path.join(dir, "merged.csv")), cap));
+    assert.deepEqual(
+      med.map((r) => [JSON.parse(String(r.methods)), r.method, r.median, r.seeds]),
+      rows.map((r) => [r.point.methods, r.method, r.median, 3]),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("formatFrame and reorder: display text as the last step, rows in a given order", () => {
   const f = cells(formatFrame(reorder(runsFrame(runs.slice(3)), "seed", ["2", "0", "1"]), { samplesToTarget: samplesCell }, { samplesToTarget: "to 95%" }));
   assert.deepEqual(f.map((r) => [r.seed, r["to 95%"]]), [[2, "15k"], [0, "12k"], [1, "not reached"]]);
