@@ -21,7 +21,7 @@ import { TappedModel } from "../models/types";
 import { writeRecord } from "../io";
 import { trainRun } from "../train/run";
 import { EVAL_POINT, count, readChecked, removeState } from "../train/state";
-import { CheckpointError } from "../train/checkpoints";
+import { CheckpointError, storedSize } from "../train/checkpoints";
 import { Experiment, TeacherInfo, TrainedTeacher } from "./experiment";
 import { CommonConfig } from "./fields";
 import { CurvePoint, StudentRun, SummaryBase } from "./results";
@@ -147,6 +147,8 @@ const STUDENT_RESULT = z.object({
     .number()
     .nullable()
     .transform((x) => x ?? NaN),
+  // Results written before storage was counted have none (null: not recorded).
+  storedBytes: count.nullable().default(null),
   curve: z.array(EVAL_POINT),
 });
 const STUDENT_POLICY = z.object({ curve: z.array(EVAL_POINT), hit: count.nullable() });
@@ -224,6 +226,8 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       },
     });
     last = r.state.curve[r.state.curve.length - 1] ?? null;
+    let storedBytes = 0;
+    for (const w of methodPlan.stored ?? []) storedBytes += await storedSize(w);
     const steps = last?.step ?? 0;
     const seconds = last?.seconds ?? 0;
     result = {
@@ -235,6 +239,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       seconds,
       stepsPerSecond: steps / Math.max(seconds, 1e-9),
       finalAccuracy: last?.accuracy ?? NaN,
+      storedBytes,
       curve: r.state.curve,
     };
     opts.onModel?.(seed, method, setup.model);
