@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { saveWeights } from "../src/train/checkpoints";
-import { costToTarget, summarize } from "../src/experiments/results";
+import { costToTarget, summarize, tapStepsOf } from "../src/experiments/results";
 
 // A small task whose teacher trains in a couple of seconds.
 const cfg = resolveParityConfig("smoke", {
@@ -152,6 +152,12 @@ test("cost accounting: progressive stores its intermediate checkpoints (their si
   assert.equal(r.progressive.storedBytes, onDisk);
   assert.equal(r.cx.storedBytes, 0);
   assert.equal(r.oneshot.storedBytes, 0);
+  assert.deepEqual(r.cx.phases, [
+    { name: "tap:hidden<-hidden", step: 0 },
+    { name: "teacher", step: cfg.tapSteps as number },
+  ]);
+  assert.equal(tapStepsOf(r.cx), cfg.tapSteps);
+  assert.equal(tapStepsOf(r.oneshot), 0);
   for (const m of ["cx", "oneshot", "progressive"] as const) {
     const c = costToTarget(r[m]);
     if (r[m].samplesToTarget === null) {

@@ -24,7 +24,7 @@ import { EVAL_POINT, count, readChecked, removeState } from "../train/state";
 import { CheckpointError, storedSize } from "../train/checkpoints";
 import { Experiment, TeacherInfo, TrainedTeacher } from "./experiment";
 import { CommonConfig } from "./fields";
-import { CurvePoint, StudentRun, SummaryBase } from "./results";
+import { CurvePoint, PhaseStart, StudentRun, SummaryBase } from "./results";
 import { TeacherStore, obtainTeacher } from "./teachers";
 
 export type ProgressEvent =
@@ -135,6 +135,7 @@ export function studentFiles(dir: string, seed: number, method: string) {
   return { state: base, result: `${base}.result.json` };
 }
 
+const PHASE_START = z.object({ name: z.string(), step: count });
 const STUDENT_RESULT = z.object({
   seed: count,
   method: z.string(),
@@ -149,9 +150,10 @@ const STUDENT_RESULT = z.object({
     .transform((x) => x ?? NaN),
   // Results written before storage was counted have none (null: not recorded).
   storedBytes: count.nullable().default(null),
+  phases: z.array(PHASE_START).default([]),
   curve: z.array(EVAL_POINT),
 });
-const STUDENT_POLICY = z.object({ curve: z.array(EVAL_POINT), hit: count.nullable() });
+const STUDENT_POLICY = z.object({ curve: z.array(EVAL_POINT), hit: count.nullable(), phases: z.array(PHASE_START).default([]) });
 
 /**
  * Train one student by one method. In a run folder a finished student's result is read back
@@ -188,7 +190,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       loop,
       store: files ? { base: files.state, saveEvery: run!.saveEvery } : undefined,
       shouldStop: run?.shouldStop,
-      state: { curve: [] as CurvePoint[], hit: null as number | null },
+      state: { curve: [] as CurvePoint[], hit: null as number | null, phases: [] as PhaseStart[] },
       shape: STUDENT_POLICY,
       onTick: (t) =>
         opts.onProgress?.({
@@ -202,6 +204,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
           phase: t.phase,
           evaluating: t.evaluating,
         }),
+      onPhase: (ev, s) => s.phases.push({ name: ev.phase, step: ev.step }),
       onEval: (ev, s) => {
         const { type: _t, ...point } = ev;
         s.curve.push(point);
@@ -240,6 +243,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       stepsPerSecond: steps / Math.max(seconds, 1e-9),
       finalAccuracy: last?.accuracy ?? NaN,
       storedBytes,
+      phases: r.state.phases,
       curve: r.state.curve,
     };
     opts.onModel?.(seed, method, setup.model);

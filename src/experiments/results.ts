@@ -25,7 +25,23 @@ export interface StudentRun {
   finalAccuracy: number;
   /** Bytes the method needed stored besides the final teacher, as saved on disk (null: not recorded). */
   storedBytes: number | null;
+  /** The step at which each phase started (phases that ended early under tapSteps "auto" show here). */
+  phases: PhaseStart[];
   curve: CurvePoint[];
+}
+
+export interface PhaseStart {
+  name: string;
+  step: number;
+}
+
+/** Steps spent in tap phases (named "tap:..."): up to the first later phase's start, or to `steps`. */
+export function tapStepsOf(r: Pick<StudentRun, "phases" | "steps">): number {
+  let total = 0;
+  r.phases.forEach((p, i) => {
+    if (p.name.startsWith("tap")) total += (r.phases[i + 1]?.step ?? r.steps) - p.step;
+  });
+  return total;
 }
 
 /** What a run spent until its held-out accuracy first reached the target (the curve's point there). */
@@ -56,6 +72,8 @@ export interface MethodSummary {
   teacherFlopsToTarget: Array<number | null>;
   studentFlopsToTarget: Array<number | null>;
   secondsToTarget: Array<number | null>;
+  /** Per seed: steps spent in tap phases (cx; 0 for the other methods). */
+  tapSteps: number[];
 }
 
 /** What every summary.json and run record carries: the backend and its WebGPU adapter (null elsewhere). */
@@ -107,6 +125,7 @@ export function summarize(runs: readonly StudentRun[], methods: readonly string[
       storedBytes: bySeed.map((r) => r?.storedBytes ?? null),
       teacherFlopsToTarget: bySeed.map((r) => (r ? (costToTarget(r)?.teacherFlops ?? null) : null)),
       studentFlopsToTarget: bySeed.map((r) => (r ? (costToTarget(r)?.studentFlops ?? null) : null)),
+      tapSteps: bySeed.map((r) => (r ? tapStepsOf(r) : NaN)),
       secondsToTarget: bySeed.map((r) => {
         const c = r ? costToTarget(r) : null;
         return c ? round(c.seconds, 2) : null;

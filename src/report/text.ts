@@ -24,11 +24,13 @@ export function alignedTable(header: readonly string[], rows: ReadonlyArray<read
 export function summaryRows(summary: Summary, target?: number): Array<Record<string, string | number>> {
   const seeds = (summary.config.seeds as number[]) ?? [];
   const base = summary.methods.oneshot?.median;
+  const taps = Object.values(summary.methods).some((s) => s.tapSteps?.some((x) => x > 0));
   const medianName = target === undefined ? "median" : `median to ${Math.round(target * 100)}%`;
   return Object.entries(summary.methods).map(([m, s]) => {
     const row: Record<string, string | number> = { method: m, [medianName]: fmtSamples(s.median) };
     seeds.forEach((seed, i) => (row[`seed ${seed}`] = s.samplesToTarget[i] === null ? "not reached" : fmtSamples(s.samplesToTarget[i])));
     if (base) row["speed-up vs oneshot"] = `${(base / s.median).toFixed(1)}x`;
+    if (taps) row["tap steps"] = fmtNumber(medianOf(s.tapSteps ?? []));
     // Cost to the target, medians over the seeds that reached it (summaries from before cost
     // accounting have no such fields: the columns are left out).
     if (s.storedBytes) {
