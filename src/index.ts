@@ -28,6 +28,7 @@ export * from "./experiments/parityTask";
 export * from "./experiments/parityTransformer";
 export * from "./experiments/results";
 export * from "./report/plots";
+export { CostFigures, costFigures } from "./report/costFigures";
 export * from "./report/html";
 export * from "./report/tables";
 export * from "./report/parityReport";
