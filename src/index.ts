@@ -44,6 +44,8 @@ export * from "./report/notebook";
 export { pairedDifference, PairedDifference } from "./stats";
 export * from "./experiments/languageModel";
 export * from "./models/layers";
+export * from "./models/mlpLayers";
+export * from "./data/parityDataset";
 export * from "./api";
 export * from "./cost";
 export * from "./stats";
