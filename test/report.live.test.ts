@@ -85,6 +85,6 @@ test("teachers' curves, a given final figure or none; distill events drive the s
   const lastChart = msgs.filter((m) => m.id === chartId).pop()!;
   assert.match(String(lastChart.data["text/html"]), /live chart closed/);
   const status = msgs.filter((m) => m.id !== chartId).pop()!;
-  assert.match(String(status.data["text/html"]), /oneshot seed 0 \[teacher\]: 3k samples, acc 0\.800[\s\S]*done in/, "a distill job's last line stays");
+  assert.match(String(status.data["text/html"]), /oneshot seed 0 \[teacher\]: 3k samples, acc 0\.800, 2k\/s \(ended\)\n[\s\S]*done in/, "a distill job's last line stays, without its ETA");
   assert.throws(() => liveProgress().onProgress(tick(1)), /not running in a tslab kernel/);
 });

@@ -181,8 +181,8 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
       return out;
     },
     finish(figure) {
-      // Jobs still listed (distill runs, which have no "done" event) keep their last line.
-      for (const text of jobs.values()) lines.push(text);
+      // Jobs still listed (distill runs, which have no "done" event) keep their last line, without the ETA.
+      for (const text of jobs.values()) lines.push(`${text.replace(/, ETA to cap [^,]*$/, "")} (ended)`);
       jobs.clear();
       drawStatus(true, true);
       if (figure === null) {
