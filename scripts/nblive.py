@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Check that a notebook's live progress displays update in place while its cells run (liveProgress).
 
-Usage: nblive.py NOTEBOOK [--timeout 900] [--out FILE.ipynb]
+Usage: nblive.py NOTEBOOK [--timeout 900] [--out FILE.ipynb] [--upto CELL]
 
 Executes every cell through a Jupyter kernel client (nbclient, kernel "tslab", in the notebook's folder), as
 Jupyter does, and records each display message (display_data, update_display_data) with its display_id and
@@ -13,6 +13,7 @@ arrival time. For every code cell whose source calls liveProgress(:
     more at the end;
   - the executed notebook holds one output per display: its last update (nbclient applies the updates the way
     the notebook UI does), so the chart ends as a static figure (plotly JSON + HTML) or the closing note.
+--upto CELL executes cells 0..CELL only (e.g. a full-mode headline cell without the ablations after it).
 Prints one line per live cell and a summary; exits 1 on the first failure. Run with Debian's /usr/bin/python3.
 The kernel inherits the environment (CD_QUICK, CD_CACHE_DIR, ...).
 """
@@ -50,6 +51,7 @@ def main():
     ap.add_argument("notebook")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("CD_CELL_TIMEOUT", "900")))
     ap.add_argument("--out", help="write the executed notebook here")
+    ap.add_argument("--upto", type=int, default=None, help="execute cells 0..UPTO only")
     args = ap.parse_args()
     path = os.path.abspath(args.notebook)
     name = os.path.basename(path)
@@ -58,11 +60,13 @@ def main():
     t0 = time.time()
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
+            if args.upto is not None and i > args.upto:
+                break
             client.execute_cell(cell, i)
             client.finished[i] = time.time()
     if args.out:
         nbformat.write(nb, args.out)
-    live = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "liveProgress(" in src(c)]
+    live = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "liveProgress(" in src(c) and i in client.finished]
     if not live:
         print(f"FAIL {name}: no cell calls liveProgress(")
         return 1
