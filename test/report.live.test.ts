@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProgressEvent } from "../src/experiments/engine";
+import { StudentRun } from "../src/experiments/results";
 import { liveProgress } from "../src/report/live";
 import { DisplayWriter } from "../src/report/notebook";
 
@@ -58,7 +59,7 @@ test("status and chart: one display each, then in-place updates at most once per
   assert.equal(fig.layout.title.text, "acc (main) [live]");
   assert.deepEqual(fig.data.find((d) => d.name === "cx seed 0")?.x, [8000, 16000, 24000]);
   assert.ok(fig.data.some((d) => d.name === "target 0.95"));
-  live.onProgress({ kind: "studentDone", run: { seed: 0, method: "cx", samplesToTarget: 24000, samples: 24000, steps: 750, seconds: 1, stepsPerSecond: 750, finalAccuracy: 0.97, curve: [] } });
+  live.onProgress({ kind: "studentDone", run: { seed: 0, method: "cx", samplesToTarget: 24000, samples: 24000, steps: 750, seconds: 1, stepsPerSecond: 750, finalAccuracy: 0.97, curve: [] } as Partial<StudentRun> as StudentRun });
   live.finish();
   const last = (id: string) => msgs.filter((m) => m.id === id).pop()!;
   assert.match(String(last(statusId).data["text/html"]), /cx seed 0: 24k samples to target[\s\S]*done in/);
