@@ -6,7 +6,7 @@
  *   const teacher = fromLayersModel(myTeacher);            // or the project's createMlp / createTransformer
  *   const student = fromLayersModel(myStudent);
  *   const r = await distill({ teacher, student, data: myDataset, method: "cx", budget: { samples: 200_000 },
- *                             validation: { xs, ys }, onEvent: (e) => console.log(e) });
+ *                             validation: { xs, ys }, until: (e) => e.accuracy >= 0.95, onEvent: (e) => console.log(e) });
  *   await myStudent.save("file://./student");             // the student is still a tf.LayersModel
  */
 import * as tf from "@tensorflow/tfjs";
@@ -69,7 +69,9 @@ export interface DistillOptions {
   evaluate?: (student: TappedModel) => Promise<{ accuracy: number; loss: number }>;
   /** Evaluate every this many steps (100; needs `validation` or `evaluate`). */
   evalEvery?: number;
-  /** Every loop event: evaluations, phase starts. */
+  /** Stop before the budget once this returns true for an evaluation (e.g. `(e) => e.accuracy >= 0.95`). */
+  until?: (e: EvalEvent) => boolean;
+  /** Every loop event: evaluations, phase starts, ticks (about once a second, for progress displays). */
   onEvent?: (e: LoopEvent) => void;
 }
 
@@ -212,6 +214,7 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     for await (const ev of runPhases(student, plan, task, { evalEvery, maxSamples, cursor, evalAtStart: evalEvery !== Number.MAX_SAFE_INTEGER })) {
       if (ev.type === "eval") curve.push(ev);
       opts.onEvent?.(ev);
+      if (ev.type === "eval" && opts.until?.(ev)) break;
     }
   } finally {
     plan.dispose();

@@ -9,6 +9,17 @@
  * The caller feeds it as often as it likes (the training loop ticks about once a second).
  */
 import { createLogUpdate } from "log-update";
+import type { ProgressEvent } from "./experiments/engine";
+
+/** Where status lines go: a terminal or a log (Progress), or a notebook display (report/live.ts). */
+export interface ProgressSink {
+  /** The status of job `key` (its line), in phase `phase`. */
+  set(key: string, text: string, phase?: string): void;
+  /** Job `key` has ended: its line goes. */
+  done(key: string): void;
+  /** A permanent line. */
+  line(text: string): void;
+}
 
 export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
@@ -22,7 +33,7 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
-export class Progress {
+export class Progress implements ProgressSink {
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
   private readonly quiet: boolean;
@@ -106,4 +117,49 @@ export function fmtDuration(s: number): string {
   if (r < 3600) return `${Math.floor(r / 60)}m${String(r % 60).padStart(2, "0")}s`;
   const m = Math.round(s / 60);
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/**
+ * Progress events -> one status line per running job, and a permanent line when a job ends: the CLI
+ * feeds them to a `Progress` (stderr), notebooks to `liveProgress` (report/live.ts), so both show the
+ * same lines.
+ */
+export function progressPrinter(target: number | null, progress: ProgressSink): (e: ProgressEvent) => void {
+  // The latest evaluation of each job: its held-out accuracy, or its tap loss in a tap phase.
+  const lastEval = new Map<string, { accuracy: number; trainLoss: number }>();
+  const status = (job: string, seed: number, phase: string, samples: number, seconds: number, maxSamples: number, evaluating: boolean) => {
+    const key = `${job} seed ${seed}`;
+    const l = lastEval.get(key);
+    const rate = samples / Math.max(seconds, 1e-9);
+    const metric = l === undefined ? "" : phase.startsWith("tap") && Number.isFinite(l.trainLoss) ? `, tap loss ${l.trainLoss.toFixed(3)}` : `, acc ${l.accuracy.toFixed(3)}`;
+    const eta = samples > 0 ? `, ETA to cap ${fmtDuration((maxSamples - samples) / Math.max(rate, 1e-9))}` : "";
+    progress.set(key, `${key} [${phase}]: ${fmtSamples(samples)} samples${metric}, ${fmtSamples(rate)}/s${eta}${evaluating ? " (evaluating)" : ""}`, phase);
+  };
+  return (e) => {
+    if (e.kind === "tick") status(e.job, e.seed, e.phase, e.samples, e.seconds, e.maxSamples, e.evaluating);
+    else if (e.kind === "teacher") {
+      lastEval.set(`teacher seed ${e.seed}`, { accuracy: e.accuracy, trainLoss: NaN });
+      status("teacher", e.seed, "labels", e.samples, e.seconds, e.maxSamples, false);
+    } else if (e.kind === "student") {
+      lastEval.set(`${e.method} seed ${e.seed}`, { accuracy: e.accuracy, trainLoss: e.trainLoss });
+      status(e.method, e.seed, e.phase, e.samples, e.seconds, e.maxSamples, false);
+    } else if (e.kind === "teacherDone") {
+      const i = e.info;
+      const hit = target === null ? "" : `; target at ${fmtSamples(i.samplesToTarget)}`;
+      progress.done(`teacher seed ${e.seed}`);
+      progress.line(
+        `teacher seed ${e.seed}${i.attempt ? ` (init attempt ${i.attempt})` : ""}: ${i.cached ? "loaded from cache" : `trained in ${fmtDuration(i.seconds)}`}${hit}, final acc ${i.accuracy.toFixed(3)}, ${i.checkpoints} checkpoints`,
+      );
+    } else {
+      const r = e.run;
+      const what =
+        target === null
+          ? `acc ${r.finalAccuracy.toFixed(4)} after ${r.steps} steps`
+          : r.samplesToTarget === null
+            ? `not reached by ${fmtSamples(r.samples)}`
+            : `${fmtSamples(r.samplesToTarget)} samples to target`;
+      progress.done(`${r.method} seed ${r.seed}`);
+      progress.line(`${r.method} seed ${r.seed}: ${what} (${fmtDuration(r.seconds)}, ${r.stepsPerSecond.toFixed(0)} steps/s)`);
+    }
+  };
 }

@@ -103,6 +103,22 @@ test("progressive from the teacher's checkpoints and a shell", async () => {
   checkpoints.forEach((c) => Object.values(c.weights).forEach((t) => t.dispose()));
 });
 
+test("until: distill stops at the first evaluation it accepts, with no tensor leak", async () => {
+  const teacher = fromLayersModel(teacherModel);
+  const student = fromLayersModel(mlp(16, "student-until"));
+  const rng = new Rng("api-until");
+  const ds = tf.data.generator(function* () {
+    for (;;) yield parityBatch(rng, 32);
+  });
+  const v = validation();
+  const n0 = tf.memory().numTensors;
+  const r = await distill({ teacher, student, data: ds, method: "oneshot", budget: { steps: 1000 }, validation: v, evalEvery: 20, until: (e) => e.step >= 60 });
+  assert.equal(tf.memory().numTensors, n0, "no tensor leak");
+  assert.deepEqual(r.curve.map((e) => e.step), [0, 20, 40, 60]);
+  assert.equal(r.steps, 60);
+  tf.dispose([v.xs, v.ys]);
+});
+
 test("bad input: one clear error each", async () => {
   const teacher = fromLayersModel(teacherModel);
   const rng = new Rng("api-bad");

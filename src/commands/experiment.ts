@@ -13,56 +13,15 @@ import { ConfigError, configToJson } from "../config";
 import { FileError, removeTmpFiles, sha256, writeFileAtomic } from "../io";
 import { Interrupted } from "../train/state";
 import { Claim, claimOutFolder, lockFolder, prepareFolder } from "../experiments/folders";
-import { ProgressEvent, runExperiment } from "../experiments/engine";
+import { runExperiment } from "../experiments/engine";
 import { Experiment } from "../experiments/experiment";
 import { CommonConfig } from "../experiments/fields";
 import { Views } from "../experiments/registry";
 import { WorkerCrashed } from "../experiments/pool";
 import { SummaryBase, writeResults } from "../experiments/results";
-import { Progress, fmtDuration, fmtSamples } from "../progress";
+import { Progress, fmtDuration, progressPrinter } from "../progress";
 import { RUN_FORMAT, RunFile, checkRunDir, createRunFolder, installStopHandlers, resumeCommand, writeRunFile } from "./runFolder";
 import { CommandPlan, configText, helpText, planCommand } from "./plan";
-
-/** Progress events -> one status line per running job, and a permanent line when a job ends. */
-function progressPrinter(target: number | null, progress: Progress): (e: ProgressEvent) => void {
-  // The latest evaluation of each job: its held-out accuracy, or its tap loss in a tap phase.
-  const lastEval = new Map<string, { accuracy: number; trainLoss: number }>();
-  const status = (job: string, seed: number, phase: string, samples: number, seconds: number, maxSamples: number, evaluating: boolean) => {
-    const key = `${job} seed ${seed}`;
-    const l = lastEval.get(key);
-    const rate = samples / Math.max(seconds, 1e-9);
-    const metric = l === undefined ? "" : phase.startsWith("tap") && Number.isFinite(l.trainLoss) ? `, tap loss ${l.trainLoss.toFixed(3)}` : `, acc ${l.accuracy.toFixed(3)}`;
-    const eta = samples > 0 ? `, ETA to cap ${fmtDuration((maxSamples - samples) / Math.max(rate, 1e-9))}` : "";
-    progress.set(key, `${key} [${phase}]: ${fmtSamples(samples)} samples${metric}, ${fmtSamples(rate)}/s${eta}${evaluating ? " (evaluating)" : ""}`, phase);
-  };
-  return (e) => {
-    if (e.kind === "tick") status(e.job, e.seed, e.phase, e.samples, e.seconds, e.maxSamples, e.evaluating);
-    else if (e.kind === "teacher") {
-      lastEval.set(`teacher seed ${e.seed}`, { accuracy: e.accuracy, trainLoss: NaN });
-      status("teacher", e.seed, "labels", e.samples, e.seconds, e.maxSamples, false);
-    } else if (e.kind === "student") {
-      lastEval.set(`${e.method} seed ${e.seed}`, { accuracy: e.accuracy, trainLoss: e.trainLoss });
-      status(e.method, e.seed, e.phase, e.samples, e.seconds, e.maxSamples, false);
-    } else if (e.kind === "teacherDone") {
-      const i = e.info;
-      const hit = target === null ? "" : `; target at ${fmtSamples(i.samplesToTarget)}`;
-      progress.done(`teacher seed ${e.seed}`);
-      progress.line(
-        `teacher seed ${e.seed}${i.attempt ? ` (init attempt ${i.attempt})` : ""}: ${i.cached ? "loaded from cache" : `trained in ${fmtDuration(i.seconds)}`}${hit}, final acc ${i.accuracy.toFixed(3)}, ${i.checkpoints} checkpoints`,
-      );
-    } else {
-      const r = e.run;
-      const what =
-        target === null
-          ? `acc ${r.finalAccuracy.toFixed(4)} after ${r.steps} steps`
-          : r.samplesToTarget === null
-            ? `not reached by ${fmtSamples(r.samples)}`
-            : `${fmtSamples(r.samplesToTarget)} samples to target`;
-      progress.done(`${r.method} seed ${r.seed}`);
-      progress.line(`${r.method} seed ${r.seed}: ${what} (${fmtDuration(r.seconds)}, ${r.stepsPerSecond.toFixed(0)} steps/s)`);
-    }
-  };
-}
 
 /** Claim --out and the run folder (new or resumed); on failure nothing claimed is kept. */
 function claimFolders(plan: CommandPlan<object>, run: RunFile): Claim[] {

@@ -93,7 +93,8 @@ export function warnIfStale(): Staleness | null {
   return s;
 }
 
-type Writer = (content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
+/** tslab's display writer: `update` false sends display_data, true update_display_data (for `transient.display_id`). */
+export type DisplayWriter = (content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
 
 /**
  * The running tslab kernel's display writer. tslab's public `display` sends one MIME type per output;
@@ -101,10 +102,10 @@ type Writer = (content: { data: Record<string, unknown>; metadata: Record<string
  * uses (tslab/dist/jupyter.js, `lastWriteDisplayData`, set for every cell). It is looked up among the
  * loaded modules, so it is the kernel's own instance whichever tslab binary runs it. Null outside a kernel.
  */
-function kernelWriter(): Writer | null {
+export function kernelWriter(): DisplayWriter | null {
   for (const [file, mod] of Object.entries(require.cache)) {
     if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(file)) continue;
-    const w = (mod?.exports as { lastWriteDisplayData?: Writer | null } | undefined)?.lastWriteDisplayData;
+    const w = (mod?.exports as { lastWriteDisplayData?: DisplayWriter | null } | undefined)?.lastWriteDisplayData;
     if (typeof w === "function") return w;
   }
   return null;
