@@ -42,6 +42,8 @@ export interface DemoState {
   wallSeconds: number | null;
   /** Milliseconds from a Stop click to the run's end. */
   stopLatencyMs: number | null;
+  /** Milliseconds between the browser receiving the latest click and the page handling it (input delay). */
+  clickDelayMs: number | null;
   error: string | null;
 }
 
@@ -49,7 +51,7 @@ const METHOD_ORDER: MethodName[] = ["cx", "oneshot", "progressive", "scratch"];
 const COLORS: Record<string, string> = { teacher: "#7f7f7f", cx: PALETTE[3], oneshot: PALETTE[0], progressive: PALETTE[2], scratch: PALETTE[1] };
 const LABELS: Record<string, string> = { cx: "curriculum extraction (cx)", oneshot: "one-shot", progressive: "progressive", scratch: "scratch (labels)" };
 
-const state: DemoState = { state: "idle", backend: null, config: null, teacher: null, runs: [], wallSeconds: null, stopLatencyMs: null, error: null };
+const state: DemoState = { state: "idle", backend: null, config: null, teacher: null, runs: [], wallSeconds: null, stopLatencyMs: null, clickDelayMs: null, error: null };
 (window as unknown as { cdDemo: DemoState }).cdDemo = state;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -228,6 +230,14 @@ async function start(): Promise<void> {
 }
 
 function init(): void {
+  // Input delay: an event's timeStamp is when the browser received it; training must let it through quickly.
+  document.addEventListener(
+    "click",
+    (e) => {
+      state.clickDelayMs = performance.now() - e.timeStamp;
+    },
+    true,
+  );
   for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>("[data-preset]"))) b.addEventListener("click", () => fillPreset(b.dataset.preset as PagePresetName));
   $("start").addEventListener("click", () => void start());
   $("stop").addEventListener("click", () => {
