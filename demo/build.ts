@@ -1,7 +1,8 @@
 /**
  * Builds the live page into demo/dist/ (or --out DIR): index.html, app.js (esbuild: demo/src/main.ts
  * and the library's src/ modules it imports, Plotly and TensorFlow.js, one classic script so that the
- * page also opens from file://) and wasm/ (the wasm backend's binaries, fetched at run time).
+ * page also opens from file://) and wasm/ (the wasm backend's binaries, fetched at run time, and
+ * inline.js, the same as base64 for a page opened from file://).
  *
  *   tsx demo/build.ts [--out DIR] [--no-minify]
  *
@@ -70,6 +71,10 @@ export async function buildDemo(out: string, minify = true): Promise<{ bytes: nu
   fs.copyFileSync(path.join(ROOT, "demo", "index.html"), path.join(out, "index.html"));
   const wasmDir = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"));
   for (const f of fs.readdirSync(wasmDir).filter((f) => f.endsWith(".wasm"))) fs.copyFileSync(path.join(wasmDir, f), path.join(out, "wasm", f));
+  // From file:// a browser fetches nothing, so the page reads the binaries from a classic script
+  // (demo/src/backend.ts); the threaded build needs cross-origin isolation, never given to file://.
+  const inline = Object.fromEntries(["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm"].map((f) => [f, fs.readFileSync(path.join(wasmDir, f)).toString("base64")]));
+  fs.writeFileSync(path.join(out, "wasm", "inline.js"), `window.cdWasmInline = ${JSON.stringify(inline)};\n`);
   return { bytes: fs.statSync(path.join(out, "app.js")).size, inputs };
 }
 

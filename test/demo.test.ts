@@ -1,7 +1,8 @@
 /**
  * The live page end to end in a real browser: Debian's Chromium (headless, driven by playwright-core;
  * nothing downloads a browser) loads the built page from a local server, runs the quick preset to the
- * end, then runs again (teacher from the page's cache) and presses Stop.
+ * end, then runs again (teacher from the page's cache) and presses Stop; then opens the same folder
+ * from file:// and runs a tiny configuration.
  *
  * Asserts: the chart has the teacher's, cx's and one-shot's curves and the target line; cx reached
  * the target; the results table lists both students; no console error; the page stayed responsive
@@ -117,6 +118,22 @@ test("live page: the quick preset in headless Chromium (cx reaches the target, p
     assert.ok(stopPage < 1000, `Stop ended the run ${stopPage} ms after the browser got the click`);
     assert.ok(stopMs < 5000, `Playwright's click on Stop and the wait for the end took ${stopMs} ms`);
     console.log(`demo: second run: teacher from the cache; Stop ended it ${Math.round(stopPage)} ms after the browser got the click (Playwright's click and wait: ${stopMs} ms)`);
+
+    // The same folder opened from file:// (no server): a tiny configuration runs to the end.
+    const filePage = await (await browser.newContext()).newPage();
+    filePage.on("console", (m) => {
+      if (m.type() === "error") errors.push(`file://: ${m.text()}`);
+    });
+    filePage.on("pageerror", (e) => errors.push(`file://: ${e.message}`));
+    await filePage.goto(`file://${path.join(out, "index.html")}`);
+    for (const [id, v] of [["n", "20"], ["k", "2"], ["teacherWidth", "100"]]) await filePage.fill(`#${id}`, v);
+    await filePage.click("#start");
+    await filePage.waitForFunction(() => (window as unknown as { cdDemo: PageState }).cdDemo.state !== "running", null, { timeout: 120_000, polling: 250 });
+    const f = await pageState(filePage);
+    assert.equal(f.state, "done", `from file:// the run ended in state ${f.state}: ${f.error}`);
+    assert.ok(f.runs.find((r) => r.method === "cx")?.samplesToTarget, "from file:// cx reached the target");
+    console.log(`demo: from file:// the page ran on ${f.backend} (n=20, k=2, teacher 100: ${f.wallSeconds!.toFixed(1)} s)`);
+
     assert.deepEqual(errors, [], `console errors: ${errors.join(" | ")}`);
     console.log(`demo: test took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {

@@ -1,6 +1,7 @@
 /**
  * The page's TensorFlow.js backend: WebGPU where the browser offers a hardware adapter, else WebGL on
- * a hardware GPU, else wasm (its .wasm files lie beside the bundle, in wasm/). As in the library
+ * a hardware GPU, else wasm (its .wasm files lie beside the bundle, in wasm/; from file:// the
+ * copies embedded in wasm/inline.js are used). As in the library
  * (src/backend.ts), a software GPU (SwiftShader, llvmpipe: what a headless browser without a GPU
  * gets) is never picked silently: automatic selection takes wasm instead, which is faster on a CPU
  * (measured in the README's "Live page"). Asked for by name, a software GPU is used and said so.
@@ -59,13 +60,40 @@ function webGlRenderer(): string | null {
   return r;
 }
 
-/** The wasm files' folder next to the page (an absolute URL: tfjs fetches them from there). */
-function wasmFolder(): string {
-  return new URL("wasm/", document.baseURI).href;
+/** Run a classic script beside the page (classic scripts load from file://, fetch does not). */
+function loadScript(src: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const el = document.createElement("script");
+    el.src = src;
+    el.onload = () => resolve();
+    el.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.appendChild(el);
+  });
+}
+
+/**
+ * Where tfjs finds its .wasm files: the wasm/ folder beside the page; from file://, where a browser
+ * refuses to fetch files, blob: URLs of the copies that demo/build.ts embeds in wasm/inline.js
+ * (base64; the threaded build is left out: threads need cross-origin isolation, which file:// never has).
+ */
+async function wasmPaths(): Promise<string | Record<string, string>> {
+  if (location.protocol !== "file:") return new URL("wasm/", document.baseURI).href;
+  await loadScript("wasm/inline.js");
+  const inline = (window as unknown as { cdWasmInline: Record<string, string> }).cdWasmInline;
+  const url = (name: string) => {
+    const bytes = Uint8Array.from(atob(inline[name]), (c) => c.charCodeAt(0));
+    return URL.createObjectURL(new Blob([bytes], { type: "application/wasm" }));
+  };
+  const simd = url("tfjs-backend-wasm-simd.wasm");
+  return { "tfjs-backend-wasm.wasm": url("tfjs-backend-wasm.wasm"), "tfjs-backend-wasm-simd.wasm": simd, "tfjs-backend-wasm-threaded-simd.wasm": simd };
 }
 
 async function setWasm(): Promise<string | null> {
-  setWasmPaths(wasmFolder());
+  try {
+    setWasmPaths((await wasmPaths()) as Parameters<typeof setWasmPaths>[0]);
+  } catch {
+    return null;
+  }
   if (!(await tf.setBackend("wasm").catch(() => false))) return null;
   // The library's batched-matMul kernels for XNNPACK's fast path (the CLI's wasm backend uses them too).
   registerFastWasmKernels();
@@ -96,7 +124,7 @@ export async function chooseBackend(request: BackendRequest): Promise<BackendCho
   if (auto || request === "wasm") {
     const w = await setWasm();
     if (w !== null) return { backend: "wasm", detail: w, software: false, skipped };
-    skipped.push(location.protocol === "file:" ? "wasm: cannot fetch its .wasm files from file:// (serve the folder over http)" : "wasm: failed to start");
+    skipped.push("wasm: failed to start");
   }
   throw new Error(`no backend could start: ${skipped.join("; ")}`);
 }

@@ -22,7 +22,7 @@ export const PAGE_PRESETS: Record<PagePresetName, PagePreset> = {
     overrides: {},
     about: "the CLI's smoke preset (n = 50, k = 4): about a minute on a CPU",
   },
-  main: { base: "main", overrides: {}, about: "the CLI's main preset (the README's headline: n = 50, k = 5): several minutes" },
+  main: { base: "main", overrides: {}, about: "the CLI's main preset (the README's headline: n = 50, k = 5): about two minutes on a CPU" },
 };
 
 /** The values the page's controls show for a preset (the CLI preset's own, then the page's changes). */
