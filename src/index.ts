@@ -28,6 +28,8 @@ export * from "./experiments/parityTask";
 export * from "./experiments/parityTransformer";
 export * from "./experiments/results";
 export * from "./report/plots";
+export { CostFigures, costFigures } from "./report/costFigures";
+export { MlmResult, accuracyVsCompute, comparisonRows, mlmResultOf, readMlmResult } from "./report/lmResults";
 export * from "./report/html";
 export * from "./report/tables";
 export * from "./report/parityReport";

@@ -117,10 +117,16 @@ const checksumOf = (body: object) => `sha256:${sha256(JSON.stringify(body))}`;
 
 /** Write `data` (a JSON object) with its checksum, atomically. Returns the checksum. */
 export function writeRecord(file: string, data: object): string {
+  const { text, checksum } = recordText(data);
+  writeFileAtomic(file, text);
+  return checksum;
+}
+
+/** The text writeRecord writes for `data` (its checksum added), and that checksum. */
+export function recordText(data: object): { text: string; checksum: string } {
   const { checksum: _drop, ...body } = data as Record<string, unknown>;
   const checksum = checksumOf(body);
-  writeFileAtomic(file, JSON.stringify({ ...body, checksum }, null, 2) + "\n");
-  return checksum;
+  return { text: JSON.stringify({ ...body, checksum }, null, 2) + "\n", checksum };
 }
 
 /** Anything with zod's `safeParse` (kept structural, so that no zod type reaches the public .d.ts). */

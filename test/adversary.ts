@@ -69,7 +69,7 @@ export const tmp = (p = "cd-adv-") => fs.mkdtempSync(path.join(os.tmpdir(), p));
 export function summaryOf(dir: string): unknown {
   const s = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8"));
   delete s.wallSeconds;
-  for (const m of Object.values<Record<string, unknown>>(s.methods)) delete m.seconds, delete m.stepsPerSecond;
+  for (const m of Object.values<Record<string, unknown>>(s.methods)) delete m.seconds, delete m.stepsPerSecond, delete m.secondsToTarget;
   for (const t of Object.values<Record<string, unknown>>(s.teachers ?? {})) delete t.seconds, delete t.stepsPerSecond, delete t.msPerStep;
   return s;
 }

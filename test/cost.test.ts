@@ -97,3 +97,21 @@ test("the loop adds up every step's FLOPs: cx tap steps at their truncated cost,
   plan.dispose();
   [teacher, student, stream].forEach((d) => d.dispose());
 });
+
+test("cost figures: medians over the seeds that reached the target, linear axes from zero, storage in MB", async () => {
+  const { costFigures } = await import("../src/report/costFigures");
+  const m = (hits: Array<number | null>, tf: Array<number | null>, sf: Array<number | null>, stored: number[]) => ({
+    samplesToTarget: hits, median: 0, seconds: [], stepsPerSecond: [], storedBytes: stored,
+    teacherFlopsToTarget: tf, studentFlopsToTarget: sf, secondsToTarget: hits.map(() => 1), tapSteps: hits.map(() => 0),
+  });
+  const f = costFigures(
+    { cx: m([100, 300, 200], [1e9, 3e9, 2e9], [1e8, 3e8, 2e8], [0, 0, 0]), progressive: m([500, null, 700], [5e9, null, 6e9], [4e8, null, 5e8], [2.5e6, 2.5e6, 2.5e6]) },
+    { target: 0.95, cap: 1000 },
+  );
+  assert.deepEqual(f.compute.data.map((t) => t.y), [[2e9, 5.5e9], [2e8, 4.5e8]]);
+  assert.ok(String((f.compute.data[0].text as string[])[1]).endsWith("(2/3 reached)"));
+  assert.deepEqual(f.storage.data[0].y, [0, 2.5]);
+  assert.deepEqual(f.storage.data[0].text, ["none", "2.50 MB"]);
+  for (const s of [f.samples, f.compute, f.storage]) assert.equal(s.layout.yaxis.rangemode, "tozero");
+  assert.deepEqual(f.samples.data[0].y, [200, 700]); // progressive's miss counts as the cap: median of 500, 700, 1000
+});

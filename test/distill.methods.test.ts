@@ -12,6 +12,11 @@ import { buildMethod, MethodName } from "../src/distill/methods";
 import { runPhases } from "../src/train/loop";
 import { NamedTensors } from "../src/models/types";
 import { useBackend } from "./helpers";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { saveWeights } from "../src/train/checkpoints";
+import { costToTarget, summarize, tapStepsOf } from "../src/experiments/results";
 
 // A small task whose teacher trains in a couple of seconds.
 const cfg = resolveParityConfig("smoke", {
@@ -131,4 +136,39 @@ test("same config and seed give the same curve, number for number", async () => 
   const t2 = await trainParityTeacher(cfg, 0, { cacheDir: null });
   assert.deepEqual(values(t2.model.snapshot()), values(teacher.model.snapshot()));
   t2.dispose();
+});
+
+test("cost accounting: progressive stores its intermediate checkpoints (their size as saved), cx and one-shot store nothing; cost to target read at the hit", async () => {
+  const teacher = await trained();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cd-stored-"));
+  let onDisk = 0;
+  for (const [i, c] of teacher.checkpoints.slice(0, -1).entries()) {
+    await saveWeights(path.join(dir, `c${i}`), c.weights);
+    onDisk += fs.statSync(path.join(dir, `c${i}.bin`)).size + fs.statSync(path.join(dir, `c${i}.json`)).size;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.ok(teacher.checkpoints.length >= 3);
+  const r = Object.fromEntries(await Promise.all((["cx", "oneshot", "progressive"] as const).map(async (m) => [m, await run(m)] as const)));
+  assert.equal(r.progressive.storedBytes, onDisk);
+  assert.equal(r.cx.storedBytes, 0);
+  assert.equal(r.oneshot.storedBytes, 0);
+  assert.deepEqual(r.cx.phases, [
+    { name: "tap:hidden<-hidden", step: 0 },
+    { name: "teacher", step: cfg.tapSteps as number },
+  ]);
+  assert.equal(tapStepsOf(r.cx), cfg.tapSteps);
+  assert.equal(tapStepsOf(r.oneshot), 0);
+  for (const m of ["cx", "oneshot", "progressive"] as const) {
+    const c = costToTarget(r[m]);
+    if (r[m].samplesToTarget === null) {
+      assert.equal(c, null);
+      continue;
+    }
+    const at = r[m].curve.find((p) => p.samples === r[m].samplesToTarget)!;
+    assert.deepEqual(c, { samples: at.samples, teacherFlops: at.teacherFlops, studentFlops: at.studentFlops, seconds: at.seconds });
+    assert.ok(c!.teacherFlops > 0 && c!.studentFlops > 0);
+  }
+  const s = summarize(Object.values(r), ["cx", "oneshot", "progressive"], [0], cfg.maxSamples);
+  assert.deepEqual(s.progressive.storedBytes, [onDisk]);
+  assert.deepEqual(s.cx.teacherFlopsToTarget, [costToTarget(r.cx)?.teacherFlops ?? null]);
 });

@@ -17,6 +17,7 @@ function run(seed: number, method: string, hit: number | null, samples = hit ?? 
     seconds: 1,
     stepsPerSecond: 1,
     finalAccuracy,
+    storedBytes: 0, phases: [],
     curve: [
       { step: 0, samples: 0, phase: "p", accuracy: 0.5, loss: 0.7, trainLoss: NaN, seconds: 0, teacherFlops: 0, studentFlops: 0 },
       { step: samples / 32, samples, phase: "p", accuracy: finalAccuracy, loss: 0.1, trainLoss: 0.1, seconds: 1, teacherFlops: 0, studentFlops: 0 },

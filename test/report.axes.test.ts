@@ -73,7 +73,7 @@ test("rule: log ticks read unambiguously (10k, 20k, 50k ... not 2, 3, 5)", () =>
   assertReadableLogTicks(lineChart([{ name: "oneshot", x: [20, 30, 40, 50], y: [120000, 480000, 1.3e6, 2e6] }], { logY: true }), "yaxis");
   assertReadableLogTicks(accuracyCurves({ cx: { samples: [1000, 30000, 88000], accuracy: [0.5, 0.6, 0.96] } }, { logX: true }), "xaxis");
   const run: StudentRun = {
-    seed: 0, method: "cx", samplesToTarget: null, samples: 3, steps: 3, seconds: 1, stepsPerSecond: 1, finalAccuracy: 0.5,
+    seed: 0, method: "cx", samplesToTarget: null, samples: 3, steps: 3, seconds: 1, stepsPerSecond: 1, finalAccuracy: 0.5, storedBytes: 0, phases: [],
     curve: [0.31, 0.05, 0.004].map((mse, i) => ({ step: i, samples: (i + 1) * 1000, phase: "tap:block1", accuracy: 0.5, loss: 0.7, trainLoss: mse, seconds: i, teacherFlops: 0, studentFlops: 0 })),
   };
   assertReadableLogTicks(tapLossFigure([run]), "yaxis");

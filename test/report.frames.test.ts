@@ -36,7 +36,7 @@ function run(seed: number, method: string, evals: number, peak: number, target =
   const hitIndex = curve.findIndex((c) => c.accuracy >= target);
   const cut = hitIndex >= 0 ? curve.slice(0, hitIndex + 1) : curve;
   const last = cut[cut.length - 1];
-  return { seed, method, samplesToTarget: hitIndex >= 0 ? last.samples : null, samples: last.samples, steps: last.step, seconds: 1, stepsPerSecond: 10, finalAccuracy: last.accuracy, curve: cut };
+  return { seed, method, samplesToTarget: hitIndex >= 0 ? last.samples : null, samples: last.samples, steps: last.step, seconds: 1, stepsPerSecond: 10, finalAccuracy: last.accuracy, storedBytes: 0, phases: [], curve: cut };
 }
 
 const CAP = 20000;

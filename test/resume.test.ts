@@ -55,7 +55,7 @@ async function interrupted(runId: string, signal: NodeJS.Signals, files: string[
 function summary(runId: string) {
   const s = JSON.parse(fs.readFileSync(path.join(RUNS, runId, "summary.json"), "utf8"));
   delete s.wallSeconds;
-  for (const m of Object.values<Record<string, unknown>>(s.methods)) (delete m.seconds, delete m.stepsPerSecond);
+  for (const m of Object.values<Record<string, unknown>>(s.methods)) (delete m.seconds, delete m.stepsPerSecond, delete m.secondsToTarget);
   for (const t of Object.values<Record<string, unknown>>(s.teachers)) (delete t.seconds, delete t.stepsPerSecond);
   return s;
 }

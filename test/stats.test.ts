@@ -30,7 +30,7 @@ test("pairedDifference: unpaired values are dropped; fewer than two pairs give n
 test("mlm comparisons: each method against one-shot, paired by seed, at each budget", async () => {
   const { comparisons } = await import("../src/experiments/languageModel");
   const point = (step: number, accuracy: number, loss: number) => ({ step, samples: step * 64, phase: "p", accuracy, loss, trainLoss: NaN, seconds: 0, teacherFlops: 0, studentFlops: 0 });
-  const run = (method: string, seed: number, curve: ReturnType<typeof point>[]) => ({ seed, method, samplesToTarget: null, samples: 0, steps: 0, seconds: 0, stepsPerSecond: 0, finalAccuracy: 0, curve });
+  const run = (method: string, seed: number, curve: ReturnType<typeof point>[]) => ({ seed, method, samplesToTarget: null, samples: 0, steps: 0, seconds: 0, stepsPerSecond: 0, finalAccuracy: 0, storedBytes: 0, phases: [], curve });
   const runs = [
     run("oneshot", 0, [point(150, 0.1, 6.0), point(300, 0.12, 5.9)]),
     run("oneshot", 1, [point(150, 0.2, 5.0), point(300, 0.22, 4.9)]),

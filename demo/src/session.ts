@@ -158,6 +158,7 @@ export async function trainStudent(cfg: Readonly<ParityConfig>, seed: number, me
   const setup = PARITY.student(cfg, seed, method, null, teacher);
   const methodPlan = buildMethod(method, setup.context);
   const curve: StudentRun["curve"] = [];
+  const phases: StudentRun["phases"] = [];
   let hit: number | null = null;
   try {
     const events = runPhases(setup.model, methodPlan, setup.task, {
@@ -168,6 +169,7 @@ export async function trainStudent(cfg: Readonly<ParityConfig>, seed: number, me
       tickSeconds: 0.25,
     });
     for await (const e of drive(events, hooks, method)) {
+      if (e.type === "phase") phases.push({ name: e.phase, step: e.step });
       if (e.type !== "eval") continue;
       const { type: _t, ...point } = e;
       curve.push(point);
@@ -192,6 +194,8 @@ export async function trainStudent(cfg: Readonly<ParityConfig>, seed: number, me
     seconds: last?.seconds ?? 0,
     stepsPerSecond: (last?.step ?? 0) / Math.max(last?.seconds ?? 0, 1e-9),
     finalAccuracy: last?.accuracy ?? NaN,
+    storedBytes: null, // the CLI counts the bytes of its weight files; the page writes none
+    phases,
     curve,
   };
   hooks.studentDone(run);

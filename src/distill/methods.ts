@@ -72,13 +72,17 @@ function cx(c: MethodContext): MethodPlan {
 
 function twoshot(c: MethodContext): MethodPlan {
   const ck = c.checkpoints.find((x) => (x.accuracy ?? 0) >= c.settings.twoShotAccuracy) ?? c.checkpoints[c.checkpoints.length - 1];
-  return twoShot(c.student, c.teacher, ck, c.shell(), c.settings.twoShotSteps, c.output(0));
+  const stored = ck === c.checkpoints[c.checkpoints.length - 1] ? [] : [ck.weights];
+  return { ...twoShot(c.student, c.teacher, ck, c.shell(), c.settings.twoShotSteps, c.output(0)), stored };
 }
 
 export const METHODS = {
   cx,
   oneshot: (c: MethodContext) => oneShot(c.student, c.teacher, c.output(0)),
-  progressive: (c: MethodContext) => progressive(c.student, c.checkpoints, c.shell(), c.batch, c.output(0)),
+  progressive: (c: MethodContext) => ({
+    ...progressive(c.student, c.checkpoints, c.shell(), c.batch, c.output(0)),
+    stored: c.checkpoints.slice(0, -1).map((k) => k.weights),
+  }),
   scratch: (c: MethodContext) => scratch(c.task, c.student, c.output(0)),
   twoshot,
 } satisfies Record<string, MethodBuilder>;

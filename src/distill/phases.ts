@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { StepFlops } from "../cost";
-import { FlopShape, ForwardOptions, TappedModel } from "../models/types";
+import { FlopShape, ForwardOptions, NamedTensors, TappedModel } from "../models/types";
 import { OptimizerSpec } from "../train/optimizers";
 import { StopRule } from "./autoLength";
 
@@ -117,6 +117,12 @@ export function countedFlops(models: readonly TappedModel[], f: (shape: FlopShap
 export interface MethodPlan {
   readonly method: string;
   readonly phases: Phase[];
+  /**
+   * What the method needs stored besides the final teacher (progressive: the intermediate
+   * checkpoints; two-shot: one). Curriculum extraction needs nothing: its projections are drawn
+   * again from the student's seed.
+   */
+  readonly stored?: readonly NamedTensors[];
   dispose(): void;
 }
 

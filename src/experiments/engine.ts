@@ -21,10 +21,10 @@ import { TappedModel } from "../models/types";
 import { writeRecord } from "../io";
 import { trainRun } from "../train/run";
 import { EVAL_POINT, count, readChecked, removeState } from "../train/state";
-import { CheckpointError } from "../train/checkpoints";
+import { CheckpointError, storedSize } from "../train/checkpoints";
 import { Experiment, TeacherInfo, TrainedTeacher } from "./experiment";
 import { CommonConfig } from "./fields";
-import { CurvePoint, StudentRun, SummaryBase } from "./results";
+import { CurvePoint, PhaseStart, StudentRun, SummaryBase } from "./results";
 import { TeacherStore, obtainTeacher } from "./teachers";
 
 export type ProgressEvent =
@@ -135,6 +135,7 @@ export function studentFiles(dir: string, seed: number, method: string) {
   return { state: base, result: `${base}.result.json` };
 }
 
+const PHASE_START = z.object({ name: z.string(), step: count });
 const STUDENT_RESULT = z.object({
   seed: count,
   method: z.string(),
@@ -147,9 +148,12 @@ const STUDENT_RESULT = z.object({
     .number()
     .nullable()
     .transform((x) => x ?? NaN),
+  // Results written before storage was counted have none (null: not recorded).
+  storedBytes: count.nullable().default(null),
+  phases: z.array(PHASE_START).default([]),
   curve: z.array(EVAL_POINT),
 });
-const STUDENT_POLICY = z.object({ curve: z.array(EVAL_POINT), hit: count.nullable() });
+const STUDENT_POLICY = z.object({ curve: z.array(EVAL_POINT), hit: count.nullable(), phases: z.array(PHASE_START).default([]) });
 
 /**
  * Train one student by one method. In a run folder a finished student's result is read back
@@ -186,7 +190,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       loop,
       store: files ? { base: files.state, saveEvery: run!.saveEvery } : undefined,
       shouldStop: run?.shouldStop,
-      state: { curve: [] as CurvePoint[], hit: null as number | null },
+      state: { curve: [] as CurvePoint[], hit: null as number | null, phases: [] as PhaseStart[] },
       shape: STUDENT_POLICY,
       onTick: (t) =>
         opts.onProgress?.({
@@ -200,6 +204,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
           phase: t.phase,
           evaluating: t.evaluating,
         }),
+      onPhase: (ev, s) => s.phases.push({ name: ev.phase, step: ev.step }),
       onEval: (ev, s) => {
         const { type: _t, ...point } = ev;
         s.curve.push(point);
@@ -224,6 +229,8 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       },
     });
     last = r.state.curve[r.state.curve.length - 1] ?? null;
+    let storedBytes = 0;
+    for (const w of methodPlan.stored ?? []) storedBytes += await storedSize(w);
     const steps = last?.step ?? 0;
     const seconds = last?.seconds ?? 0;
     result = {
@@ -235,6 +242,8 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       seconds,
       stepsPerSecond: steps / Math.max(seconds, 1e-9),
       finalAccuracy: last?.accuracy ?? NaN,
+      storedBytes,
+      phases: r.state.phases,
       curve: r.state.curve,
     };
     opts.onModel?.(seed, method, setup.model);

@@ -239,6 +239,7 @@ export function lmSummary(
       seeds[r.seed] = {
         seconds: Math.round(r.seconds * 10) / 10,
         msPerStep: Math.round((1000 * r.seconds) / Math.max(r.steps, 1)),
+        storedBytes: r.storedBytes,
         evaluations: r.curve.map((c) => ({
           step: c.step,
           phase: c.phase,

@@ -18,7 +18,40 @@ export interface StudentRun {
   seconds: number;
   stepsPerSecond: number;
   finalAccuracy: number;
+  /** Bytes the method needed stored besides the final teacher, as saved on disk (null: not recorded). */
+  storedBytes: number | null;
+  /** The step at which each phase started (phases that ended early under tapSteps "auto" show here). */
+  phases: PhaseStart[];
   curve: CurvePoint[];
+}
+
+export interface PhaseStart {
+  name: string;
+  step: number;
+}
+
+/** Steps spent in tap phases (named "tap:..."): up to the first later phase's start, or to `steps`. */
+export function tapStepsOf(r: Pick<StudentRun, "phases" | "steps">): number {
+  let total = 0;
+  r.phases.forEach((p, i) => {
+    if (p.name.startsWith("tap")) total += (r.phases[i + 1]?.step ?? r.steps) - p.step;
+  });
+  return total;
+}
+
+/** What a run spent until its held-out accuracy first reached the target (the curve's point there). */
+export interface CostToTarget {
+  samples: number;
+  teacherFlops: number;
+  studentFlops: number;
+  seconds: number;
+}
+
+/** The run's cost to the target; null when it never reached it. */
+export function costToTarget(r: StudentRun): CostToTarget | null {
+  if (r.samplesToTarget === null) return null;
+  const p = r.curve.find((c) => c.samples === r.samplesToTarget);
+  return p ? { samples: p.samples, teacherFlops: p.teacherFlops, studentFlops: p.studentFlops, seconds: p.seconds } : null;
 }
 
 export interface MethodSummary {
@@ -28,6 +61,14 @@ export interface MethodSummary {
   median: number;
   seconds: number[];
   stepsPerSecond: number[];
+  /** Per seed: bytes stored besides the final teacher (progressive's checkpoints; cx: 0). */
+  storedBytes: Array<number | null>;
+  /** Per seed, up to the first evaluation at the target (null = not reached): teacher forward and student FLOPs, wall seconds. */
+  teacherFlopsToTarget: Array<number | null>;
+  studentFlopsToTarget: Array<number | null>;
+  secondsToTarget: Array<number | null>;
+  /** Per seed: steps spent in tap phases (cx; 0 for the other methods). */
+  tapSteps: number[];
 }
 
 /** What every summary.json and run record carries: the backend and its WebGPU adapter (null elsewhere). */
@@ -76,6 +117,14 @@ export function summarize(runs: readonly StudentRun[], methods: readonly string[
       median: median(hits.map((h) => h ?? cap)),
       seconds: bySeed.map((r) => (r ? round(r.seconds, 2) : NaN)),
       stepsPerSecond: bySeed.map((r) => (r ? round(r.stepsPerSecond, 1) : NaN)),
+      storedBytes: bySeed.map((r) => r?.storedBytes ?? null),
+      teacherFlopsToTarget: bySeed.map((r) => (r ? (costToTarget(r)?.teacherFlops ?? null) : null)),
+      studentFlopsToTarget: bySeed.map((r) => (r ? (costToTarget(r)?.studentFlops ?? null) : null)),
+      tapSteps: bySeed.map((r) => (r ? tapStepsOf(r) : NaN)),
+      secondsToTarget: bySeed.map((r) => {
+        const c = r ? costToTarget(r) : null;
+        return c ? round(c.seconds, 2) : null;
+      }),
     };
   }
   return out;

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { NamedTensors } from "../models/types";
-import { FileError, readRecord, sha256, writeFileAtomic, writeRecord } from "../io";
+import { FileError, readRecord, recordText, sha256, writeFileAtomic } from "../io";
 
 export const WEIGHTS_FORMAT = "curriculum-distill/weights@2";
 
@@ -54,6 +54,22 @@ export interface WeightsManifest {
 
 /** Save named tensors as `<base>.bin` + `<base>.json`. Reads the values (asynchronously: WebGPU has no synchronous read). */
 export async function saveWeights(base: string, weights: NamedTensors, meta: Record<string, unknown> = {}): Promise<WeightsManifest> {
+  const { bin, manifest, manifestText } = await encodeWeights(weights, meta);
+  writeFileAtomic(`${base}.bin`, bin);
+  writeFileAtomic(`${base}.json`, manifestText);
+  return manifest;
+}
+
+/**
+ * The bytes saveWeights writes for `weights` (`.bin` + `.json`): what storing them costs on disk.
+ * Progressive distillation's storage in the results is this, summed over its checkpoints.
+ */
+export async function storedSize(weights: NamedTensors, meta: Record<string, unknown> = {}): Promise<number> {
+  const { bin, manifestText } = await encodeWeights(weights, meta);
+  return bin.byteLength + Buffer.byteLength(manifestText);
+}
+
+async function encodeWeights(weights: NamedTensors, meta: Record<string, unknown>): Promise<{ bin: Uint8Array; manifest: WeightsManifest; manifestText: string }> {
   const names = Object.keys(weights);
   const entries: TensorEntry[] = [];
   let total = 0;
@@ -68,9 +84,7 @@ export async function saveWeights(base: string, weights: NamedTensors, meta: Rec
   }
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, bytes: bytes.byteLength, sha256: sha256(bytes), tensors: entries, meta };
-  writeFileAtomic(`${base}.bin`, bytes);
-  writeRecord(`${base}.json`, manifest);
-  return manifest;
+  return { bin: bytes, manifest, manifestText: recordText(manifest).text };
 }
 
 /** The manifest at `<base>.json`, its checksum and shape verified. */

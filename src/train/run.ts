@@ -17,7 +17,7 @@ import { NamedTensors, TappedModel, shortName } from "../models/types";
 import { Shape } from "../io";
 import { Interrupted, POSITION, count, loadState, prefixed, saveState, section, stateExists } from "./state";
 import { CheckpointError, disposeWeights } from "./checkpoints";
-import { EvalEvent, LoopOptions, LoopPosition, LoopResume, TickEvent, newCursor, runPhases } from "./loop";
+import { EvalEvent, LoopOptions, LoopPosition, LoopResume, PhaseEvent, TickEvent, newCursor, runPhases } from "./loop";
 import { createOptimizer } from "./optimizers";
 
 /** A task whose training stream can say where it is and continue from there. */
@@ -42,6 +42,8 @@ export interface TrainRunSpec<S> {
   onEval(ev: EvalEvent, state: S): boolean | Promise<boolean>;
   /** Sees the loop's time-based ticks (progress displays). */
   onTick?(ev: TickEvent): void;
+  /** A phase starts (not called again for a phase resumed in its middle). */
+  onPhase?(ev: PhaseEvent, state: S): void;
   /** After a saved state is restored (reload what it refers to). */
   onRestore?(state: S): void;
 }
@@ -114,6 +116,7 @@ export async function trainRun<S>(spec: TrainRunSpec<S>): Promise<TrainRunResult
         throw new Interrupted();
       }
       if (ev.type === "tick") spec.onTick?.(ev);
+      if (ev.type === "phase") spec.onPhase?.(ev, state);
       if (ev.type !== "eval") continue;
       if (await spec.onEval(ev, state)) break;
       if (store && ++evals % store.saveEvery === 0) await save();

@@ -1,0 +1,88 @@
+/**
+ * What each method spent to reach the target, side by side: samples, compute (teacher forward and
+ * student FLOPs) and storage besides the final teacher. Three bar figures from one parity
+ * summary.json (summary.methods[m].teacherFlopsToTarget etc.), all linear from zero; a method that
+ * missed the target on some seeds is labelled with how many reached it (its compute median is over
+ * those seeds only, so it is a lower bound).
+ *
+ * Keep this file within TypeScript 5.0 syntax (notebooks compile against its .d.ts).
+ */
+import { MethodSummary } from "../experiments/results";
+import { honestAxes } from "./axes";
+import { FigureSpec, Trace, colorFor, samplesToTargetBars } from "./plots";
+
+export interface CostFigures {
+  samples: FigureSpec;
+  compute: FigureSpec;
+  storage: FigureSpec;
+}
+
+function medianOf(xs: ReadonlyArray<number | null | undefined>): number {
+  const v = xs.filter((x): x is number => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function reachedNote(s: MethodSummary): string {
+  const hit = s.samplesToTarget.filter((x) => x !== null).length;
+  return hit === s.samplesToTarget.length ? "" : ` (${hit}/${s.samplesToTarget.length} reached)`;
+}
+
+/** The three figures for `methods` (a parity summary's), target and sample cap as in the run. */
+export function costFigures(methods: Record<string, MethodSummary>, opts: { target: number; cap: number; height?: number }): CostFigures {
+  const names = Object.keys(methods).filter((m) => methods[m].storedBytes !== undefined);
+  if (names.length === 0) throw new Error("costFigures: this summary has no cost fields (made before cost accounting): re-run it");
+  const height = opts.height ?? 360;
+  const samples = samplesToTargetBars(
+    names.map((m) => ({ method: m, samples: methods[m].samplesToTarget.map((x) => x ?? NaN) })),
+    { cap: opts.cap, title: `samples to ${Math.round(opts.target * 100)}% (median over seeds)`, height },
+  );
+  const flopsTrace = (who: "teacher" | "student", i: number): Trace => {
+    const y = names.map((m) => medianOf(who === "teacher" ? methods[m].teacherFlopsToTarget : methods[m].studentFlopsToTarget));
+    return {
+      type: "bar",
+      name: who === "teacher" ? "teacher forward" : "student (forward + backward)",
+      x: names,
+      y,
+      text: names.map((m, j) => (Number.isFinite(y[j]) ? y[j].toExponential(1).replace("e+", "e") : "not reached") + reachedNote(methods[m])),
+      textposition: "outside",
+      cliponaxis: false,
+      marker: { color: colorFor(i + 3), opacity: 0.8 },
+    };
+  };
+  const compute = honestAxes({
+    data: [flopsTrace("teacher", 0), flopsTrace("student", 1)],
+    layout: {
+      title: { text: `FLOPs to ${Math.round(opts.target * 100)}% (median over the seeds that reached it)` },
+      barmode: "group",
+      xaxis: { type: "category", title: { text: "method" } },
+      yaxis: { title: { text: "FLOPs" } },
+      legend: { orientation: "h", y: -0.25 },
+      height,
+    },
+  });
+  const stored = names.map((m) => medianOf(methods[m].storedBytes) / 1e6);
+  const storage = honestAxes({
+    data: [
+      {
+        type: "bar",
+        name: "stored besides the final teacher",
+        x: names,
+        y: stored,
+        text: stored.map((v) => (v === 0 ? "none" : `${v.toFixed(v >= 10 ? 0 : 2)} MB`)),
+        textposition: "outside",
+        cliponaxis: false,
+        marker: { color: names.map((_, i) => colorFor(i)), opacity: 0.75 },
+      },
+    ],
+    layout: {
+      title: { text: "storage besides the final teacher (checkpoints as saved)" },
+      xaxis: { type: "category", title: { text: "method" } },
+      yaxis: { title: { text: "MB (10^6 bytes)" } },
+      showlegend: false,
+      height,
+    },
+  });
+  return { samples, compute, storage };
+}
