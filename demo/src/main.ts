@@ -6,7 +6,6 @@
  * State for scripts and the browser test: `window.cdDemo` (see DemoState).
  */
 import Plotly from "plotly.js-basic-dist-min";
-import { ConfigError } from "../../src/config";
 import { MethodName } from "../../src/distill/methods";
 import { TeacherInfo } from "../../src/experiments/experiment";
 import { PARITY, ParityConfig } from "../../src/experiments/parityExperiment";
@@ -172,7 +171,7 @@ async function start(): Promise<void> {
     cfg = readConfig();
     if (cfg.methods.length === 0) throw new Error("choose at least one method");
   } catch (e) {
-    setStatus(e instanceof ConfigError || e instanceof Error ? e.message : String(e));
+    setStatus(e instanceof Error ? e.message : String(e)); // a ConfigError names the field and the value
     return;
   }
   Object.assign(state, { state: "running", config: cfg, teacher: null, runs: [], wallSeconds: null, stopLatencyMs: null, error: null });
