@@ -10,6 +10,7 @@
  */
 import { createLogUpdate } from "log-update";
 import type { ProgressEvent } from "./experiments/engine";
+import { fmtDuration, fmtSamples } from "./format";
 
 /** Where status lines go: a terminal or a log (Progress), or a notebook display (report/live.ts). */
 export interface ProgressSink {
@@ -20,6 +21,8 @@ export interface ProgressSink {
   /** A permanent line. */
   line(text: string): void;
 }
+
+export { fmtDuration, fmtSamples };
 
 export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
@@ -101,22 +104,6 @@ export class Progress implements ProgressSink {
     if (this.jobs.size === 0) this.draw!.clear();
     else this.draw!([...this.jobs.values()].map((j) => j.text).join("\n"));
   }
-}
-
-export function fmtSamples(x: number | null): string {
-  if (x === null || !Number.isFinite(x)) return "-";
-  if (x >= 1e6) return `${(x / 1e6).toFixed(x >= 1e7 ? 1 : 2)}M`;
-  if (x >= 1e3) return `${Math.round(x / 1e3)}k`;
-  return String(Math.round(x));
-}
-
-export function fmtDuration(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const r = Math.round(s);
-  if (r < 60) return `${r}s`;
-  if (r < 3600) return `${Math.floor(r / 60)}m${String(r % 60).padStart(2, "0")}s`;
-  const m = Math.round(s / 60);
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { createTransformer } from "../models/transformer";
 import { Experiment } from "./experiment";
 import { METHOD_FIELDS } from "../distill/methods";
 import { COMMON_FIELDS, NORMALIZE, PARITY_BUDGET_FIELDS, PARITY_TASK_FIELDS, RUN_TO_CAP, TAP_FIELDS, TRANSFORMER_SIZE_FIELDS, TransformerSizes } from "./fields";
-import { parityExperiment } from "./parity";
+import { parityExperiment } from "./parityExperiment";
 import { resolveExperiment } from "./experiment";
 import { Summary } from "./results";
 

@@ -46,7 +46,7 @@ export interface FigureSpec {
 }
 
 import { honestAxes } from "./axes";
-import { fmtSamples } from "../progress";
+import { fmtSamples } from "../format";
 
 export interface CommonOpts {
   title?: string;
