@@ -79,7 +79,7 @@ function main(): void {
     rows.push(["one-shot", fmtSamples(med(o.samplesToTarget, cap)), flops(med(f, Infinity)), "", "", o.samplesToTarget.map((x) => (x === null ? "miss" : fmtSamples(x))).join(", "), "0"]);
   }
   const header = ["tapSteps", "median samples to target", "median FLOPs to target", "vs best fixed (samples)", "vs best fixed (FLOPs)", "per seed", "tap steps run"];
-  console.log(`seeds ${arms[0].seeds.join(", ")}; cap ${fmtSamples(cap)} (a miss counts as the cap in the samples median); FLOPs = teacher forward + student`);
+  console.log(`seeds ${arms[0].seeds.join(", ")}; cap ${fmtSamples(cap)} (a miss counts as the cap in the samples median, as infinite in the FLOPs median); FLOPs = teacher forward + student`);
   console.log(`| ${header.join(" | ")} |\n| ${header.map(() => "---").join(" | ")} |`);
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 }
