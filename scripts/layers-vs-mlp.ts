@@ -57,7 +57,7 @@ async function main(): Promise<void> {
       method: "cx",
       budget: { samples: cfg.maxSamples },
       pairs: [{ teacherTap: "hidden", studentTap: "hidden" }],
-      tapSteps: cfg.tapSteps as number,
+      tapSteps: cfg.tapSteps,
       tapOptimizer: { kind: "sgd", lr: cfg.tapLr },
       optimizer: { kind: "sgd", lr: cfg.lr },
       tau: cfg.tau,

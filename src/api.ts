@@ -47,8 +47,8 @@ export interface DistillOptions {
   classes?: number;
   /** curriculum extraction: which teacher tap each student tap matches, in order (default: depth pairing of "block<l>" taps, else the last taps). */
   pairs?: readonly TapPair[];
-  /** curriculum extraction: steps of each tap phase (100). */
-  tapSteps?: number | readonly number[];
+  /** curriculum extraction: steps of each tap phase (100), or "auto" (each ends when its projected MSE stops improving). */
+  tapSteps?: number | readonly number[] | "auto";
   /** curriculum extraction: "none" (raw teacher taps, default) or "layernorm" (normalised, for pre-LN transformers). */
   normalize?: "none" | "layernorm";
   /** Output (and labels) phases' optimiser (Adam, 1e-3). */
