@@ -30,7 +30,7 @@ export function summaryRows(summary: Summary, target?: number): Array<Record<str
     const row: Record<string, string | number> = { method: m, [medianName]: fmtSamples(s.median) };
     seeds.forEach((seed, i) => (row[`seed ${seed}`] = s.samplesToTarget[i] === null ? "not reached" : fmtSamples(s.samplesToTarget[i])));
     if (base) row["speed-up vs oneshot"] = `${(base / s.median).toFixed(1)}x`;
-    if (taps) row["tap steps"] = fmtNumber(medianOf(s.tapSteps ?? []));
+    if (taps) row["tap steps"] = String(Math.round(medianOf(s.tapSteps ?? []) ?? 0));
     // Cost to the target, medians over the seeds that reached it (summaries from before cost
     // accounting have no such fields: the columns are left out).
     if (s.storedBytes) {
