@@ -21,7 +21,7 @@ import { TappedModel } from "../src/models/types";
 import { Rng } from "../src/rng";
 import { optimizerAt } from "../src/distill/phases";
 import { trainStep } from "../src/train/loop";
-import { createOptimizer } from "../src/train/optimizers";
+import { clipByGlobalNorm, createOptimizer } from "../src/train/optimizers";
 
 const TOL = 1e-4;
 const skip = swiftShaderIcd() === null && !process.env.VK_ICD_FILENAMES ? "no WebGPU adapter: SwiftShader (chromium-common) is not installed" : false;
@@ -134,5 +134,24 @@ test("webgpu equals cpu: one curriculum-extraction tap step and one output step,
   const onGpu = await run("webgpu");
   assertClose(onGpu.losses, onCpu.losses, "tap and output losses");
   onCpu.weights.forEach((w, i) => assertClose(onGpu.weights[i], w, `weight/tap ${i} after the two steps`));
+  await initBackend("cpu");
+});
+
+test("webgpu equals cpu: global-norm clipping over 70 gradients (one addN of 70 inputs exceeds WebGPU's storage buffers per kernel)", { skip }, async () => {
+  const rng = new Rng("webgpu-clip");
+  const values = Array.from({ length: 70 }, (_, i) => Float32Array.from({ length: 3 + (i % 5) }, () => rng.next() - 0.5));
+  const run = async (backend: string) => {
+    await initBackend(backend);
+    const out = tf.tidy(() => clipByGlobalNorm(values.map((v) => tf.tensor1d(v)), 0.5));
+    const got = await read(out);
+    tf.dispose(out);
+    return got;
+  };
+  const onCpu = await run("cpu");
+  const onGpu = await run("webgpu");
+  onCpu.forEach((w, i) => assertClose(onGpu[i], w, `clipped gradient ${i}`));
+  let norm = 0;
+  for (const g of onCpu) for (const x of g) norm += x * x;
+  assert.ok(Math.abs(Math.sqrt(norm) - 0.5) < 1e-4, `clipped norm ${Math.sqrt(norm)}`);
   await initBackend("cpu");
 });

@@ -60,9 +60,27 @@ export function scheduleFactor(s: Schedule | undefined, step: number): number {
  */
 export function clipByGlobalNorm(grads: readonly tf.Tensor[], clipNorm: number): tf.Tensor[] {
   if (!(clipNorm > 0) || grads.length === 0) return grads.slice();
-  const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+  const norm = tf.sqrt(sumInGroups(grads.map((g) => tf.sum(tf.square(g)))));
   const scale = tf.where(tf.greater(norm, clipNorm), tf.div(clipNorm, tf.add(norm, 1e-6)), tf.onesLike(norm));
   return grads.map((g) => tf.mul(g, scale));
+}
+
+/**
+ * The sum of same-shaped tensors, added at most 4 at a time: one tf.addN over every variable's
+ * squared norm (70 inputs for the masked-LM teacher) is a single WebGPU kernel with one storage
+ * buffer per input, which Dawn rejects on NVIDIA (16 per stage; SwiftShader allows 8 to 12).
+ */
+export function sumInGroups(xs: readonly tf.Tensor[]): tf.Tensor {
+  let level = xs.slice();
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += 4) {
+      const group = level.slice(i, i + 4);
+      next.push(group.length === 1 ? group[0] : tf.addN(group));
+    }
+    level = next;
+  }
+  return level[0];
 }
 
 export function createOptimizer(spec: OptimizerSpec): Optimizer {
