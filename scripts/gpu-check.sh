@@ -38,7 +38,10 @@ fi
 
 say "NVIDIA Vulkan ICD"
 icd=""
-for f in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json; do
+# Containers with the NVIDIA runtime (seen on an H200) put the driver under /usr/local/nvidia, and the loader finds
+# the ICD's vkCreateInstance only with that library folder first on the search path.
+[ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH="/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}"
+for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.x86_64.json; do
   [ -f "$f" ] && { icd="$f"; break; }
 done
 if [ -z "$icd" ]; then
