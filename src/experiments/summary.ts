@@ -100,6 +100,11 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The median of the finite values (null and NaN = not reached, left out); NaN when there are none. */
+export function medianOfReached(xs: ReadonlyArray<number | null | undefined>): number {
+  return median(xs.filter((x): x is number => typeof x === "number" && Number.isFinite(x)));
+}
+
 export function round(x: number, digits: number): number {
   const f = Math.pow(10, digits);
   return Math.round(x * f) / f;

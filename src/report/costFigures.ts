@@ -7,7 +7,7 @@
  *
  * Keep this file within TypeScript 5.0 syntax (notebooks compile against its .d.ts).
  */
-import { MethodSummary } from "../experiments/results";
+import { MethodSummary, medianOfReached } from "../experiments/summary";
 import { honestAxes } from "./axes";
 import { FigureSpec, Trace, colorFor, samplesToTargetBars } from "./plots";
 
@@ -17,12 +17,6 @@ export interface CostFigures {
   storage: FigureSpec;
 }
 
-function medianOf(xs: ReadonlyArray<number | null | undefined>): number {
-  const v = xs.filter((x): x is number => typeof x === "number" && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
 
 function reachedNote(s: MethodSummary): string {
   const hit = s.samplesToTarget.filter((x) => x !== null).length;
@@ -39,7 +33,7 @@ export function costFigures(methods: Record<string, MethodSummary>, opts: { targ
     { cap: opts.cap, title: `samples to ${Math.round(opts.target * 100)}% (median over seeds)`, height },
   );
   const flopsTrace = (who: "teacher" | "student", i: number): Trace => {
-    const y = names.map((m) => medianOf(who === "teacher" ? methods[m].teacherFlopsToTarget : methods[m].studentFlopsToTarget));
+    const y = names.map((m) => medianOfReached(who === "teacher" ? methods[m].teacherFlopsToTarget : methods[m].studentFlopsToTarget));
     return {
       type: "bar",
       name: who === "teacher" ? "teacher forward" : "student (forward + backward)",
@@ -62,7 +56,7 @@ export function costFigures(methods: Record<string, MethodSummary>, opts: { targ
       height,
     },
   });
-  const stored = names.map((m) => medianOf(methods[m].storedBytes) / 1e6);
+  const stored = names.map((m) => medianOfReached(methods[m].storedBytes) / 1e6);
   const storage = honestAxes({
     data: [
       {

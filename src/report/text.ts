@@ -2,7 +2,7 @@
  * Plain-text tables for terminals, with no dependency beyond the project (the CLI does not load
  * danfojs to print a table; src/report/tables.ts renders its DataFrames through `alignedTable`).
  */
-import { Summary } from "../experiments/results";
+import { Summary, medianOfReached } from "../experiments/results";
 import { fmtSamples } from "../progress";
 
 /** Aligned columns under a dashed rule. `rightAlign[j]` (default: every column but the first). */
@@ -44,10 +44,8 @@ export function summaryRows(summary: Summary, target?: number): Array<Record<str
 }
 
 function medianOf(xs: ReadonlyArray<number | null>): number | null {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  const m = medianOfReached(xs);
+  return Number.isNaN(m) ? null : m;
 }
 
 /** 0 B, 812 kB, 3.4 MB (decimal units, as `ls -h --si`). */
