@@ -230,7 +230,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
     });
     last = r.state.curve[r.state.curve.length - 1] ?? null;
     let storedBytes = 0;
-    for (const w of methodPlan.stored ?? []) storedBytes += await storedSize(w);
+    for (const w of methodPlan.stored ?? []) storedBytes += storedSize(w);
     const steps = last?.step ?? 0;
     const seconds = last?.seconds ?? 0;
     result = {

@@ -62,26 +62,30 @@ export async function saveWeights(base: string, weights: NamedTensors, meta: Rec
 
 /**
  * The bytes saveWeights writes for `weights` (`.bin` + `.json`): what storing them costs on disk.
- * Progressive distillation's storage in the results is this, summed over its checkpoints.
+ * Progressive distillation's storage in the results is this, summed over its checkpoints. From the
+ * shapes alone (no read of the values, no hash): a SHA-256 in hex has a fixed length.
  */
-export async function storedSize(weights: NamedTensors, meta: Record<string, unknown> = {}): Promise<number> {
-  const { bin, manifestText } = await encodeWeights(weights, meta);
-  return bin.byteLength + Buffer.byteLength(manifestText);
+export function storedSize(weights: NamedTensors, meta: Record<string, unknown> = {}): number {
+  const { entries, total } = layoutOf(weights);
+  const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, bytes: 4 * total, sha256: "0".repeat(64), tensors: entries, meta };
+  return 4 * total + Buffer.byteLength(recordText(manifest).text);
 }
 
-async function encodeWeights(weights: NamedTensors, meta: Record<string, unknown>): Promise<{ bin: Uint8Array; manifest: WeightsManifest; manifestText: string }> {
-  const names = Object.keys(weights);
+/** Where each tensor goes in the `.bin` file (offsets and lengths in floats). */
+function layoutOf(weights: NamedTensors): { entries: TensorEntry[]; total: number } {
   const entries: TensorEntry[] = [];
   let total = 0;
-  for (const name of names) {
-    const t = weights[name];
+  for (const [name, t] of Object.entries(weights)) {
     entries.push({ name, shape: t.shape.slice(), dtype: "float32", offset: total, length: t.size });
     total += t.size;
   }
+  return { entries, total };
+}
+
+async function encodeWeights(weights: NamedTensors, meta: Record<string, unknown>): Promise<{ bin: Uint8Array; manifest: WeightsManifest; manifestText: string }> {
+  const { entries, total } = layoutOf(weights);
   const buf = new Float32Array(total);
-  for (let i = 0; i < names.length; i++) {
-    buf.set((await weights[names[i]].data()) as Float32Array, entries[i].offset);
-  }
+  for (const e of entries) buf.set((await weights[e.name].data()) as Float32Array, e.offset);
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const manifest: WeightsManifest = { format: WEIGHTS_FORMAT, bytes: bytes.byteLength, sha256: sha256(bytes), tensors: entries, meta };
   return { bin: bytes, manifest, manifestText: recordText(manifest).text };
