@@ -5,7 +5,7 @@
  * function and gradient (test/ops.test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeActive } from "../native/kernels";
+import { nativeActive } from "../kernels/native";
 import * as composite from "./composite";
 import * as native from "./native";
 

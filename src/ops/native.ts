@@ -1,6 +1,6 @@
 /**
  * The transformer's building blocks as single fused kernels of the native library (wasm backend
- * only; see src/native/kernels.ts), each with its hand-derived backward kernel. Same signatures and
+ * only; see src/kernels/native.ts), each with its hand-derived backward kernel. Same signatures and
  * the same maths as src/ops/composite.ts; test/ops.test.ts holds them equal, values and gradients.
  *
  * Inputs that never need a gradient (token ids, pad masks, distillation targets) are not inputs of

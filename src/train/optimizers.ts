@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { shortName } from "../models/types";
-import { nativeActive } from "../native/kernels";
+import { nativeActive } from "../kernels/native";
 import { adamUpdate, sgdUpdate } from "../ops/native";
 
 export type Schedule =

@@ -1,12 +1,12 @@
 /**
- * TensorFlow.js kernels for the wasm backend that run in the native library (src/native/addon.ts)
- * directly on the wasm heap: no copies, the wasm backend still owns every buffer.
+ * The "native" layer of the wasm backend's kernel chain (src/kernels/registry.ts): kernels that run
+ * in the native library (src/kernels/addon.ts, built from native/*.cc) directly on the wasm heap: no
+ * copies, the wasm backend still owns every buffer.
  *
  * - `BatchMatMul` and `_FusedMatMul` are replaced by OpenBLAS sgemm (transposes and batch strides
  *   passed through, never materialised). What sgemm cannot express (a PReLU activation, a bias
  *   that is not a vector, broadcast batch shapes other than "same" or "one side unbatched") goes
- *   to the kernel that was registered before (src/wasmKernels.ts's, which itself falls back to the
- *   stock one).
+ *   to `next`, the xnnpack layer (src/kernels/xnnpack.ts), which itself falls back to the stock one.
  * - Fused kernels under the project's own names (`Cd*`), used by src/ops/native.ts: attention
  *   forward/backward, LayerNorm, GELU, soft cross-entropy, row gather/scatter-add, column sums and
  *   one Adam update of all variables at once.
@@ -17,13 +17,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { NativeAddon, nativeAddon } from "./addon";
+import { KernelArgs, KernelLayer, LayerKernel, Next, layerActive } from "./registry";
 
 type Info = tf.TensorInfo;
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: object;
-  attrs?: tf.NamedAttrMap;
-}
 
 function isWasm(backend: object): backend is BackendWasm {
   return "dataIdMap" in backend && "wasm" in backend && "makeOutput" in backend;
@@ -102,33 +98,30 @@ function matMul(addon: NativeAddon, be: BackendWasm, a: Info, b: Info, tA: boole
   return out;
 }
 
-let previousBatchMatMul: tf.KernelConfig | undefined;
-let previousFusedMatMul: tf.KernelConfig | undefined;
-
-function batchMatMulKernel(addon: NativeAddon) {
-  return (args: KernelArgs): Info => {
-    const { a, b } = args.inputs;
-    const tA = !!args.attrs?.transposeA;
-    const tB = !!args.attrs?.transposeB;
-    const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
-    if (p === null || !isWasm(args.backend)) return previousBatchMatMul!.kernelFunc(args as never) as Info;
-    return matMul(addon, args.backend, a!, b!, tA, tB, p, undefined, 0, 0);
-  };
+function batchMatMulKernel(args: KernelArgs, next: Next | undefined): Info {
+  const { a, b } = args.inputs;
+  const tA = !!args.attrs?.transposeA;
+  const tB = !!args.attrs?.transposeB;
+  const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
+  if (p === null || !isWasm(args.backend)) return next!(args) as Info;
+  return matMul(addon(), args.backend, a!, b!, tA, tB, p, undefined, 0, 0);
 }
 
-function fusedMatMulKernel(addon: NativeAddon) {
-  return (args: KernelArgs): Info => {
-    const { a, b, bias, preluActivationWeights } = args.inputs;
-    const tA = !!args.attrs?.transposeA;
-    const tB = !!args.attrs?.transposeB;
-    const act = ACTIVATION_CODE[String(args.attrs?.activation ?? "linear")];
-    const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
-    const biasOk = bias === undefined || (bias.dtype === "float32" && bias.shape.length === 1 && p !== null && bias.shape[0] === p.n);
-    if (p === null || act === undefined || preluActivationWeights !== undefined || !biasOk || !isWasm(args.backend)) {
-      return previousFusedMatMul!.kernelFunc(args as never) as Info;
-    }
-    return matMul(addon, args.backend, a!, b!, tA, tB, p, bias, act, Number(args.attrs?.leakyreluAlpha ?? 0) || 0);
-  };
+function fusedMatMulKernel(args: KernelArgs, next: Next | undefined): Info {
+  const { a, b, bias, preluActivationWeights } = args.inputs;
+  const tA = !!args.attrs?.transposeA;
+  const tB = !!args.attrs?.transposeB;
+  const act = ACTIVATION_CODE[String(args.attrs?.activation ?? "linear")];
+  const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
+  const biasOk = bias === undefined || (bias.dtype === "float32" && bias.shape.length === 1 && p !== null && bias.shape[0] === p.n);
+  if (p === null || act === undefined || preluActivationWeights !== undefined || !biasOk || !isWasm(args.backend)) return next!(args) as Info;
+  return matMul(addon(), args.backend, a!, b!, tA, tB, p, bias, act, Number(args.attrs?.leakyreluAlpha ?? 0) || 0);
+}
+
+function addon(): NativeAddon {
+  const a = nativeAddon();
+  if (a === null) throw new Error("native kernels: the addon is not loaded");
+  return a;
 }
 
 /** The `Cd*` kernels: name -> function of (addon, backend, inputs, attrs) returning the outputs. */
@@ -248,52 +241,27 @@ const FUSED: Record<string, Fused> = {
   },
 };
 
-let registered: NativeAddon | null = null;
+/** The "native" layer of the wasm backend: OpenBLAS products over the xnnpack layer, and the `Cd*` kernels. */
+export const nativeLayer: KernelLayer = {
+  name: "native",
+  backend: "wasm",
+  available: () => nativeAddon() !== null,
+  kernels: {
+    BatchMatMul: batchMatMulKernel,
+    _FusedMatMul: fusedMatMulKernel,
+    ...Object.fromEntries(
+      Object.entries(FUSED).map(([name, f]): [string, LayerKernel] => [
+        name,
+        (args) => {
+          if (!isWasm(args.backend)) throw new Error(`${name}: not the wasm backend`);
+          return f(addon(), args.backend, args.inputs, args.attrs);
+        },
+      ]),
+    ),
+  },
+};
 
-/**
- * Register the native kernels for the wasm backend (after `tf.setBackend("wasm")` and the fast
- * XNNPACK kernels). Returns false when the addon is not available. Idempotent.
- */
-export function registerNativeKernels(): boolean {
-  const addon = nativeAddon();
-  if (addon === null || tf.findBackend("wasm") === null) return false;
-  if (registered !== null) return true;
-  previousBatchMatMul = swap("BatchMatMul", batchMatMulKernel(addon));
-  previousFusedMatMul = swap("_FusedMatMul", fusedMatMulKernel(addon));
-  for (const [name, f] of Object.entries(FUSED)) {
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      kernelFunc: ((args: KernelArgs) => {
-        if (!isWasm(args.backend)) throw new Error(`${name}: not the wasm backend`);
-        return f(addon, args.backend, args.inputs, args.attrs);
-      }) as tf.KernelFunc,
-    });
-  }
-  registered = addon;
-  return true;
-}
-
-/** Put the previous kernels back and remove the fused ones (tests compare both paths). */
-export function unregisterNativeKernels(): void {
-  if (registered === null) return;
-  for (const [name, prev] of [["BatchMatMul", previousBatchMatMul], ["_FusedMatMul", previousFusedMatMul]] as const) {
-    tf.unregisterKernel(name, "wasm");
-    if (prev) tf.registerKernel(prev);
-  }
-  for (const name of Object.keys(FUSED)) tf.unregisterKernel(name, "wasm");
-  registered = null;
-}
-
-/** Whether ops should take the native path now: the kernels are registered and wasm is the backend. */
+/** Whether ops should take the native path now: the layer is installed and wasm is the backend. */
 export function nativeActive(): boolean {
-  return registered !== null && tf.getBackend() === "wasm";
-}
-
-function swap(name: string, kernelFunc: (args: KernelArgs) => Info): tf.KernelConfig {
-  const previous = tf.getKernel(name, "wasm");
-  if (previous === undefined) throw new Error(`native kernels: the wasm backend has no ${name} kernel`);
-  tf.unregisterKernel(name, "wasm");
-  tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
-  return previous;
+  return layerActive("wasm", "native");
 }
