@@ -6,6 +6,8 @@
  *   transformer  parity-transformer main: n 20, teacher 2 x 64 / 8 heads, student 2 x 16 / 2 heads, batch 64, Adam
  *   mlm          masked-LM reference: vocabulary 8000, sequences of 64, batch 64, teacher 4 x 128 / 4 heads,
  *                student 4 x 32 / 2 heads, AdamW, layer-normalised tap targets
+ *   paper        parity at the papers' scale (the `paper` preset): n 100, k 6, teacher 50,000, student
+ *                100, batch 1, SGD 0.005; the students' steps also at the preset's student batch (32)
  *
  * Each section gives teacherStepMs (a teacher step on labels), oneshotStepMs (teacher forward + student
  * step), scratchStepMs (student on labels) and tapStepMs (one per curriculum-extraction tap phase:
@@ -27,7 +29,7 @@ import { Rng, rootRng } from "../rng";
 import { trainStep } from "../train/loop";
 import { OptimizerSpec, createOptimizer } from "../train/optimizers";
 
-export const SECTIONS = ["mlp", "transformer", "mlm"] as const;
+export const SECTIONS = ["mlp", "transformer", "mlm", "paper"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface StepTimes {
@@ -35,6 +37,8 @@ export interface StepTimes {
   oneshotStepMs: number;
   scratchStepMs: number;
   tapStepMs: number[];
+  /** The student steps again at another batch (the paper section: the preset's student batch). */
+  [batchKey: `batch${number}`]: { oneshotStepMs: number; scratchStepMs: number; tapStepMs: number[] };
 }
 
 interface Setup {
@@ -46,6 +50,8 @@ interface Setup {
   normalize: "none" | "layernorm";
   /** Minimum milliseconds timed per step kind (times `effort`). */
   minMs: number;
+  /** Student batches timed besides the section's own (a task per batch). */
+  studentTasks?: Record<number, Task & { dispose?(): void }>;
   dispose(): void;
 }
 
@@ -72,7 +78,7 @@ function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<vo
   const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
   const step = async () => {
     const b = await task.nextBatch();
-    const loss = trainStep(model, phase, b, (g) => opt.apply(phase.trainable, g));
+    const loss = trainStep(model, phase, b, opt);
     // One host read per step, as a loop that logs its loss would do; it also waits for the device
     // (asynchronously: WebGPU has no synchronous read in Node).
     await loss.data();
@@ -83,6 +89,17 @@ function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<vo
 }
 
 function setup(section: Section, rng: Rng): Setup {
+  if (section === "paper") {
+    const task = parityStream(parityTask(100, 6), rng.derive("data"), rng.derive("heldout"), 1, 64);
+    const task32 = parityStream(parityTask(100, 6), rng.derive("data32"), rng.derive("heldout"), 32, 64);
+    const teacher = createMlp({ inputDim: 100, width: 50000, outputDim: 2 }, rng.derive("teacher"));
+    const student = createMlp({ inputDim: 100, width: 100, outputDim: 2 }, rng.derive("student"));
+    return {
+      task, teacher, student, optimizer: { kind: "sgd", lr: 0.005 }, tapOptimizer: { kind: "sgd", lr: 0.0025 }, normalize: "none", minMs: 1500,
+      studentTasks: { 32: task32 },
+      dispose: () => [task, task32, teacher, student].forEach((d) => d.dispose()),
+    };
+  }
   if (section === "mlp") {
     const task = parityStream(parityTask(50, 5), rng.derive("data"), rng.derive("heldout"), 32, 256);
     const teacher = createMlp({ inputDim: 50, width: 1000, outputDim: 2 }, rng.derive("teacher"));
@@ -179,22 +196,27 @@ export async function benchSection(section: Section, effort = 1, log: (s: string
   });
   const minMs = s.minMs * effort;
   const warmup = section === "mlm" ? 2 : 5;
-  const time = async (name: string, model: TappedModel, phase: Phase): Promise<number> => {
-    const step = runner(s.task, model, phase);
+  const time = async (name: string, model: TappedModel, phase: Phase, task: Task = s.task): Promise<number> => {
+    const step = runner(task, model, phase);
     const ms = await timeStep(step, minMs, warmup);
     step.dispose();
     log(`  ${section} ${name}: ${ms.toFixed(3)} ms`);
     return ms;
   };
   try {
-    const tapStepMs: number[] = [];
-    for (const p of cx.phases.filter((ph) => ph.kind === "tap")) tapStepMs.push(await time(`tap step ${p.name}`, s.student, p));
-    return {
-      teacherStepMs: await time("teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)),
-      oneshotStepMs: await time("one-shot step (teacher forward included)", s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: out, tau: 1 })),
-      scratchStepMs: await time("scratch step", s.student, labelsPhase(s.task, s.student, 1, s.optimizer)),
-      tapStepMs,
+    const students = async (task: Task, tag: string) => {
+      const tapStepMs: number[] = [];
+      for (const p of cx.phases.filter((ph) => ph.kind === "tap")) tapStepMs.push(await time(`${tag}tap step ${p.name}`, s.student, p, task));
+      return {
+        oneshotStepMs: await time(`${tag}one-shot step (teacher forward included)`, s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: out, tau: 1 }), task),
+        scratchStepMs: await time(`${tag}scratch step`, s.student, labelsPhase(task, s.student, 1, s.optimizer), task),
+        tapStepMs,
+      };
     };
+    const own = await students(s.task, "");
+    const times: StepTimes = { teacherStepMs: await time("teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)), ...own };
+    for (const [b, task] of Object.entries(s.studentTasks ?? {})) times[`batch${Number(b)}`] = await students(task, `batch ${b}: `);
+    return times;
   } finally {
     cx.dispose();
     s.dispose();

@@ -113,9 +113,14 @@ export function curriculumExtraction(
       return {
         ...base,
         trainable: student.variablesUpTo(pair.studentTap),
-        target: (b) => P.apply(norm(teacherTap(b))),
+        target: (b) => {
+          // The teacher's tap and the projection in one kernel where the model has one (raw targets only).
+          const fused = opts.normalize !== "layernorm" && !b.forward ? source.projectTap?.(b.x, pair.teacherTap, P.Pt) : null;
+          return fused ?? P.apply(norm(teacherTap(b)));
+        },
         loss: (s, b, target) => projectedMse(studentTap(s, b), target),
         grads: student.tapGrads ? (s, b, target) => (b.forward ? tf.variableGrads(() => projectedMse(studentTap(s, b), target), student.variablesUpTo(pair.studentTap)) : s.tapGrads!(b.x, pair.studentTap, target, dim)) : undefined,
+        sgdStep: student.sgdStep ? (s, b, target, lr) => (b.forward ? null : s.sgdStep!(b.x, target, lr, { tap: pair.studentTap, dim })) : undefined,
       };
     }
     // Learned regressor Q [dim, M] (FitNets hint layer): student features -> teacher features.

@@ -95,6 +95,11 @@ export interface Phase {
    */
   grads?(student: TappedModel, batch: Batch, target: tf.Tensor): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
   /**
+   * Optional: one plain-SGD step at rate `lr` as a fused kernel that updates the student itself
+   * (the model's `sgdStep`); returns the loss, or null to take `grads` and the optimiser instead.
+   */
+  sgdStep?(student: TappedModel, batch: Batch, target: tf.Tensor, lr: number): tf.Scalar | null;
+  /**
    * What one step on `batch` costs (src/cost.ts), teacher and student apart; absent when a model
    * does not count its FLOPs. The loop adds it up.
    */

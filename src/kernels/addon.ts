@@ -28,6 +28,15 @@ export interface NativeAddon {
   adam(heap: Uint8Array, table: Float64Array, lr: number, beta1: number, beta2: number, eps: number, c1: number, c2: number, weightDecay: number, clipNorm: number): number;
   /** Rows of 4: param, grad, paramOut, size. p' = p - lr * g. */
   sgd(heap: Uint8Array, table: Float64Array, lr: number): void;
+  /** One SGD step of the two-layer MLP in place (native/mlp.cc); returns the loss before it. mode 0 output, 1 tap (relu), 2 tap (pre). */
+  mlpStep(
+    heap: Uint8Array, batch: number, n: number, hidden: number, classes: number, x: number, W1: number, b1: number, W2: number, b2: number, target: number, lr: number, mode: number, dim: number,
+    pendingBatch: number, pendingX: number, pendingD: number, pendingUnits: number, held: number,
+  ): number;
+  /** Apply a held-back first-layer update (mlpStep's lazy mode) to W1's first `units` rows in place. */
+  mlpSettle(heap: Uint8Array, batch: number, n: number, units: number, W1: number, pendingX: number, pendingD: number): void;
+  mlpForward(heap: Uint8Array, batch: number, n: number, hidden: number, classes: number, x: number, W1: number, b1: number, W2: number, b2: number, logits: number): void;
+  mlpTapTarget(heap: Uint8Array, batch: number, n: number, hidden: number, m: number, x: number, W1: number, b1: number, Pt: number, out: number, post: number): void;
   /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
   config(): string;
   setThreads(n: number): void;

@@ -230,6 +230,47 @@ const FUSED: Record<string, Fused> = {
     be.typedArrayFromHeap(norm).set([g]);
     return [...outs, norm];
   },
+  // inputs x [B, n], W1 [H, n], b1 [H], W2 [H, C], b2 [C], target [B, C] (mode 0) or [B, dim],
+  // pendX [Bp, n] and pendD [Bp, units'] (optional: a first-layer update held back by the previous
+  // step, applied first); attrs mode (0 output, 1 tap on relu, 2 tap on the pre-activation), lr,
+  // dim, lazy -> loss [] (+ held [B, units]: this step's row update, held back, when lazy).
+  // Updates W1, b1 (and W2, b2 in mode 0) IN PLACE: src/ops/mlp.ts makes them sole owners first.
+  CdMlpStep: (addon, be, { x, W1, b1, W2, b2, target, pendX, pendD }, attrs) => {
+    const [B, n] = x!.shape;
+    const mode = num(attrs, "mode");
+    const units = mode === 0 ? W1!.shape[0] : num(attrs, "dim");
+    const loss = be.makeOutput([], "float32");
+    const held = num(attrs, "lazy") ? be.makeOutput([B, units], "float32") : undefined;
+    const v = addon.mlpStep(
+      heap(be), B, n, W1!.shape[0], W2!.shape[1], at(be, x), at(be, W1), at(be, b1), at(be, W2), at(be, b2), at(be, target), num(attrs, "lr"), mode, num(attrs, "dim"),
+      pendX ? pendX.shape[0] : 0, at(be, pendX), at(be, pendD), pendD ? pendD.shape[1] : 0, at(be, held),
+    );
+    be.typedArrayFromHeap(loss).set([v]);
+    return held ? [loss, held] : [loss];
+  },
+  // inputs W1 [H, n], pendX [Bp, n], pendD [Bp, units]: applies the held-back update IN PLACE -> a 0 scalar
+  CdMlpSettle: (addon, be, { W1, pendX, pendD }) => {
+    const out = be.makeOutput([], "float32");
+    addon.mlpSettle(heap(be), pendX!.shape[0], W1!.shape[1], pendD!.shape[1], at(be, W1), at(be, pendX), at(be, pendD));
+    be.typedArrayFromHeap(out).set([0]);
+    return [out];
+  },
+  // inputs x [B, n], W1 [H, n], b1, W2 [H, C], b2 -> logits [B, C]
+  CdMlpForward: (addon, be, { x, W1, b1, W2, b2 }) => {
+    const [B, n] = x!.shape;
+    const C = W2!.shape[1];
+    const out = be.makeOutput([B, C], "float32");
+    addon.mlpForward(heap(be), B, n, W1!.shape[0], C, at(be, x), at(be, W1), at(be, b1), at(be, W2), at(be, b2), at(be, out));
+    return [out];
+  },
+  // inputs x [B, n], W1 [H, n], b1, Pt [H, m]; attrs post -> [B, m]
+  CdMlpTapTarget: (addon, be, { x, W1, b1, Pt }, attrs) => {
+    const [B, n] = x!.shape;
+    const [H, m] = Pt!.shape;
+    const out = be.makeOutput([B, m], "float32");
+    addon.mlpTapTarget(heap(be), B, n, H, m, at(be, x), at(be, W1), at(be, b1), at(be, Pt), at(be, out), num(attrs, "post"));
+    return [out];
+  },
   // inputs p<i>, g<i>; attrs count, lr -> p'<i>
   CdSgd: (addon, be, inputs, attrs) => {
     const count = num(attrs, "count");

@@ -35,6 +35,12 @@ export interface Optimizer {
   readonly step: number;
   /** Apply one update from gradients keyed by variable name. Call inside tf.tidy. */
   apply(vars: readonly tf.Variable[], grads: Record<string, tf.Tensor>): void;
+  /**
+   * Plain SGD (no clipping) only: run `step(lr)`, a fused step that applies p -= lr g itself, and
+   * count it as this optimiser's step. Returns its loss, or null (nothing done, not counted) when
+   * this optimiser is anything else or `step` declines.
+   */
+  fused(step: (lr: number) => tf.Scalar | null): tf.Scalar | null;
   /** Optimiser state (moments), keyed by short variable name, for checkpoints. */
   state(): Record<string, tf.Tensor>;
   /**
@@ -102,6 +108,12 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         else live.forEach((v, i) => v.assign(tf.sub(v, tf.mul(g[i], lr))));
         step++;
       },
+      fused(f) {
+        if (clip > 0) return null;
+        const loss = f(spec.lr);
+        if (loss !== null) step++;
+        return loss;
+      },
       state: () => ({}),
       restore(_vars, s, state) {
         const extra = Object.keys(state);
@@ -154,6 +166,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         v.assign(tf.sub(v, tf.mul(upd, lr)));
       });
     },
+    fused: () => null,
     state() {
       const out: Record<string, tf.Tensor> = {};
       for (const [v, mv] of m) {
