@@ -1,4 +1,4 @@
-// The two-layer MLP's training step as one native call (src/kernels/mlp.ts says where it is used).
+// The two-layer MLP's training step as one native call (src/ops/mlp.ts says where it is used).
 //
 // Model: pre = x W1ᵀ + b1, h = relu(pre), logits = h W2 + b2, with W1 stored row per hidden unit
 // ([H, n], PyTorch's nn.Linear layout), so that a unit's weights are one contiguous row. A step is

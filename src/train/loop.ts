@@ -102,6 +102,8 @@ export interface CheckpointEvent {
 
 export interface PhaseEvent {
   type: "phase";
+  /** Seconds of training when the phase starts. */
+  seconds: number;
   step: number;
   samples: number;
   phase: string;
@@ -193,7 +195,7 @@ export async function* runPhases(
       if (s0 > 0) optimizer.restore(phase.trainable, r!.optimizerStep, r!.optimizerState);
       cursor.optimizer = optimizer;
       cursor.position = position(pi, s0);
-      if (s0 === 0) yield whole({ type: "phase", step, samples, phase: phase.name, index: pi });
+      if (s0 === 0) yield whole({ type: "phase", step, samples, phase: phase.name, index: pi, seconds: (now() - t0) / 1000 });
       try {
         for (let s = s0; s < phase.steps && samples < opts.maxSamples; s++) {
           const batch = await task.nextBatch();
