@@ -14,65 +14,14 @@ import { parityTask } from "../src/data/sparseParity";
 import { parityStream } from "../src/experiments/parityTask";
 import { runPhases } from "../src/train/loop";
 import { Mlp, createMlp } from "../src/models/mlp";
-import { mlpKernelsActive } from "../src/ops/mlp";
+import { mlpKernelActive } from "../src/ops/mlp";
 import { Rng } from "../src/rng";
 import { assertClose } from "./helpers";
+import { Case, steps } from "./mlpSteps";
 import { WASM_KERNELS } from "./nativeHelpers";
 
 const native = WASM_KERNELS.includes("native");
 const skip = native ? false : "the native library is not built";
-
-type What = { tap?: "hidden" | "hiddenPre"; dim?: number };
-interface Case {
-  n: number;
-  H: number;
-  C: number;
-  B: number;
-  what: What;
-}
-
-function batch(c: Case, seed: number): { x: Float32Array; t: Float32Array } {
-  const r = new Rng(`batch-${seed}`);
-  const x = Float32Array.from({ length: c.B * c.n }, () => (r.next() < 0.5 ? -1 : 1));
-  const cols = c.what.tap === undefined ? c.C : (c.what.dim ?? c.H);
-  const t = new Float32Array(c.B * cols);
-  for (let b = 0; b < c.B; b++) {
-    if (c.what.tap === undefined) {
-      // A target distribution per row (soft labels).
-      const raw = Array.from({ length: c.C }, () => r.next() + 0.05);
-      const sum = raw.reduce((p, q) => p + q, 0);
-      raw.forEach((v, k) => (t[b * c.C + k] = v / sum));
-    } else for (let k = 0; k < cols; k++) t[b * cols + k] = 2 * r.next() - 0.5;
-  }
-  return { x, t };
-}
-
-/** Three steps on the given backend; the fused kernel on wasm, the reference on cpu. */
-async function steps(c: Case, backend: "cpu" | "wasm"): Promise<{ losses: number[]; weights: Float32Array[] }> {
-  await initBackend(backend);
-  const m = createMlp({ inputDim: c.n, width: c.H, outputDim: c.C }, new Rng(`mlp-${c.n}-${c.H}`));
-  const lr = 0.05;
-  const losses: number[] = [];
-  for (let s = 0; s < 3; s++) {
-    const { x, t } = batch(c, s);
-    const loss = tf.tidy(() => {
-      const xs = tf.tensor2d(x, [c.B, c.n]);
-      const ts = tf.tensor2d(t, [c.B, t.length / c.B]);
-      if (backend === "wasm") {
-        assert.ok(mlpKernelsActive());
-        return m.sgdStep!(xs, ts, lr, c.what)!;
-      }
-      const { value, grads } = c.what.tap === undefined ? m.outputGrads!(xs, ts) : m.tapGrads!(xs, c.what.tap, ts, c.what.dim ?? c.H);
-      for (const v of m.variables) if (grads[v.name]) v.assign(tf.sub(v, tf.mul(grads[v.name], lr)));
-      return value;
-    });
-    losses.push((await loss.data())[0]);
-    loss.dispose();
-  }
-  const weights = m.variables.map((v) => v.dataSync() as Float32Array);
-  m.dispose();
-  return { losses, weights };
-}
 
 const CASES: Case[] = [
   { n: 7, H: 13, C: 2, B: 1, what: {} },

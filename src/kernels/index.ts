@@ -6,9 +6,11 @@
  */
 import { nativeLayer } from "./native";
 import { KernelBackend, defineLayers, installKernels } from "./registry";
+import { wgslMlpLayer } from "./webgpu/mlp";
 import { xnnpackLayer } from "./xnnpack";
 
 defineLayers("wasm", [xnnpackLayer, nativeLayer]);
+defineLayers("webgpu", [wgslMlpLayer]);
 
 /** Install every available layer of `backend` (after tf.setBackend). Returns the active layers. */
 export function installBackendKernels(backend: KernelBackend, layers?: readonly string[]): string[] {

@@ -8,7 +8,7 @@
  * at batch 1 only the rows of active units change. The forward pass is x @ W1ᵀ.
  */
 import * as tf from "@tensorflow/tfjs";
-import { HeldUpdate, MLP_FORWARD_MAX_BATCH, MlpStepKind, mlpKernelsActive, mlpLogits, mlpSettle, mlpSgdStep, mlpTapTarget } from "../ops/mlp";
+import { HeldUpdate, MLP_FORWARD_MAX_BATCH, MlpStepKind, mlpKernelActive, mlpLogits, mlpSettle, mlpSgdStep, mlpStepAvailable, mlpTapTarget } from "../ops/mlp";
 import { Rng } from "../rng";
 import { FlopShape, ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, snapshotOf, uniquePrefix } from "./types";
 
@@ -104,7 +104,7 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
     forward(x: tf.Tensor, opts: ForwardOptions = {}): ForwardResult {
       settle();
       const want = opts.taps ?? [];
-      if (want.length === 0 && x.rank === 2 && x.shape[0] <= MLP_FORWARD_MAX_BATCH && mlpKernelsActive()) {
+      if (want.length === 0 && x.rank === 2 && x.shape[0] <= MLP_FORWARD_MAX_BATCH && mlpKernelActive("CdMlpForward")) {
         return { logits: mlpLogits(weights, x as tf.Tensor2D), taps: {} }; // one pass over W1
       }
       const layer = firstLayer(x, want.includes("hidden") ? want : [...want, "hidden"]);
@@ -157,7 +157,7 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
       return { value, grads: { [W1.name]: tf.matMul(dPre, x as tf.Tensor2D, true, false), [b1.name]: tf.sum(dPre, 0) } };
     },
     sgdStep(x: tf.Tensor, target: tf.Tensor, lr: number, what: { tap?: string; dim?: number } = {}): tf.Scalar | null {
-      if (x.rank !== 2 || !mlpKernelsActive()) return null;
+      if (x.rank !== 2 || !mlpStepAvailable(x.shape[0])) return null;
       const kind: MlpStepKind = what.tap === undefined ? { kind: "output" } : { kind: "tap", post: what.tap === "hidden", dim: what.dim ?? width };
       if (what.tap !== undefined) tapDim(what.tap);
       if (held !== null && held.d.shape[1] > (kind.kind === "tap" ? kind.dim : width)) settle();
@@ -168,7 +168,7 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
     },
     projectTap(x: tf.Tensor, tap: string, Pt: tf.Tensor2D): tf.Tensor | null {
       tapDim(tap);
-      if (x.rank !== 2 || !mlpKernelsActive()) return null;
+      if (x.rank !== 2 || !mlpKernelActive("CdMlpTapTarget")) return null;
       settle();
       return mlpTapTarget(weights, x as tf.Tensor2D, Pt, tap === "hidden");
     },

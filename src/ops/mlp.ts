@@ -27,9 +27,17 @@ export interface MlpWeights {
 /** Batches up to this size take the one-pass forward kernel; larger ones are products (sgemm). */
 export const MLP_FORWARD_MAX_BATCH = 4;
 
-/** Whether the current backend has the fused MLP kernels. */
-export function mlpKernelsActive(): boolean {
-  return tf.getKernel("CdMlpStep", tf.getBackend()) !== undefined;
+/** Whether the current backend has the fused MLP kernel `name` (CdMlpStep, CdMlpForward, CdMlpTapTarget). */
+export function mlpKernelActive(name: "CdMlpStep" | "CdMlpForward" | "CdMlpTapTarget" = "CdMlpStep"): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+/** Rows of a batch the WebGPU step takes (src/kernels/webgpu/mlp.ts: MAX_BATCH); larger ones take the reference path. */
+const WEBGPU_MAX_BATCH = 64;
+
+/** Whether a fused step runs here for a batch of `rows`. */
+export function mlpStepAvailable(rows: number): boolean {
+  return mlpKernelActive("CdMlpStep") && (tf.getBackend() !== "webgpu" || rows <= WEBGPU_MAX_BATCH);
 }
 
 /** The one output of a project kernel (runKernel hands back the array a kernel returns). */
@@ -52,10 +60,11 @@ export interface HeldUpdate {
 }
 
 /**
- * One SGD step (p -= lr g) of `w` on a batch, in place, after applying `held`; the first-layer row
- * update of this step is held back in turn (returned, kept). Returns the loss before the step.
+ * One SGD step (p -= lr g) of `w` on a batch, in place, after applying `held`; where the backend
+ * can (wasm's native layer: CdMlpSettle exists), the first-layer row update of this step is held
+ * back in turn (returned, kept; else null). Returns the loss before the step.
  */
-export function mlpSgdStep(w: MlpWeights, x: tf.Tensor2D, target: tf.Tensor2D, lr: number, what: MlpStepKind, held: HeldUpdate | null): { loss: tf.Scalar; held: HeldUpdate } {
+export function mlpSgdStep(w: MlpWeights, x: tf.Tensor2D, target: tf.Tensor2D, lr: number, what: MlpStepKind, held: HeldUpdate | null): { loss: tf.Scalar; held: HeldUpdate | null } {
   const vars = what.kind === "output" ? [w.W1, w.b1, w.W2, w.b2] : [w.W1, w.b1];
   vars.forEach(exclusive);
   const mode = what.kind === "output" ? 0 : what.post ? 1 : 2;
@@ -63,8 +72,11 @@ export function mlpSgdStep(w: MlpWeights, x: tf.Tensor2D, target: tf.Tensor2D, l
   if (held !== null && held.d.shape[1] > dim) throw new Error("mlpSgdStep: settle the held-back update first (it is wider than this step)");
   const inputs: tf.NamedTensorMap = { x, W1: w.W1, b1: w.b1, W2: w.W2, b2: w.b2, target };
   if (held !== null) Object.assign(inputs, { pendX: held.x, pendD: held.d });
-  const [loss, d] = tf.engine().runKernel("CdMlpStep", inputs, { mode, lr, dim, lazy: 1 }) as unknown as tf.Tensor[];
-  return { loss: loss as tf.Scalar, held: { x: tf.keep(tf.clone(x)), d: tf.keep(d as tf.Tensor2D) } };
+  const lazy = tf.getKernel("CdMlpSettle", tf.getBackend()) !== undefined;
+  if (held !== null && !lazy) throw new Error("mlpSgdStep: a held-back update on a backend that cannot settle it");
+  const out = tf.engine().runKernel("CdMlpStep", inputs, { mode, lr, dim, lazy: lazy ? 1 : 0 });
+  const [loss, d] = Array.isArray(out) ? out : [out];
+  return { loss: loss as tf.Scalar, held: lazy ? { x: tf.keep(tf.clone(x)), d: tf.keep(d as tf.Tensor2D) } : null };
 }
 
 /** Apply a held-back update to W1 in place (the tensors of `held` stay the caller's). */
