@@ -177,6 +177,7 @@ async function setWebGpu(explicit: boolean): Promise<boolean> {
     return new webgpu.WebGPUBackend(device, a.info);
   }, 3);
   if (!(await tf.setBackend("webgpu"))) return false;
+  installBackendKernels("webgpu");
   adapter = info;
   if (info.software) {
     process.stderr.write(`backend: webgpu has no hardware adapter here; using the software adapter ${info.vendor}/${info.architecture} (${info.description}): correct but slow\n`);
