@@ -119,7 +119,10 @@ const pipelines = new WeakMap<GpuDevice, Map<string, GpuPipeline>>();
 
 function pipeline(gpu: Gpu, code: string, name: string): GpuPipeline {
   let cache = pipelines.get(gpu.device);
-  if (!cache) pipelines.set(gpu.device, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    pipelines.set(gpu.device, cache);
+  }
   let p = cache.get(code);
   if (!p) {
     const module = gpu.device.createShaderModule({ code, label: name });
@@ -189,7 +192,7 @@ export function output(gpu: Gpu, shape: number[], dtype: tf.DataType = "float32"
 
 /** Free an intermediate made by `output` (deferred by the backend while the queue still uses it). */
 export function release(gpu: Gpu, t: Info): void {
-  gpu.disposeData(t.dataId, true);
+  gpu.disposeData(t.dataId);
 }
 
 export const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
