@@ -143,18 +143,31 @@ export interface KernelProfile {
   top: Array<{ kernel: string; ms: number; calls: number }>;
 }
 
-/** tf.profile of one step of each kind (after warm-up): where a step's time goes, per kernel. */
-export async function profileSection(section: Section, topN = 12): Promise<KernelProfile[]> {
+/** Kernels one step of each kind runs, as tf.profile counts them (kernels, custom-gradient scopes, saved copies). */
+export interface KernelCounts {
+  teacher: number;
+  oneshot: number;
+  scratch: number;
+  /** One per curriculum-extraction tap phase. */
+  tap: number[];
+}
+
+/**
+ * tf.profile of one step of each kind (after warm-up): teacher, one-shot, scratch and every tap
+ * phase (`allTaps`; else the first only). Returns per kind the kernel count and where the time goes.
+ */
+export async function profileSection(section: Section, topN = 12, allTaps = false): Promise<KernelProfile[]> {
   const rng = rootRng(9).derive("profile", section);
   const s = setup(section, rng);
   const cx = curriculumExtraction(s.student, s.teacher, rng.derive("projection"), {
     pairs: defaultTapPairs(s.teacher, s.student), tapSteps: 1, tapOptimizer: s.tapOptimizer, normalize: s.normalize, output: { optimizer: s.optimizer, tau: 1 },
   });
+  const taps = cx.phases.filter((p) => p.kind === "tap").slice(0, allTaps ? undefined : 1);
   const kinds: Array<[string, TappedModel, Phase]> = [
     ["teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)],
     ["one-shot step", s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: s.optimizer, tau: 1 })],
     ["scratch step", s.student, labelsPhase(s.task, s.student, 1, s.optimizer)],
-    ["cx tap step, phase 1", s.student, cx.phases[0]],
+    ...taps.map((p, i): [string, TappedModel, Phase] => [`cx tap step, phase ${i + 1}`, s.student, p]),
   ];
   const out: KernelProfile[] = [];
   try {
@@ -172,7 +185,7 @@ export async function profileSection(section: Section, topN = 12): Promise<Kerne
         a.calls++;
         agg.set(k.name, a);
       }
-      const top = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, topN).map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 100) / 100, calls: v.calls }));
+      const top = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms || b[1].calls - a[1].calls).slice(0, topN).map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 100) / 100, calls: v.calls }));
       out.push({ step: name, kernels: prof.kernels.length, top });
     }
   } finally {
@@ -180,6 +193,13 @@ export async function profileSection(section: Section, topN = 12): Promise<Kerne
     s.dispose();
   }
   return out;
+}
+
+/** Kernels per step of each kind (every tap phase), from `profileSection`'s profiles or a fresh one. */
+export async function kernelCounts(section: Section, profiles?: KernelProfile[]): Promise<KernelCounts> {
+  const p = profiles ?? (await profileSection(section, 0, true));
+  const get = (name: string) => p.find((k) => k.step === name)?.kernels ?? NaN;
+  return { teacher: get("teacher step"), oneshot: get("one-shot step"), scratch: get("scratch step"), tap: p.filter((k) => k.step.startsWith("cx tap step")).map((k) => k.kernels) };
 }
 
 /** Time every step kind of one section. `effort` scales the timed duration (0.3 = quick). */
@@ -195,7 +215,7 @@ export async function benchSection(section: Section, effort = 1, log: (s: string
     output: { optimizer: out, tau: 1 },
   });
   const minMs = s.minMs * effort;
-  const warmup = section === "mlm" ? 2 : 5;
+  const warmup = Math.max(1, Math.round((section === "mlm" ? 2 : 5) * Math.min(1, effort)));
   const time = async (name: string, model: TappedModel, phase: Phase, task: Task = s.task): Promise<number> => {
     const step = runner(task, model, phase);
     const ms = await timeStep(step, minMs, warmup);

@@ -7,7 +7,7 @@
  *   passed through, never materialised). What sgemm cannot express (a PReLU activation, a bias
  *   that is not a vector, broadcast batch shapes other than "same" or "one side unbatched") goes
  *   to `next`, the xnnpack layer (src/kernels/xnnpack.ts), which itself falls back to the stock one.
- * - Fused kernels under the project's own names (`Cd*`), used by src/ops/native.ts: attention
+ * - Fused kernels under the project's own names (`Cd*`), used by src/ops/fused.ts: attention
  *   forward/backward, LayerNorm, GELU, soft cross-entropy, row gather/scatter-add, column sums and
  *   one Adam update of all variables at once.
  *

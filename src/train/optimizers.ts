@@ -4,8 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { shortName } from "../models/types";
-import { nativeActive } from "../kernels/native";
-import { adamUpdate, sgdUpdate } from "../ops/native";
+import { fusedKernel } from "../kernels";
+import { adamUpdate, sgdUpdate } from "../ops/fused";
 
 export type Schedule =
   | { kind: "constant" }
@@ -104,7 +104,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
       apply(vars, grads) {
         const live = vars.filter((v) => grads[v.name] !== undefined);
         const g = clipByGlobalNorm(live.map((v) => grads[v.name]), clip);
-        if (nativeActive()) sgdUpdate(live, g, spec.lr); // one kernel for all
+        if (fusedKernel("CdSgd")) sgdUpdate(live, g, spec.lr); // one kernel for all
         else live.forEach((v, i) => v.assign(tf.sub(v, tf.mul(g[i], lr))));
         step++;
       },
@@ -148,7 +148,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
           v2.set(v, tf.variable(tf.zerosLike(v), false));
         }
       }
-      if (nativeActive()) {
+      if (fusedKernel("CdAdam")) {
         // One fused kernel for every variable instead of ~15 kernels each (same formula; test/ops.test.ts).
         const hyper = { lr, beta1: b1, beta2: b2, eps, c1, c2, weightDecay: wd, clipNorm: clip };
         adamUpdate(live, live.map((v) => grads[v.name]), live.map((v) => m.get(v)!), live.map((v) => v2.get(v)!), live.map((v) => v.rank >= 2), hyper).dispose();
