@@ -235,6 +235,31 @@ test("conv layer: the native kernel set runs native/conv.cc, the fallback never 
   }
 });
 
+test("batch normalisation's gradient (src/kernels/batchNormGrad.ts, no Tile) equals autodiff of its formula, on wasm and cpu", async () => {
+  await initBackend("wasm");
+  const fn = () => {
+    const [x, mean, variance, scale, offset] = [make([3, 5, 4, 6], 31), make([6], 32), tf.add(make([6], 33), 1.5), make([6], 34), make([6], 35)];
+    const dy = make([3, 5, 4, 6], 36);
+    const bn = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => tf.sum(tf.mul(dy, tf.batchNorm(x, m, v, o, s, 1e-3)));
+    const formula = (x: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => tf.sum(tf.mul(dy, tf.add(tf.mul(tf.mul(tf.sub(x, m), tf.rsqrt(tf.add(v, 1e-3))), s), o)));
+    const moments = (x: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      return tf.sum(tf.mul(dy, tf.batchNorm(x, mean, variance, offset, scale, 1e-3)));
+    };
+    const momentsFormula = (x: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      return formula(x, mean, variance, scale, offset);
+    };
+    return [...tf.grads(bn)([x, mean, variance, scale, offset]), ...tf.grads(formula)([x, mean, variance, scale, offset]), tf.grad(moments)(x), tf.grad(momentsFormula)(x)];
+  };
+  for (const backend of ["wasm", "cpu"] as const) {
+    const r = await on(backend, fn);
+    for (let i = 0; i < 5; i++) assertClose(r[i], r[5 + i], `${backend} input ${i}`);
+    assertClose(r[10], r[11], `${backend} through moments`);
+  }
+  await tf.setBackend("wasm");
+});
+
 /**
  * Stem conv (stride 2) -> BN -> ReLU6, then an inverted-residual block: pointwise expand -> BN ->
  * ReLU6 -> depthwise 3x3 -> BN -> ReLU6 -> pointwise project -> BN, added to its input; then a

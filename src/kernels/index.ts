@@ -5,12 +5,15 @@
  * webgpu: "wgsl" (webgpu/). The cpu backend runs tfjs's stock kernels and the composites in
  * src/ops/composite.ts, against which every layer is tested.
  */
+import { registerBatchNormGradient } from "./batchNormGrad";
 import { convLayer } from "./conv";
 import { nativeLayer } from "./native";
 import { KernelBackend, defineLayers, installKernels } from "./registry";
 import { xnnpackLayer } from "./xnnpack";
 
 defineLayers("wasm", [xnnpackLayer, nativeLayer, convLayer]);
+// Batch normalisation's gradient without tfjs's full-size Tile (same values; all backends).
+registerBatchNormGradient();
 
 /** Install every available layer of `backend` (after tf.setBackend). Returns the active layers. */
 export function installBackendKernels(backend: KernelBackend, layers?: readonly string[]): string[] {
