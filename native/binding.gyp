@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "cd_native",
-      "sources": ["kernels.cc", "mlp.cc"],
+      "sources": ["kernels.cc", "mlp.cc", "conv.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-fopenmp", "-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "libraries": ["-lopenblas", "-fopenmp"],

@@ -604,6 +604,9 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
+// native/conv.cc: the convolution kernels.
+void RegisterConvKernels(napi_env env, napi_value exports);
+
 NAPI_MODULE_INIT() {
   const char* env_threads = std::getenv("CD_BLAS_THREADS");
   int threads = env_threads != nullptr ? std::atoi(env_threads) : 1;
@@ -638,5 +641,6 @@ NAPI_MODULE_INIT() {
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);
     napi_set_named_property(env, exports, f.name, fn);
   }
+  RegisterConvKernels(env, exports);
   return exports;
 }

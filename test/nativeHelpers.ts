@@ -22,7 +22,7 @@ export function setWasmKernels(k: WasmKernels): void {
   if (k === "native") {
     if (!installBackendKernels("wasm").includes("native")) throw new Error(`native kernels unavailable: ${nativeUnavailableReason()}`);
   } else {
-    installBackendKernels("wasm", ["xnnpack"]);
+    installBackendKernels("wasm", ["xnnpack", "conv"]); // conv: its pure fallback (native is off)
   }
 }
 

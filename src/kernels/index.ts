@@ -1,18 +1,24 @@
 /**
  * The kernels layer: one registry (registry.ts) and the layers it installs per backend, side by
- * side — wasm: "xnnpack" (xnnpack.ts) then "native" (native.ts, the C++ library in native/);
- * webgpu: "wgsl" (webgpu/, WGSL compute shaders). The cpu backend runs tfjs's stock kernels and
- * the composites in src/ops/composite.ts, against which every layer is tested.
+ * side — wasm: "xnnpack" (xnnpack.ts), "native" (native.ts, the C++ library in native/), then
+ * "conv" (conv.ts: the convolution gradients tfjs-backend-wasm lacks; native when "native" is on);
+ * webgpu: "wgsl" (webgpu/, WGSL compute shaders) and "wgsl-mlp" (webgpu/mlp.ts, the MLP step). The
+ * cpu backend runs tfjs's stock kernels and the composites in src/ops/composite.ts, against which
+ * every layer is tested.
  */
 import * as tf from "@tensorflow/tfjs";
+import { registerBatchNormGradient } from "./batchNormGrad";
+import { convLayer } from "./conv";
 import { nativeLayer } from "./native";
 import { KernelBackend, defineLayers, installKernels, layerActive } from "./registry";
 import { wgslLayer } from "./webgpu";
 import { wgslMlpLayer } from "./webgpu/mlp";
 import { xnnpackLayer } from "./xnnpack";
 
-defineLayers("wasm", [xnnpackLayer, nativeLayer]);
+defineLayers("wasm", [xnnpackLayer, nativeLayer, convLayer]);
 defineLayers("webgpu", [wgslLayer, wgslMlpLayer]);
+// Batch normalisation's gradient without tfjs's full-size Tile (same values; all backends).
+registerBatchNormGradient();
 
 /** Install every available layer of `backend` (after tf.setBackend). Returns the active layers. */
 export function installBackendKernels(backend: KernelBackend, layers?: readonly string[]): string[] {

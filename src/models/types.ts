@@ -50,6 +50,11 @@ export interface TappedModel {
   readonly tapNames: readonly string[];
   /** Width of the last axis of a tap. */
   tapDim(tap: string): number;
+  /**
+   * A tap's shape without the batch axis, when the model knows it ([H, W, C] for a conv layer; null
+   * for a size that varies): curriculum extraction checks that paired taps have the same positions.
+   */
+  tapShape?(tap: string): (number | null)[];
   /** Variables on which `tap` depends (what a phase matching that tap trains). */
   variablesUpTo(tap: string): tf.Variable[];
   /** Forward pass. Call inside `tf.tidy` (or dispose the results). */
