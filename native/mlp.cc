@@ -35,7 +35,7 @@ using cdn::number;
 // Below this many multiply-adds per pass one thread is faster than waking the others.
 constexpr int64_t kParallelMin = 1 << 18;
 
-enum Mode { kOutput = 0, kTapPost = 1, kTapPre = 2 };
+enum Mode { kOutput = 0, kTapPost = 1, kTapPre = 2, kLabels = 3 };
 
 // Units are cut into a fixed number of blocks that depends on the width only; sums across units
 // are formed per block and then added in block order, so results do not depend on the number of
@@ -123,6 +123,7 @@ inline void updateUnit(const Shapes& s, int64_t j, const float* dpre, const floa
 
 // mlpStep(heap, B, n, H, C, x, W1, b1, W2, b2, target, lr, mode, dim, Bp, pendX, pendD, pendUnits, held) -> loss
 //   mode 0: mean soft cross-entropy of the logits against target [B, C]; every parameter updated.
+//   mode 3: the same against class ids (target: int32 [B], each in [0, C)).
 //   mode 1/2: sum over the first `dim` units of (relu(pre) or pre - target)^2, mean over the batch,
 //   target [B, dim]; only W1 and b1 (rows < dim) updated.
 //   pendX [Bp, n], pendD [Bp, pendUnits]: an update held back by the previous step, applied first
@@ -133,17 +134,23 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
     Args a(env, info, 19, "mlpStep");
     const Shapes s{a.count(1), a.count(2), a.count(3), a.count(4)};
     const int mode = static_cast<int>(a.integer(12));
-    if (mode < 0 || mode > 2) a.fail("mode must be 0, 1 or 2");
-    const int64_t dim = mode == kOutput ? s.H : a.count(13);
+    if (mode < 0 || mode > 3) a.fail("mode must be 0, 1, 2 or 3");
+    const bool out = mode == kOutput || mode == kLabels;
+    const int64_t dim = out ? s.H : a.count(13);
     if (dim < 1 || dim > s.H) a.fail("dim must be in [1, H]");
     const float* x = a.f32(5, s.B * s.n);
     float* W1 = a.f32(6, s.H * s.n);
     float* b1 = a.f32(7, s.H);
     float* W2 = a.f32(8, s.H * s.C);
     float* b2 = a.f32(9, s.C);
-    const float* target = a.f32(10, s.B * (mode == kOutput ? s.C : dim));
+    const float* target = mode == kLabels ? nullptr : a.f32(10, s.B * (out ? s.C : dim));
+    const int32_t* labels = mode == kLabels ? a.i32(10, s.B) : nullptr;
+    if (labels != nullptr) {
+      for (int64_t b = 0; b < s.B; b++)
+        if (labels[b] < 0 || labels[b] >= s.C) a.fail("label " + std::to_string(labels[b]) + " of row " + std::to_string(b) + " is outside [0, " + std::to_string(s.C) + ")");
+    }
     const float lr = static_cast<float>(a.num(11));
-    const int64_t units = mode == kOutput ? s.H : dim;
+    const int64_t units = out ? s.H : dim;
     Pending pending;
     pending.B = a.count(14);
     pending.units = a.count(17);
@@ -156,12 +163,12 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
     if (s.B == 0) return number(env, 0);
 
     std::vector<float> pre(s.B * units);
-    std::vector<float> logits(mode == kOutput ? s.B * s.C : 0, 0.f);
-    forwardPass(s, units, x, W1, b1, W2, pre.data(), mode == kOutput ? logits.data() : nullptr, pending);
+    std::vector<float> logits(out ? s.B * s.C : 0, 0.f);
+    forwardPass(s, units, x, W1, b1, W2, pre.data(), out ? logits.data() : nullptr, pending);
     const bool big = s.B * s.n * units >= kParallelMin;
     const float invB = 1.f / static_cast<float>(s.B);
 
-    if (mode == kOutput) {
+    if (out) {
       // Loss and its gradient with respect to the logits: g = (softmax(z) - t) / B.
       double loss = 0;
       std::vector<float> g(s.B * s.C);
@@ -174,7 +181,7 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
         const double lse = m + std::log(sum);
         for (int64_t c = 0; c < s.C; c++) {
           const double logp = z[c] - lse;
-          const float t = target[b * s.C + c];
+          const float t = labels != nullptr ? (labels[b] == c ? 1.f : 0.f) : target[b * s.C + c];
           loss -= t * logp;
           g[b * s.C + c] = (static_cast<float>(std::exp(logp)) - t) * invB;
         }

@@ -24,6 +24,7 @@ const native = WASM_KERNELS.includes("native");
 const skip = native ? false : "the native library is not built";
 
 const CASES: Case[] = [
+  { n: 7, H: 13, C: 3, B: 4, what: { labels: true } },
   { n: 7, H: 13, C: 2, B: 1, what: {} },
   { n: 7, H: 13, C: 3, B: 5, what: {} },
   { n: 9, H: 6, C: 2, B: 8, what: { tap: "hidden" } },

@@ -23,6 +23,7 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string): v
 }
 
 const CASES: Case[] = [
+  { n: 7, H: 70, C: 3, B: 4, what: { labels: true } },
   { n: 7, H: 13, C: 2, B: 1, what: {} },
   { n: 7, H: 70, C: 3, B: 5, what: {} }, // two workgroups of units
   { n: 9, H: 6, C: 2, B: 8, what: { tap: "hidden" } },

@@ -6,7 +6,7 @@ import { createMlp } from "../src/models/mlp";
 import { mlpKernelActive } from "../src/ops/mlp";
 import { Rng } from "../src/rng";
 
-export type What = { tap?: "hidden" | "hiddenPre"; dim?: number };
+export type What = { tap?: "hidden" | "hiddenPre"; dim?: number; labels?: boolean };
 export interface Case {
   n: number;
   H: number;
@@ -15,7 +15,7 @@ export interface Case {
   what: What;
 }
 
-function batch(c: Case, seed: number): { x: Float32Array; t: Float32Array } {
+function batch(c: Case, seed: number): { x: Float32Array; t: Float32Array; labels: Int32Array } {
   const r = new Rng(`batch-${seed}`);
   const x = Float32Array.from({ length: c.B * c.n }, () => (r.next() < 0.5 ? -1 : 1));
   const cols = c.what.tap === undefined ? c.C : (c.what.dim ?? c.H);
@@ -28,7 +28,13 @@ function batch(c: Case, seed: number): { x: Float32Array; t: Float32Array } {
       raw.forEach((v, k) => (t[b * c.C + k] = v / sum));
     } else for (let k = 0; k < cols; k++) t[b * cols + k] = 2 * r.next() - 0.5;
   }
-  return { x, t };
+  // Class ids (labels mode): the reference trains on their one-hot rows.
+  const labels = Int32Array.from({ length: c.B }, () => Math.floor(r.next() * c.C));
+  if (c.what.labels) {
+    t.fill(0);
+    labels.forEach((l, b) => (t[b * c.C + l] = 1));
+  }
+  return { x, t, labels };
 }
 
 /** Three steps on the given backend; the fused kernel on wasm, the reference on cpu. */
@@ -38,13 +44,13 @@ export async function steps(c: Case, backend: "cpu" | "wasm" | "webgpu"): Promis
   const lr = 0.05;
   const losses: number[] = [];
   for (let s = 0; s < 3; s++) {
-    const { x, t } = batch(c, s);
+    const { x, t, labels } = batch(c, s);
     const loss = tf.tidy(() => {
       const xs = tf.tensor2d(x, [c.B, c.n]);
       const ts = tf.tensor2d(t, [c.B, t.length / c.B]);
       if (backend !== "cpu") {
         assert.ok(mlpKernelActive());
-        return m.sgdStep!(xs, ts, lr, c.what)!;
+        return m.sgdStep!(xs, c.what.labels ? tf.tensor1d(labels, "int32") : ts, lr, c.what)!;
       }
       const { value, grads } = c.what.tap === undefined ? m.outputGrads!(xs, ts) : m.tapGrads!(xs, c.what.tap, ts, c.what.dim ?? c.H);
       for (const v of m.variables) if (grads[v.name]) v.assign(tf.sub(v, tf.mul(grads[v.name], lr)));

@@ -127,7 +127,7 @@ export function curriculumExtraction(
         },
         loss: (s, b, target) => projectedMse(studentTap(s, b), target),
         grads: student.tapGrads ? (s, b, target) => (b.forward ? tf.variableGrads(() => projectedMse(studentTap(s, b), target), student.variablesUpTo(pair.studentTap)) : s.tapGrads!(b.x, pair.studentTap, target, dim)) : undefined,
-        sgdStep: student.sgdStep ? (s, b, target, lr) => (b.forward ? null : s.sgdStep!(b.x, target, lr, { tap: pair.studentTap, dim })) : undefined,
+        sgdStep: student.sgdStep ? (s, b, target, lr) => (b.forward ? null : s.sgdStep!(b.x, target(), lr, { tap: pair.studentTap, dim })) : undefined,
       };
     }
     // Learned regressor Q [dim, M] (FitNets hint layer): student features -> teacher features.

@@ -232,13 +232,14 @@ const FUSED: Record<string, Fused> = {
   },
   // inputs x [B, n], W1 [H, n], b1 [H], W2 [H, C], b2 [C], target [B, C] (mode 0) or [B, dim],
   // pendX [Bp, n] and pendD [Bp, units'] (optional: a first-layer update held back by the previous
-  // step, applied first); attrs mode (0 output, 1 tap on relu, 2 tap on the pre-activation), lr,
+  // step, applied first); attrs mode (0 output, 1 tap on relu, 2 tap on the pre-activation, 3 output
+  // on int32 class ids [B]), lr,
   // dim, lazy -> loss [] (+ held [B, units]: this step's row update, held back, when lazy).
   // Updates W1, b1 (and W2, b2 in mode 0) IN PLACE: src/ops/mlp.ts makes them sole owners first.
   CdMlpStep: (addon, be, { x, W1, b1, W2, b2, target, pendX, pendD }, attrs) => {
     const [B, n] = x!.shape;
     const mode = num(attrs, "mode");
-    const units = mode === 0 ? W1!.shape[0] : num(attrs, "dim");
+    const units = mode === 0 || mode === 3 ? W1!.shape[0] : num(attrs, "dim");
     const loss = be.makeOutput([], "float32");
     const held = num(attrs, "lazy") ? be.makeOutput([B, units], "float32") : undefined;
     const v = addon.mlpStep(

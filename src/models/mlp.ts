@@ -156,9 +156,10 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
       const dPre = tap === "hidden" ? (tf.mul(dAct, tf.step(pre)) as tf.Tensor2D) : dAct;
       return { value, grads: { [W1.name]: tf.matMul(dPre, x as tf.Tensor2D, true, false), [b1.name]: tf.sum(dPre, 0) } };
     },
-    sgdStep(x: tf.Tensor, target: tf.Tensor, lr: number, what: { tap?: string; dim?: number } = {}): tf.Scalar | null {
+    sgdStep(x: tf.Tensor, target: tf.Tensor, lr: number, what: { tap?: string; dim?: number; labels?: boolean } = {}): tf.Scalar | null {
       if (x.rank !== 2 || !mlpStepAvailable(x.shape[0])) return null;
-      const kind: MlpStepKind = what.tap === undefined ? { kind: "output" } : { kind: "tap", post: what.tap === "hidden", dim: what.dim ?? width };
+      const kind: MlpStepKind =
+        what.tap !== undefined ? { kind: "tap", post: what.tap === "hidden", dim: what.dim ?? width } : what.labels ? { kind: "labels" } : { kind: "output" };
       if (what.tap !== undefined) tapDim(what.tap);
       if (held !== null && held.d.shape[1] > (kind.kind === "tap" ? kind.dim : width)) settle();
       const r = mlpSgdStep(weights, x as tf.Tensor2D, target as tf.Tensor2D, lr, kind, held);

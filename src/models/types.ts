@@ -83,11 +83,11 @@ export interface TappedModel {
   tapGrads?(x: tf.Tensor, tap: string, target: tf.Tensor, dim: number): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
   /**
    * Optional fast path: one plain-SGD step (p -= lr g) in place, as one fused kernel, of the loss
-   * `outputGrads` differentiates (no `tap`) or of `tapGrads`' loss on `tap` (its first `dim`
-   * features); returns the loss before the step, or null where the backend has no such kernel (the
+   * `outputGrads` differentiates (no `tap`; with `labels`, `target` is int32 class ids [batch]
+   * instead of distributions) or of `tapGrads`' loss on `tap` (its first `dim` features); returns the loss before the step, or null where the backend has no such kernel (the
    * caller then takes the gradients and the optimiser). Equal to that path (test/kernels.mlp.test.ts).
    */
-  sgdStep?(x: tf.Tensor, target: tf.Tensor, lr: number, what?: { tap?: string; dim?: number }): tf.Scalar | null;
+  sgdStep?(x: tf.Tensor, target: tf.Tensor, lr: number, what?: { tap?: string; dim?: number; labels?: boolean }): tf.Scalar | null;
   /**
    * Apply any update the model holds back (a fused step's first-layer rows, applied lazily on the
    * next read). Every method that reads the weights does this first; the training loop also calls

@@ -5,7 +5,7 @@
  * its data with another tensor (a snapshot taken for a checkpoint, weights it was loaded from) gets
  * a copy, and the other tensor keeps the old values.
  *
- * Used when the backend has the kernels (`mlpKernelsActive`); otherwise the model takes its
+ * Used when the backend has the kernels (`mlpKernelActive`); otherwise the model takes its
  * hand-derived gradients and the optimiser's update, which is the reference these kernels are
  * tested against (test/kernels.mlp.test.ts).
  */
@@ -14,6 +14,8 @@ import * as tf from "@tensorflow/tfjs";
 /** What a fused step minimises: the outputs against target distributions, or one tap against projected targets. */
 export type MlpStepKind =
   | { kind: "output" }
+  /** The outputs against class ids (int32 [B]): the same loss as one-hot targets, without making them. */
+  | { kind: "labels" }
   /** `post`: relu(W1 x + b1) (else the pre-activation); `dim`: the first `dim` units are matched. */
   | { kind: "tap"; post: boolean; dim: number };
 
@@ -65,10 +67,10 @@ export interface HeldUpdate {
  * back in turn (returned, kept; else null). Returns the loss before the step.
  */
 export function mlpSgdStep(w: MlpWeights, x: tf.Tensor2D, target: tf.Tensor2D, lr: number, what: MlpStepKind, held: HeldUpdate | null): { loss: tf.Scalar; held: HeldUpdate | null } {
-  const vars = what.kind === "output" ? [w.W1, w.b1, w.W2, w.b2] : [w.W1, w.b1];
+  const vars = what.kind === "tap" ? [w.W1, w.b1] : [w.W1, w.b1, w.W2, w.b2];
   vars.forEach(exclusive);
-  const mode = what.kind === "output" ? 0 : what.post ? 1 : 2;
-  const dim = what.kind === "output" ? w.W1.shape[0] : what.dim;
+  const mode = what.kind === "output" ? 0 : what.kind === "labels" ? 3 : what.post ? 1 : 2;
+  const dim = what.kind === "tap" ? what.dim : w.W1.shape[0];
   if (held !== null && held.d.shape[1] > dim) throw new Error("mlpSgdStep: settle the held-back update first (it is wider than this step)");
   const inputs: tf.NamedTensorMap = { x, W1: w.W1, b1: w.b1, W2: w.W2, b2: w.b2, target };
   if (held !== null) Object.assign(inputs, { pendX: held.x, pendD: held.d });

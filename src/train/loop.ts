@@ -131,10 +131,12 @@ export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEven
 /** One optimisation step; returns the loss (kept on the device). */
 export function trainStep(model: TappedModel, phase: MethodPlan["phases"][number], batch: Batch, optimizer: Optimizer): tf.Scalar {
   return tf.tidy(() => {
-    const target = phase.target(batch); // teacher side: outside the gradient closure
+    let made: tf.Tensor | undefined;
+    const targetOf = () => (made ??= phase.target(batch)); // teacher side: outside the gradient closure
     // Plain SGD on a model with a fused step: forward, loss, backward and update in one kernel.
-    const fused = phase.sgdStep ? optimizer.fused((lr) => phase.sgdStep!(model, batch, target, lr)) : null;
+    const fused = phase.sgdStep ? optimizer.fused((lr) => phase.sgdStep!(model, batch, targetOf, lr)) : null;
     if (fused !== null) return fused;
+    const target = targetOf();
     // A hand-derived gradient when the phase has one (equal to autodiff, fewer kernels), else autodiff.
     const { value, grads } = phase.grads
       ? phase.grads(model, batch, target)

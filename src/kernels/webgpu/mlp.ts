@@ -44,6 +44,8 @@ interface GpuBackend {
 const UNIFORMS = `struct U { B: u32, n: u32, H: u32, C: u32, units: u32, mode: u32, nwg: u32, pad: u32, lr: f32, invB: f32 }
 @group(0) @binding(0) var<uniform> u: U;
 var<workgroup> red: array<f32, ${WG}>;
+// Modes 0 (targets) and 3 (class ids, read as the int32 bits they are) train on the outputs.
+fn outMode() -> bool { return u.mode == 0u || u.mode == 3u; }
 fn reduce(lid: u32, v: f32) -> f32 {
   red[lid] = v;
   workgroupBarrier();
@@ -74,7 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
     if (live) {
       a = b1[j];
       for (var i = 0u; i < u.n; i = i + 1u) { a = a + W1[j * u.n + i] * x[b * u.n + i]; }
-      if (u.mode == 0u) {
+      if (outMode()) {
         pre[b * u.units + j] = a;
       } else {
         var act = a;
@@ -86,7 +88,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
         pre[b * u.units + j] = dp; // tap modes keep the pre-activation gradient
       }
     }
-    if (u.mode == 0u) {
+    if (outMode()) {
       for (var c = 0u; c < u.C; c = c + 1u) {
         var v = 0.0;
         if (live) { v = max(a, 0.0) * W2[j * u.C + c]; }
@@ -95,7 +97,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
       }
     }
   }
-  if (u.mode != 0u) {
+  if (!outMode()) {
     let s = reduce(lid.x, sq);
     if (lid.x == 0u) { partial[wid.x] = s; }
   }
@@ -109,7 +111,7 @@ const LOSS = `${UNIFORMS}
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
-  if (u.mode != 0u) {
+  if (!outMode()) {
     var v = 0.0;
     for (var w = lid.x; w < u.nwg; w = w + ${WG}u) { v = v + partial[w]; }
     let s = reduce(lid.x, v);
@@ -132,7 +134,8 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
       let lse = m + log(sum);
       for (var c = 0u; c < u.C; c = c + 1u) {
         let logp = g[b * u.C + c] - lse;
-        let t = tgt[b * u.C + c];
+        var t = 0.0;
+        if (u.mode == 3u) { t = select(0.0, 1.0, u32(bitcast<i32>(tgt[b])) == c); } else { t = tgt[b * u.C + c]; }
         total = total - t * logp;
         g[b * u.C + c] = (exp(logp) - t) * u.invB;
       }
@@ -152,7 +155,7 @@ const UPDATE = `${UNIFORMS}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
-  if (j == 0u && u.mode == 0u) {
+  if (j == 0u && outMode()) {
     for (var c = 0u; c < u.C; c = c + 1u) {
       var s = 0.0;
       for (var b = 0u; b < u.B; b = b + 1u) { s = s + g[b * u.C + c]; }
@@ -164,7 +167,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var db = 0.0;
   for (var b = 0u; b < u.B; b = b + 1u) {
     var dp = pre[b * u.units + j];
-    if (u.mode == 0u) {
+    if (outMode()) {
       let p = dp;
       dp = 0.0;
       if (p > 0.0) { for (var c = 0u; c < u.C; c = c + 1u) { dp = dp + g[b * u.C + c] * W2[j * u.C + c]; } }
@@ -172,7 +175,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     d[b] = dp;
     db = db + dp;
   }
-  if (u.mode == 0u) {
+  if (outMode()) {
     for (var c = 0u; c < u.C; c = c + 1u) {
       var s = 0.0;
       for (var b = 0u; b < u.B; b = b + 1u) { s = s + max(pre[b * u.units + j], 0.0) * g[b * u.C + c]; }
@@ -223,7 +226,8 @@ function bufferOf(be: GpuBackend, t: tf.TensorInfo): GPUBufferBinding {
 
 /**
  * inputs x [B, n], W1 [H, n], b1 [H], W2 [H, C], b2 [C], target [B, C] (mode 0) or [B, dim];
- * attrs mode (0 output, 1 tap on relu, 2 tap on the pre-activation), lr, dim -> loss [].
+ * attrs mode (0 output, 1 tap on relu, 2 tap on the pre-activation, 3 output on int32 class ids
+ * [B]), lr, dim -> loss [].
  * Updates W1, b1 (and W2, b2 in mode 0) in place.
  */
 export function mlpStepWebGpu(args: KernelArgs): KernelOutput {
@@ -234,7 +238,7 @@ export function mlpStepWebGpu(args: KernelArgs): KernelOutput {
   const [B, n] = x.shape;
   const [H] = W1.shape;
   const C = W2.shape[1];
-  const units = mode === 0 ? H : Number(attrs.dim);
+  const units = mode === 0 || mode === 3 ? H : Number(attrs.dim);
   if (B > MAX_BATCH) throw new Error(`CdMlpStep (webgpu): batch ${B} is above ${MAX_BATCH}`);
   const nwg = Math.ceil(units / WG);
   const p = pipelinesOf(be.device);
