@@ -139,6 +139,8 @@ function setup(section: Section, rng: Rng): Setup {
 export interface KernelProfile {
   step: string;
   kernels: number;
+  /** WebGPU only: compute dispatches the step recorded (a fused kernel may record several; a reshape none). */
+  dispatches?: number;
   /** Top kernels by total time: name, milliseconds (nested scopes included in their parents), calls. */
   top: Array<{ kernel: string; ms: number; calls: number }>;
 }
@@ -150,6 +152,32 @@ export interface KernelCounts {
   scratch: number;
   /** One per curriculum-extraction tap phase. */
   tap: number[];
+  /** WebGPU only: compute dispatches per step, same keys. */
+  dispatches?: { teacher: number; oneshot: number; scratch: number; tap: number[] };
+}
+
+/**
+ * Runs `f` counting the WebGPU compute dispatches it records, by wrapping Dawn's
+ * GPUComputePassEncoder.dispatchWorkgroups for its duration (null off WebGPU).
+ */
+async function countDispatches(f: () => Promise<void>): Promise<number | null> {
+  const cls = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder;
+  if (tf.getBackend() !== "webgpu" || cls === undefined) {
+    await f();
+    return null;
+  }
+  const original = cls.prototype.dispatchWorkgroups;
+  let n = 0;
+  cls.prototype.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  try {
+    await f();
+  } finally {
+    cls.prototype.dispatchWorkgroups = original;
+  }
+  return n;
 }
 
 /**
@@ -177,6 +205,7 @@ export async function profileSection(section: Section, topN = 12, allTaps = fals
       const prof = await tf.profile(async () => {
         await step();
       });
+      const dispatches = await countDispatches(step);
       step.dispose();
       const agg = new Map<string, { ms: number; calls: number }>();
       for (const k of prof.kernels) {
@@ -186,7 +215,7 @@ export async function profileSection(section: Section, topN = 12, allTaps = fals
         agg.set(k.name, a);
       }
       const top = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms || b[1].calls - a[1].calls).slice(0, topN).map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 100) / 100, calls: v.calls }));
-      out.push({ step: name, kernels: prof.kernels.length, top });
+      out.push({ step: name, kernels: prof.kernels.length, ...(dispatches !== null ? { dispatches } : {}), top });
     }
   } finally {
     cx.dispose();
@@ -198,8 +227,18 @@ export async function profileSection(section: Section, topN = 12, allTaps = fals
 /** Kernels per step of each kind (every tap phase), from `profileSection`'s profiles or a fresh one. */
 export async function kernelCounts(section: Section, profiles?: KernelProfile[]): Promise<KernelCounts> {
   const p = profiles ?? (await profileSection(section, 0, true));
-  const get = (name: string) => p.find((k) => k.step === name)?.kernels ?? NaN;
-  return { teacher: get("teacher step"), oneshot: get("one-shot step"), scratch: get("scratch step"), tap: p.filter((k) => k.step.startsWith("cx tap step")).map((k) => k.kernels) };
+  const get = (name: string, of: (k: KernelProfile) => number | undefined) => {
+    const k = p.find((q) => q.step === name);
+    return k ? (of(k) ?? NaN) : NaN;
+  };
+  const counts = (of: (k: KernelProfile) => number | undefined) => ({
+    teacher: get("teacher step", of),
+    oneshot: get("one-shot step", of),
+    scratch: get("scratch step", of),
+    tap: p.filter((k) => k.step.startsWith("cx tap step")).map((k) => of(k) ?? NaN),
+  });
+  const kernels = counts((k) => k.kernels);
+  return p.some((k) => k.dispatches !== undefined) ? { ...kernels, dispatches: counts((k) => k.dispatches) } : kernels;
 }
 
 /** Time every step kind of one section. `effort` scales the timed duration (0.3 = quick). */
