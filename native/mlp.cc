@@ -43,10 +43,21 @@ enum Mode { kOutput = 0, kTapPost = 1, kTapPre = 2, kLabels = 3 };
 inline int64_t blocksOf(int64_t units) { return std::max<int64_t>(1, std::min<int64_t>(64, units / 512)); }
 inline int64_t blockStart(int64_t blk, int64_t blocks, int64_t units) { return blk * units / blocks; }
 
+// Four running sums in a fixed order: without -ffast-math the compiler may not reorder them, so the
+// result is the same wherever this is inlined and however the row is aligned (a `simd reduction`
+// left the order to the compiler: the same row's dot product came out one ulp apart in two call
+// sites, and a resumed run drifted from an uninterrupted one). The four lanes still vectorise.
 inline float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.f;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+  float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  float s = (s0 + s1) + (s2 + s3);
+  for (; i < n; i++) s += a[i] * b[i];
   return s;
 }
 
