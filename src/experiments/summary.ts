@@ -3,10 +3,9 @@
  * that summary.json reports. Browser-safe (no file code), so the live page (demo/) summarises with
  * the same functions; results.ts re-exports everything here and adds the files.
  */
-import { EvalEvent } from "../train/loop";
+import { CurvePoint, PhaseStart, StudentState } from "../train/driver";
 
-/** One evaluation of a run: the loop's eval event without its tag. */
-export type CurvePoint = Omit<EvalEvent, "type">;
+export type { CurvePoint, PhaseStart } from "../train/driver";
 
 export interface StudentRun {
   seed: number;
@@ -25,9 +24,24 @@ export interface StudentRun {
   curve: CurvePoint[];
 }
 
-export interface PhaseStart {
-  name: string;
-  step: number;
+/** A student's run record from its policy's state (train/driver.ts studentPolicy); `storedBytes` null where not counted. */
+export function studentRunOf(seed: number, method: string, s: StudentState, storedBytes: number | null): StudentRun {
+  const last = s.curve[s.curve.length - 1];
+  const steps = last?.step ?? 0;
+  const seconds = last?.seconds ?? 0;
+  return {
+    seed,
+    method,
+    samplesToTarget: s.hit,
+    samples: last?.samples ?? 0,
+    steps,
+    seconds,
+    stepsPerSecond: steps / Math.max(seconds, 1e-9),
+    finalAccuracy: last?.accuracy ?? NaN,
+    storedBytes,
+    phases: s.phases,
+    curve: s.curve,
+  };
 }
 
 /** Steps spent in tap phases (named "tap:..."): up to the first later phase's start, or to `steps`. */
