@@ -44,6 +44,11 @@ export interface LiveProgressOptions {
   now?: () => number;
   /** The display writer (default: the running tslab kernel's). */
   write?: DisplayWriter;
+  /**
+   * The cell's abort signal (interruptSignal()): when it aborts, the status ends as "interrupted after ..."
+   * and later events are ignored, so nothing of an interrupted run reaches the displays afterwards.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LiveProgress {
@@ -89,9 +94,11 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
   const lines: string[] = [];
   let statusDrawn = -Infinity;
   let statusDirty = false;
+  let interrupted = false;
   const statusHtml = (final: boolean) => {
     const running = [...jobs.values()];
-    const head = final ? `done in ${fmtDuration((now() - t0) / 1000)}` : `running for ${fmtDuration((now() - t0) / 1000)}`;
+    const elapsed = fmtDuration((now() - t0) / 1000);
+    const head = interrupted ? `interrupted after ${elapsed}` : final ? `done in ${elapsed}` : `running for ${elapsed}`;
     const text = [...lines, ...running, head].join("\n");
     return `<pre class="cd-live-status" style="margin:4px 0;font-size:12px;line-height:1.35">${escapeHtml(text)}</pre>`;
   };
@@ -155,7 +162,20 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
     drawChart(fresh);
   };
 
+  const onInterrupt = () => {
+    if (interrupted) return;
+    for (const text of jobs.values()) lines.push(`${text.replace(/, ETA to cap [^,]*$/, "")} (interrupted)`);
+    jobs.clear();
+    interrupted = true;
+    drawStatus(true, true);
+  };
+  if (opts.signal) {
+    if (opts.signal.aborted) interrupted = true;
+    else opts.signal.addEventListener("abort", onInterrupt, { once: true });
+  }
+
   const onProgress = (e: ProgressEvent) => {
+    if (interrupted) return;
     printer(e);
     if (e.kind === "teacher" && showTeachers) point(`teacher seed ${e.seed}`, e.samples, e.accuracy);
     else if (e.kind === "student") point(`${e.method} seed ${e.seed}`, e.samples, e.accuracy);
@@ -181,6 +201,7 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
       return out;
     },
     finish(figure) {
+      if (interrupted) return; // the status already says "interrupted"; the chart keeps its last state
       // Jobs still listed (distill runs, which have no "done" event) keep their last line, without the ETA.
       for (const text of jobs.values()) lines.push(`${text.replace(/, ETA to cap [^,]*$/, "")} (ended)`);
       jobs.clear();

@@ -385,7 +385,8 @@ export function samplesToTargetBars(rows: SamplesToTarget[], opts: SamplesToTarg
   layout.showlegend = false;
   if (missed && opts.cap !== undefined) {
     layout.shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: opts.cap, y1: opts.cap, line: { color: "#d62728", width: 1, dash: "dot" } }];
-    layout.annotations = [{ xref: "paper", x: 1, xanchor: "right", y: opts.cap, yanchor: "bottom", showarrow: false, text: `cap ${fmtSamples(opts.cap)}: × = not reached`, font: { color: "#d62728", size: 11 } }];
+    // The key goes under the axis, not on the cap line, where the bars' "not reached" labels are.
+    layout.xaxis.title = { text: `${layout.xaxis.title?.text ?? "method"}  (dotted line: the cap, ${fmtSamples(opts.cap)}; × = not reached)` };
   }
   const bars: Trace = {
     type: "bar",
