@@ -197,7 +197,7 @@ function comparison(name: string, method: string, steps: number, dir: string): J
   if (!c) throw new Error(`${name}: no comparison for ${method} at ${steps} steps`);
   return c;
 }
-const points = (c: Json) => `${signed(c.acc, 2)} points (95% interval ${signed(c.accLo, 2)} to ${signed(c.accHi, 2)})`;
+const points = (c: Json) => `${signed(c.acc, 2)} points (95% interval ${signed(c.accLo, 2)} to ${signed(c.accHi, 2)}, ${c.seeds} seeds)`;
 const parityMedian = (name: string, method: string, dir: string) => {
   const r = readReference(name, dir);
   return medianAtCap(r.methods[method].samplesToTarget, r.config.maxSamples);
@@ -222,6 +222,17 @@ export const REFERENCE_FIGURES: Record<string, (dir: string) => string> = {
   "parity-quick.cx": (dir) => fmtSamples(parityMedian("parity-quick", "cx", dir)),
   "parity-quick.oneshot": (dir) => fmtSamples(parityMedian("parity-quick", "oneshot", dir)),
   "parity-transformer-main.cx": (dir) => fmtSamples(parityMedian("parity-transformer-main", "cx", dir)),
+  "parity-transformer-main.oneshot-misses": (dir) => {
+    const xs: Samples = readReference("parity-transformer-main", dir).methods.oneshot.samplesToTarget;
+    return `${xs.filter((x) => x === null).length} of ${xs.length}`;
+  },
+  "parity-main.tap-steps": (dir) => String(readReference("parity-main", dir).methods.cx.tapStepsMedian),
+  "parity-main.teachers": (dir) => seedList(readReference("parity-main", dir).teachers.samplesToTarget),
+  "parity-main.pytorch": (dir) => {
+    const p = readReference("parity-main", dir).pytorchReference;
+    const cap = `not reached`;
+    return `teachers ${seedList(p.teachers)}; cx ${seedList(p.cx, cap)} with a 500-step phase 1; one-shot ${seedList(p.oneshot, cap)}; progressive ${seedList(p.progressive, cap)}; scratch ${seedList(p.scratch, cap)}`;
+  },
   "mlm-brown.cx600": (dir) => points(comparison("mlm-brown-reference", "cx", 600, dir)),
   "mlm-brown.progressive600": (dir) => points(comparison("mlm-brown-reference", "progressive", 600, dir)),
   "mlm-pcfg.cx600": (dir) => points(comparison("mlm-pcfg-reference", "cx", 600, dir)),
