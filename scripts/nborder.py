@@ -1,6 +1,9 @@
 #!/usr/bin/python3
 """Run notebook 02's cells out of order, as a researcher does after editing the seeds, and check every label.
 
+First, in the fresh kernel, a late cell runs before the setup cell (as after a restart): its error must say to run
+the setup cell.
+
 Usage: nborder.py [NOTEBOOK]   (default notebooks/02-sparse-parity-mlp.ipynb; run with CD_QUICK=1)
 
 Through a Jupyter kernel client (nbclient, kernel "tslab"): run the setup cell and the headline; edit the setup
@@ -93,6 +96,19 @@ def main():
         print(f"{name:9} cell {index:2}: labels seeds {', '.join(found) or '-'} (expected {expect})" + ("" if len(problems) == before else "  <- WRONG"))
 
     with client.setup_kernel():
+        # A late cell in a fresh kernel (as after a restart): tslab's "Cannot find name" plus the hint to run the
+        # setup cell (scripts/tslab-hints.js, loaded by the kernel's launcher).
+        late = nb.cells[cells["cost"]]
+        try:
+            client.execute_cell(late, cells["cost"])
+            problems.append("a late cell ran in a fresh kernel without the setup cell")
+        except Exception:
+            pass
+        hint = texts(late)
+        if "Cannot find name" not in hint or "setup cell" not in hint:
+            problems.append(f"a late cell in a fresh kernel did not say to run the setup cell: {hint[-300:]!r}")
+        print(f"restart   cell {cells['cost']:2}: {'hint shown' if 'setup cell' in hint else 'NO HINT'}")
+        late.outputs = []
         client.execute_cell(nb.cells[setup], setup)
         print(f"setup     cell {setup:2}: seeds [{first}]")
         run("headline", cells["headline"], first)

@@ -13,7 +13,7 @@ import * as path from "node:path";
 
 const root = path.join(__dirname, "..");
 
-test("02: after editing the seeds, cells run in any order label every output with the seeds of the result it shows", () => {
+test("02: a late cell after a restart says to run the setup cell; after editing the seeds, cells run in any order label every output with the seeds of the result it shows", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-order-"));
   try {
     const setup = spawnSync("bash", ["scripts/notebooks-setup.sh", "--no-chromium"], { cwd: root, encoding: "utf8", timeout: 15 * 60 * 1000 });
@@ -27,6 +27,7 @@ test("02: after editing the seeds, cells run in any order label every output wit
     if (r.status !== 0) process.stderr.write(`${r.stdout}\n${r.stderr}\n`);
     assert.equal(r.status, 0, "scripts/nborder.py failed (its output is above)");
     assert.match(r.stdout, /finding +cell +\d+: labels seeds 0,1,2 \(expected 0,1,2\)/);
+    assert.match(r.stdout, /restart +cell +\d+: hint shown/, "a late cell after a restart says to run the setup cell");
     assert.match(r.stdout, /ok {3}every output labels the seeds of the result it shows/);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -34,6 +34,8 @@ export interface LiveProgressOptions {
   target?: number | null;
   /** Log x axis (default true: teachers and students span decades of samples). */
   logX?: boolean;
+  /** Accuracy in percent on a range from zero (accuracyCurves' `percent`), for notebooks whose tables speak percent. */
+  percent?: boolean;
   /** Show teachers' curves on the chart (default true). */
   teachers?: boolean;
   /** Redraw the status at most this often (default 1000 ms); job starts and ends redraw at once. */
@@ -133,7 +135,7 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
   let chartDrawn = -Infinity;
   let chartDirty = false;
   const title = opts.title ?? "held-out accuracy vs samples";
-  const chartOpts = (running: boolean): AccuracyCurvesOpts => ({ logX: opts.logX ?? true, target: target ?? undefined, title: running ? `${title} [live]` : title });
+  const chartOpts = (running: boolean): AccuracyCurvesOpts => ({ logX: opts.logX ?? true, target: target ?? undefined, title: running ? `${title} [live]` : title, percent: opts.percent });
   const liveFigure = (running = true): FigureSpec => {
     const byJob: Record<string, Curve> = {};
     for (const [k, c] of curves) byJob[k] = c;
