@@ -33,3 +33,32 @@ test("02: a late cell after a restart says to run the setup cell; after editing 
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test("a notebook executed and saved as Jupyter saves it (outputs, kernel metadata) leaves git status clean", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-gitstatus-"));
+  try {
+    const setup = spawnSync("bash", ["scripts/notebooks-setup.sh", "--no-chromium"], { cwd: root, encoding: "utf8", timeout: 15 * 60 * 1000 });
+    assert.equal(setup.status, 0, `notebooks-setup failed:\n${setup.stdout}\n${setup.stderr}`);
+    const committed = path.join(root, "notebooks", "00-smoke.ipynb");
+    const nb = JSON.parse(fs.readFileSync(committed, "utf8"));
+    // What executing and saving adds: outputs, counts, timings, and tslab's kernel_info language_info.
+    nb.metadata.language_info = { codemirror_mode: { mode: "typescript", name: "javascript", typescript: true }, file_extension: ".ts", mimetype: "text/typescript", name: "typescript", version: "3.7.2" };
+    let n = 0;
+    for (const c of nb.cells) {
+      if (c.cell_type !== "code") continue;
+      n += 1;
+      c.execution_count = n;
+      c.metadata.execution = { "iopub.execute_input": "2026-01-01T00:00:00Z" };
+      c.outputs = [{ output_type: "stream", name: "stdout", text: ["x".repeat(1000 * n)] }];
+    }
+    const executed = path.join(tmp, "00-smoke.ipynb");
+    fs.writeFileSync(executed, JSON.stringify(nb));
+    const r = spawnSync("/usr/bin/python3", ["scripts/nbgitstatus.py", executed, committed], { cwd: root, encoding: "utf8" });
+    if (r.status !== 0) process.stderr.write(`${r.stdout}\n${r.stderr}\n`);
+    assert.equal(r.status, 0, "git status after saving an executed notebook (output above)");
+    assert.match(r.stdout, /git diff: \(nothing\)/);
+    assert.match(r.stdout, /^clean$/m);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
