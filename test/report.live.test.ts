@@ -118,3 +118,14 @@ test("long figure titles wrap at spaces instead of being clipped, with room made
   assert.ok(text.split("<br>").every((l) => l.length <= 80), text);
   assert.ok(Number((fig.layout.margin as { t: number }).t) >= 30 + 22 * text.split("<br>").length);
 });
+
+test("onProgressAs: runs of the same method and seed (ablation arms) get a status line and a curve each", () => {
+  const { write, msgs } = recorder();
+  let t = 0;
+  const live = liveProgress({ write, now: () => t, title: "arms", target: 0.95 });
+  live.onProgressAs("tapSteps = 40")(student(0, 8000, 0.7));
+  t += 5000;
+  live.onProgressAs("tapSteps = auto")(student(0, 8000, 0.6));
+  assert.deepEqual(Object.keys(live.curves()).sort(), ["tapSteps = 40 seed 0", "tapSteps = auto seed 0"]);
+  assert.match(String(msgs.filter((m) => m.id.endsWith("-status")).at(-1)?.data["text/plain"]), /tapSteps = 40 seed 0[\s\S]*tapSteps = auto seed 0/);
+});

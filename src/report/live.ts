@@ -56,6 +56,11 @@ export interface LiveProgressOptions {
 export interface LiveProgress {
   /** For runParity / runExperiment / EXPERIMENTS[...].run: `{ onProgress: live.onProgress }`. */
   onProgress(e: ProgressEvent): void;
+  /**
+   * onProgress for one of several runs of the same method and seed (an ablation's arms): its student jobs are
+   * named `label` instead of the method, so each arm gets its own status line and curve.
+   */
+  onProgressAs(label: string): (e: ProgressEvent) => void;
   /** For distill(): `onEvent: live.distillEvents("cx", { maxSamples })`; `seed` labels the job (default 0). */
   distillEvents(job: string, opts: { maxSamples: number; seed?: number }): (e: LoopEvent) => void;
   /** The curves so far, by job ("cx seed 0", "teacher seed 0"). */
@@ -187,6 +192,14 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
 
   return {
     onProgress,
+    onProgressAs(label) {
+      return (e) => {
+        if (e.kind === "student") onProgress({ ...e, method: label });
+        else if (e.kind === "studentDone") onProgress({ ...e, run: { ...e.run, method: label } });
+        else if (e.kind === "tick" && e.job !== "teacher") onProgress({ ...e, job: label });
+        else onProgress(e);
+      };
+    },
     distillEvents(job, o) {
       const seed = o.seed ?? 0;
       return (e) => {
