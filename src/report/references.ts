@@ -210,6 +210,17 @@ const quickWins = (dir: string) => {
   return `${wins} of ${cx.length}`;
 };
 
+/** "auto" against the best fixed phase length of configuration `key`, in samples or FLOPs (the ratio the table shows). */
+function autoVsBest(key: string, what: "samples" | "flops", dir: string): number {
+  const c = readReference("tapsteps-auto", dir).configurations[key];
+  const v = (a: Json) => (what === "samples" ? medianAtCap(a.samplesToTarget, c.cap) : a.flopsToTargetMedian);
+  const arms = c.arms as Json[];
+  const auto = arms.find((a) => a.setting === "auto");
+  return v(auto) / Math.min(...arms.filter((a) => a.setting !== "auto").map(v));
+}
+const MLP_CONFIGS = ["main", "n40k5", "n50k4"];
+const and3 = (xs: string[]) => `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`;
+
 /** Every figure quoted in prose, by name (`<!-- fig:NAME -->...<!-- /fig -->`). */
 export const REFERENCE_FIGURES: Record<string, (dir: string) => string> = {
   "parity-main.cx": (dir) => fmtSamples(parityMedian("parity-main", "cx", dir)),
@@ -236,6 +247,32 @@ export const REFERENCE_FIGURES: Record<string, (dir: string) => string> = {
   "mlm-brown.cx600": (dir) => points(comparison("mlm-brown-reference", "cx", 600, dir)),
   "mlm-brown.progressive600": (dir) => points(comparison("mlm-brown-reference", "progressive", 600, dir)),
   "mlm-pcfg.cx600": (dir) => points(comparison("mlm-pcfg-reference", "cx", 600, dir)),
+  "tapsteps.mlp-auto-samples": (dir) => and3(MLP_CONFIGS.map((k) => ratio(autoVsBest(k, "samples", dir)))),
+  "tapsteps.mlp-auto-flops": (dir) => and3(MLP_CONFIGS.map((k) => ratio(autoVsBest(k, "flops", dir)))),
+  "tapsteps.mlp-auto-vs-oneshot": (dir) => {
+    const r = readReference("tapsteps-auto", dir);
+    const x = MLP_CONFIGS.map((k) => {
+      const c = r.configurations[k];
+      const auto = (c.arms as Json[]).find((a) => a.setting === "auto");
+      return medianAtCap(c.oneshot.samplesToTarget, c.cap) / medianAtCap(auto.samplesToTarget, c.cap);
+    });
+    return `${Math.min(...x).toFixed(0)}-${Math.max(...x).toFixed(0)}x`;
+  },
+  "tapsteps.transformer-auto": (dir) => {
+    const c = readReference("tapsteps-auto", dir).configurations.transformer;
+    const arms = c.arms as Json[];
+    const med = (a: Json) => medianAtCap(a.samplesToTarget, c.cap);
+    const best = arms.filter((a) => a.setting !== "auto").reduce((a, b) => (med(b) < med(a) ? b : a));
+    const auto = arms.find((a) => a.setting === "auto");
+    return `${fmtSamples(med(auto))} against ${fmtSamples(med(best))} samples for the best fixed length (${best.setting} per block), ${ratio(autoVsBest("transformer", "samples", dir))}, and ${ratio(autoVsBest("transformer", "flops", dir))} in FLOPs`;
+  },
+  "tapsteps.transformer-300": (dir) => {
+    const c = readReference("tapsteps-auto", dir).configurations.transformer;
+    const arms = c.arms as Json[];
+    const med = (a: Json) => medianAtCap(a.samplesToTarget, c.cap);
+    const best = Math.min(...arms.filter((a) => a.setting !== "auto").map(med));
+    return ratio(med(arms.find((a) => a.setting === "300")) / best);
+  },
   "layers-vs-mlp.medians": (dir) => {
     const r = readReference("layers-vs-mlp", dir);
     return `${fmtSamples(medianAtCap(r.distill, Infinity))} and ${fmtSamples(medianAtCap(r.mlp, Infinity))}`;
