@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { backendInfo, describeBackend, initBackend } from "../backend";
+import { backendIdentity, backendInfo, describeBackend, identityMismatch, initBackend } from "../backend";
 import { ConfigError, configToJson } from "../config";
 import { FileError, removeTmpFiles, sha256, writeFileAtomic } from "../io";
 import { Interrupted } from "../train/state";
@@ -60,6 +60,9 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
   }
   if (!plan.resume) checkRunDir(plan.runDir, plan.force); // a taken run id is the first thing to report
   const backend = await initBackend(plan.backend);
+  const identity = backendIdentity();
+  const mismatch = plan.runFile?.identity ? identityMismatch(plan.runFile.identity) : null;
+  if (mismatch) throw new ConfigError("--resume", plan.runId, `the run ${mismatch}`);
   if (plan.cacheDir) prepareFolder("--cache", plan.cacheDir);
   const { cfg, runDir } = plan;
   const { adapter } = backendInfo();
@@ -70,6 +73,7 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
     args: plan.args,
     backend,
     adapter,
+    identity,
     status: "running",
     elapsedSeconds: 0,
     created: new Date().toISOString(),

@@ -31,6 +31,8 @@ const RUN = z.object({
   args: z.array(z.string()),
   backend: z.string(),
   adapter: ADAPTER,
+  /** The full backend identity (backendIdentity()): a resume under another one is refused. Absent in runs made before it was recorded. */
+  identity: z.object({ key: z.string(), description: z.string(), native: z.string().nullable() }).optional(),
   status: z.enum(["running", "interrupted", "failed", "done"]),
   /** Wall seconds spent by earlier sessions of the run. */
   elapsedSeconds: z.number().nonnegative(),

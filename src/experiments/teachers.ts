@@ -20,7 +20,7 @@ import { labelsPhase } from "../distill/outputs";
 import { plan } from "../distill/phases";
 import { Checkpoint } from "../distill/outputs";
 import { NamedTensors } from "../models/types";
-import { hashKey, writeRecord } from "../io";
+import { canonicalJson, hashKey, writeRecord } from "../io";
 import { CheckpointError, disposeWeights, loadWeights, saveWeights, shapesOf } from "../train/checkpoints";
 import { trainRun } from "../train/run";
 import { count, readChecked } from "../train/state";
@@ -52,6 +52,8 @@ const RECORD = z.object({
   attempt: count,
   entry: z.string().regex(/^[0-9a-f]{16}$/),
   entryChecksum: z.string(),
+  /** The backend key the entry was made with (absent in records written before it was kept). */
+  backend: z.string().optional(),
   info: z.object({
     samplesToTarget: count.nullable(),
     samples: count,
@@ -88,11 +90,31 @@ function teacherOf(model: TrainedTeacher["model"], init: NamedTensors, checkpoin
   };
 }
 
-/** Load a published entry, every file verified; null when `dir` holds none. */
-function loadEntry(tp: TeacherPlan, dir: string, cached: boolean, t0: number): { teacher: TrainedTeacher; checksum: string } | null {
+/** The fields where two cache keys differ, as "field: stored vs wanted" (for the refusal message). */
+function keyDiff(stored: Record<string, unknown>, wanted: Record<string, unknown>): string {
+  const fields = [...new Set([...Object.keys(stored), ...Object.keys(wanted)])].filter((k) => canonicalJson(stored[k]) !== canonicalJson(wanted[k]));
+  return fields
+    .slice(0, 3)
+    .map((k) => `${k}: ${canonicalJson(stored[k]) ?? "absent"} there, ${canonicalJson(wanted[k]) ?? "absent"} here`)
+    .join("; ");
+}
+
+/** An entry's teacher.json, read and verified, and its stored key compared with the requested one. */
+function readEntry(meta: string, key: Record<string, unknown>): z.infer<typeof ENTRY> & { checksum: string } {
+  const e = readChecked(meta, ENTRY, "teacher cache entry");
+  if (canonicalJson(e.key) !== canonicalJson(key))
+    throw new CheckpointError(
+      meta,
+      `holds the teacher of cache key ${hashKey(e.key)}, not of the requested ${hashKey(key)} (${keyDiff(e.key, key)}): a copied or moved entry; remove ${path.dirname(meta)} to train this one again`,
+    );
+  return e;
+}
+
+/** Load a published entry, every file verified (its stored key must be `key`); null when `dir` holds none. */
+function loadEntry(tp: TeacherPlan, dir: string, key: Record<string, unknown>, cached: boolean, t0: number): { teacher: TrainedTeacher; checksum: string } | null {
   const meta = path.join(dir, "teacher.json");
   if (!fs.existsSync(meta)) return null;
-  const e = readChecked(meta, ENTRY, "teacher cache entry");
+  const e = readEntry(meta, key);
   const model = tp.create();
   const expect = shapesOf(model.snapshot());
   const loaded: NamedTensors[] = [];
@@ -134,7 +156,7 @@ async function publish(dir: string, key: Record<string, unknown>, t: TrainedTeac
         fs.rmSync(tmp, { recursive: true, force: true });
         if (!fs.existsSync(path.join(dir, "teacher.json"))) throw new CheckpointError(dir, `cannot publish the teacher here (${(e as NodeJS.ErrnoException).code})`);
         // Published meanwhile by another run (same key, so the same bytes): that entry stands.
-        return readChecked(path.join(dir, "teacher.json"), ENTRY, "teacher cache entry").checksum;
+        return readEntry(path.join(dir, "teacher.json"), key).checksum;
       }
       // A folder without teacher.json is no entry (debris, or damage): moved away, then replaced.
       const debris = `${tmp}.debris`;
@@ -240,8 +262,15 @@ export async function obtainTeacher(
       const t0 = Date.now();
       if (record) {
         // The run already has its teacher: exactly that entry, or one line naming what is wrong.
-        if (record.entry !== hash || !dir) throw new CheckpointError(recordFile!, `names teacher ${record.entry}, but this config's teacher is ${hash}`);
-        const got = loadEntry(tp, dir, record.info.cached, t0);
+        if (!dir) throw new CheckpointError(recordFile!, `names cache entry ${record.entry}, but this session has no teacher cache`);
+        if (record.entry !== hash) {
+          const why =
+            record.backend !== undefined && record.backend !== key.backend
+              ? `it was made with backend ${record.backend}, and this session has ${key.backend} (results would mix two kernels' rounding; resume with the same backend)`
+              : "the teacher's cache key changed (a different version of the tool?)";
+          throw new CheckpointError(recordFile!, `names teacher ${record.entry}, but this session's teacher for the config is ${hash}: ${why}`);
+        }
+        const got = loadEntry(tp, dir, key, record.info.cached, t0);
         if (!got) throw new CheckpointError(path.join(dir, "teacher.json"), `missing: the run's teacher record ${recordFile} names this cache entry`);
         if (got.checksum !== record.entryChecksum) throw new CheckpointError(path.join(dir, "teacher.json"), `does not match the run's teacher record ${recordFile} (checksum)`);
         got.teacher.info = infoInOrder({ ...got.teacher.info, ...record.info });
@@ -250,7 +279,7 @@ export async function obtainTeacher(
       const progressDir = run ? path.join(run.dir, "teachers", `seed${seed}-attempt${attempt}`) : null;
       // Trained (partly) by this run when its progress folder exists, or when the cache is the run's own.
       const mine = progressDir !== null && (fs.existsSync(progressDir) || path.resolve(dir ?? "").startsWith(path.resolve(run!.dir) + path.sep));
-      let got = dir ? loadEntry(tp, dir, !mine, t0) : null;
+      let got = dir ? loadEntry(tp, dir, key, !mine, t0) : null;
       if (!got) {
         const teacher = await train(tp, attempt, progressDir, store, onEval);
         got = { teacher, checksum: dir ? await publish(dir, key, teacher) : "" };
@@ -264,7 +293,7 @@ export async function obtainTeacher(
       }
       if (recordFile && dir) {
         const { curve: _c, ...info } = teacher.info;
-        writeRecord(recordFile, { attempt, entry: hash, entryChecksum: got.checksum, info: { ...info, attempt } });
+        writeRecord(recordFile, { attempt, entry: hash, entryChecksum: got.checksum, backend: key.backend, info: { ...info, attempt } });
       }
       if (progressDir) fs.rmSync(progressDir, { recursive: true, force: true });
       return teacher;
