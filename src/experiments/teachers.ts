@@ -25,6 +25,7 @@ import { CheckpointError, disposeWeights, loadWeights, saveWeights, shapesOf } f
 import { trainRun } from "../train/run";
 import { count, readChecked } from "../train/state";
 import { TeacherInfo, TeacherPlan, TrainedTeacher } from "./experiment";
+import { LOCK_FILE, rmQuietly, writeOwnLock } from "./folders";
 
 export const TEACHER_FORMAT = "curriculum-distill/teacher@2";
 
@@ -139,30 +140,44 @@ function loadEntry(tp: TeacherPlan, dir: string, key: Record<string, unknown>, c
 
 /** Publish a teacher as a cache entry (once: a complete folder renamed into place); returns its checksum. */
 async function publish(dir: string, key: Record<string, unknown>, t: TrainedTeacher): Promise<string> {
+  // Built aside as `.<key>.<pid>.tmp`, with a lock naming this process so that a later start can
+  // tell a dead writer's leftovers (removeDeadTmpFolders) from a live one's; removed on any failure.
   const tmp = `${path.join(path.dirname(dir), `.${path.basename(dir)}`)}.${process.pid}.tmp`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const init = (await saveWeights(path.join(tmp, "init"), t.init)).sha256;
-  const checkpoints = [];
-  for (const c of t.checkpoints)
-    checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
-  const { seconds: _s, stepsPerSecond: _r, cached: _c, ...info } = t.info;
-  const checksum = writeRecord(path.join(tmp, "teacher.json"), { format: TEACHER_FORMAT, key, info: { ...info, attempt: info.attempt ?? 0 }, init, checkpoints });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.renameSync(tmp, dir);
-      return checksum;
-    } catch (e) {
-      if (fs.existsSync(path.join(dir, "teacher.json")) || attempt > 2) {
-        fs.rmSync(tmp, { recursive: true, force: true });
-        if (!fs.existsSync(path.join(dir, "teacher.json"))) throw new CheckpointError(dir, `cannot publish the teacher here (${(e as NodeJS.ErrnoException).code})`);
-        // Published meanwhile by another run (same key, so the same bytes): that entry stands.
-        return readEntry(path.join(dir, "teacher.json"), key).checksum;
+  let checksum: string;
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    writeOwnLock(tmp);
+    const init = (await saveWeights(path.join(tmp, "init"), t.init)).sha256;
+    const checkpoints = [];
+    for (const c of t.checkpoints)
+      checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
+    const { seconds: _s, stepsPerSecond: _r, cached: _c, ...info } = t.info;
+    checksum = writeRecord(path.join(tmp, "teacher.json"), { format: TEACHER_FORMAT, key, info: { ...info, attempt: info.attempt ?? 0 }, init, checkpoints });
+    fs.rmSync(path.join(tmp, LOCK_FILE));
+  } catch (e) {
+    rmQuietly(tmp);
+    throw e;
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.renameSync(tmp, dir);
+        return checksum;
+      } catch (e) {
+        if (fs.existsSync(path.join(dir, "teacher.json")) || attempt > 2) {
+          if (!fs.existsSync(path.join(dir, "teacher.json"))) throw new CheckpointError(dir, `cannot publish the teacher here (${(e as NodeJS.ErrnoException).code})`);
+          // Published meanwhile by another run (same key, so the same bytes): that entry stands.
+          return readEntry(path.join(dir, "teacher.json"), key).checksum;
+        }
+        // A folder without teacher.json is no entry (debris, or damage): moved away, then replaced.
+        const debris = path.join(path.dirname(dir), `.${path.basename(dir)}-debris.${process.pid}.tmp`);
+        fs.renameSync(dir, debris);
+        fs.rmSync(debris, { recursive: true, force: true });
       }
-      // A folder without teacher.json is no entry (debris, or damage): moved away, then replaced.
-      const debris = `${tmp}.debris`;
-      fs.renameSync(dir, debris);
-      fs.rmSync(debris, { recursive: true, force: true });
     }
+  } finally {
+    rmQuietly(tmp); // nothing left when renamed into place; the unpublished copy otherwise
   }
 }
 
@@ -238,6 +253,9 @@ async function train(tp: TeacherPlan, attempt: number, progressDir: string | nul
   }
 }
 
+/** The run's record of its seed-`seed` teacher (which cache entry it used, and its own view of it). */
+export const teacherRecordFile = (runDir: string, seed: number) => path.join(runDir, "teachers", `seed${seed}.json`);
+
 /**
  * The teacher of `seed`: the run's recorded one, a cached one, or a newly trained one (published
  * to the cache). A teacher that misses its target is re-initialised (`plans(attempt)` with the
@@ -251,7 +269,7 @@ export async function obtainTeacher(
   onEval?: (e: TeacherEvent) => void,
 ): Promise<TrainedTeacher> {
   const run = store.run;
-  const recordFile = run ? path.join(run.dir, "teachers", `seed${seed}.json`) : null;
+  const recordFile = run ? teacherRecordFile(run.dir, seed) : null;
   const record = recordFile && fs.existsSync(recordFile) ? readChecked(recordFile, RECORD, "teacher record") : null;
   for (let attempt = record?.attempt ?? 0; ; attempt++) {
     const tp = plans(attempt);
