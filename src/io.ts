@@ -134,6 +134,24 @@ export function writeRecord(file: string, data: object): string {
   return checksum;
 }
 
+/**
+ * Write `data` with its checksum to `file` only if no such file exists: a complete temporary file
+ * hard-linked into place (the exclusive create of a whole file). Returns false when `file` existed.
+ */
+export function writeRecordExclusive(file: string, data: object): boolean {
+  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
+  writeFileAtomic(tmp, recordText(data).text);
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw new FileError(file, `cannot write (${errText(e)})`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 /** The text writeRecord writes for `data` (its checksum added), and that checksum. */
 export function recordText(data: object): { text: string; checksum: string } {
   const { checksum: _drop, ...body } = data as Record<string, unknown>;

@@ -114,6 +114,12 @@ export function readRunFile(runsDir: string, runId: string, command: string): Ru
   return rest;
 }
 
+/** run.json of run folder `dir`, verified (a CheckpointError naming it otherwise). */
+export function readRunRecord(dir: string): RunFile {
+  const { checksum: _c, ...rest } = readChecked(path.join(dir, "run.json"), RUN, "run file");
+  return rest;
+}
+
 export function writeRunFile(dir: string, r: RunFile): void {
   writeRecord(path.join(dir, "run.json"), r);
 }
