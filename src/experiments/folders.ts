@@ -236,7 +236,7 @@ export function claimOutFolder(flag: string, dir: string, force: boolean, resume
     const holder = lockHolder(abs);
     if (holder) throw new ConfigError(flag, dir, `is in use by process ${holder.pid} on ${holder.host} (one writer per folder)`);
     const o = readOwner(abs);
-    throw new ConfigError(flag, dir, `exists and is not empty${o ? ` (results of run ${o.runId})` : ""} (use --force to overwrite)`);
+    throw new ConfigError(flag, dir, `exists and is not empty (use --force to overwrite)${o ? `; it holds the results of run ${o.runId}` : ""}`);
   }
   prepareFolder(flag, abs);
   const claim = lockFolder(flag, abs, "the folder");
