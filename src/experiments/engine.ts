@@ -154,7 +154,8 @@ export function studentFiles(dir: string, seed: number, method: string) {
   return { state: base, result: `${base}.result.json` };
 }
 
-const PHASE_START = z.object({ name: z.string(), step: count });
+// Older results have no phase timing (seconds, stepsPerSecond).
+const PHASE_START = z.object({ name: z.string(), step: count, seconds: z.number().optional(), stepsPerSecond: z.number().nullable().optional() });
 const STUDENT_RESULT = z.object({
   seed: count,
   method: z.string(),

@@ -4,6 +4,7 @@
  * (`runJob`), in a worker that looked the experiment up by name; in a run folder each job saves and
  * resumes its own state. Ctrl-C reaches the main thread only: a shared flag tells every worker.
  */
+import * as os from "node:os";
 import { configToJson } from "../config";
 import { backendInfo } from "../backend";
 import { MethodName } from "../distill/methods";
@@ -39,6 +40,8 @@ export interface JobResult {
 
 export interface WorkerData {
   backend: string;
+  /** Threads each worker's native kernels may use: its share of the cores. */
+  kernelThreads: number;
   /** [0] = 1 when a stop was requested. */
   stop: Int32Array;
 }
@@ -91,7 +94,7 @@ export async function runParallel<C extends CommonConfig, D, S extends SummaryBa
   const signal = opts.signal;
   signal?.addEventListener("abort", requestStop);
   if (signal?.aborted) requestStop();
-  const workerData: WorkerData = { backend: backendInfo().backend, stop };
+  const workerData: WorkerData = { backend: backendInfo().backend, stop, kernelThreads: Math.max(1, Math.floor(os.cpus().length / opts.workers!)) };
   const base = {
     experiment: exp.name,
     config: configToJson(cfg),

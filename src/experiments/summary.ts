@@ -24,6 +24,16 @@ export interface StudentRun {
   curve: CurvePoint[];
 }
 
+/** Each phase's steps per second, from its start to the next phase's (or to the run's end at `steps`, `seconds`). */
+export function withPhaseRates(phases: readonly PhaseStart[], steps: number, seconds: number): PhaseStart[] {
+  return phases.map((p, i) => {
+    const next = phases[i + 1];
+    const [s1, t1] = next ? [next.step, next.seconds] : [steps, seconds];
+    const dt = p.seconds === undefined || t1 === undefined ? NaN : t1 - p.seconds;
+    return { ...p, stepsPerSecond: dt > 0 && s1 > p.step ? Math.round(((s1 - p.step) / dt) * 10) / 10 : null };
+  });
+}
+
 /** A student's run record from its policy's state (train/driver.ts studentPolicy); `storedBytes` null where not counted. */
 export function studentRunOf(seed: number, method: string, s: StudentState, storedBytes: number | null): StudentRun {
   const last = s.curve[s.curve.length - 1];
@@ -39,7 +49,7 @@ export function studentRunOf(seed: number, method: string, s: StudentState, stor
     stepsPerSecond: steps / Math.max(seconds, 1e-9),
     finalAccuracy: last?.accuracy ?? NaN,
     storedBytes,
-    phases: s.phases,
+    phases: withPhaseRates(s.phases, steps, seconds),
     curve: s.curve,
   };
 }

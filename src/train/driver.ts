@@ -159,6 +159,10 @@ export type CurvePoint = Omit<EvalEvent, "type">;
 export interface PhaseStart {
   name: string;
   step: number;
+  /** Seconds of training when the phase started (absent in older results). */
+  seconds?: number;
+  /** Training steps per second over the phase (null: no step or no time measured); set in the run record. */
+  stepsPerSecond?: number | null;
 }
 
 /** How a student run ends: at `target` held-out accuracy (unless `runToCap`), else at the budget. */
@@ -180,7 +184,7 @@ export interface StudentState {
 export function studentPolicy(rule: StudentRule, onPoint?: (ev: EvalEvent) => void): Policy<StudentState> {
   return {
     state: { curve: [], hit: null, phases: [] },
-    onPhase: (ev, s) => void s.phases.push({ name: ev.phase, step: ev.step }),
+    onPhase: (ev, s) => void s.phases.push({ name: ev.phase, step: ev.step, seconds: ev.seconds }),
     onEval(ev, s) {
       const { type: _t, ...point } = ev;
       s.curve.push(point);
