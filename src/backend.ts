@@ -18,7 +18,8 @@ import * as fs from "node:fs";
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { installBackendKernels, setKernelThreads } from "./kernels";
+import * as os from "node:os";
+import { installBackendKernels } from "./kernels";
 import { ADDON_PATH, nativeAddon, nativeUnavailableReason } from "./kernels/addon";
 import { nativeActive } from "./kernels/native";
 
@@ -297,4 +298,19 @@ export function describeBackend(): string {
   if (backend === "wasm") return native !== null ? `wasm + native kernels (${native.trim()})` : `wasm (native kernels off: ${nativeUnavailableReason() || "not registered"})`;
   if (backend === "webgpu" && a !== null) return `webgpu (${a.vendor}/${a.architecture}${a.software ? ", software" : ""})`;
   return backend;
+}
+
+/**
+ * Threads the native MLP kernels split a wide layer across, in the calling thread: `n`, else the
+ * environment's CD_THREADS, else every core. The CLI's worker threads each take their share of the
+ * cores (cores / workers): two workers of two threads each on two cores ran ten times slower.
+ * Results do not depend on it (native/mlp.cc sums in fixed blocks). Returns the number in effect
+ * (1 without the native library).
+ */
+export function setKernelThreads(n?: number): number {
+  const addon = nativeAddon();
+  if (addon === null) return 1;
+  const fromEnv = Number(process.env.CD_THREADS);
+  const want = n ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.cpus().length);
+  return addon.mlpThreads(new Uint8Array(0), Math.max(1, Math.floor(want)));
 }

@@ -52,6 +52,8 @@ export * from "./models/layers";
 export * from "./models/mlpLayers";
 export * from "./data/parityDataset";
 export * from "./api";
+export { TeacherFailed, drive, studentPolicy, teacherPolicy, teacherShortfall, untilPolicy } from "./train/driver";
+export type { DriveCallbacks, DriveOptions, DriveResult, PhaseEndEvent, Policy, StudentRule, TeacherRequirement, TeacherRule } from "./train/driver";
 export * from "./cost";
 export * from "./stats";
 export { fileHandler, registerFileIo } from "./models/layersIo";

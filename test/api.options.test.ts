@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { DataBatch, DistillOptionError, DistillOptions, Interrupted, NonFiniteLoss, distill } from "../src/api";
 import { initBackend } from "../src/backend";
 import { parityTask, sampleParity } from "../src/data/sparseParity";
-import { fromLayersModel } from "../src/models/layers";
+import { FromLayersError, fromLayersModel } from "../src/models/layers";
 import { Rng } from "../src/rng";
 
 const N = 8;
@@ -185,4 +185,16 @@ test("callbacks in fit's shape, awaited in order; an AbortSignal stops the run (
     (e: unknown) => e instanceof Interrupted,
   );
   assert.equal(tf.memory().numTensors, n0, "no tensor leaked");
+});
+
+test("fromLayersModel: a bad model or option is one FromLayersError naming it", () => {
+  const m = mlp(4, "fl");
+  const cases: Array<[() => unknown, string]> = [
+    [() => fromLayersModel({} as tf.LayersModel), "model"],
+    [() => fromLayersModel(m, { taps: "hidden" as unknown as string[] }), "taps"],
+    [() => fromLayersModel(m, { taps: ["nope"] }), "taps"],
+  ];
+  for (const [f, option] of cases) {
+    assert.throws(f, (e: unknown) => e instanceof FromLayersError && e.option === option);
+  }
 });

@@ -75,3 +75,10 @@ test("runExperiment: TeacherFailed before any student; allowFailedTeacher distil
   assert.match(r.teachers[0].failed ?? "", /below its target 0\.99/);
   assert.match(JSON.stringify(r.summary), /"failed":"held-out accuracy/);
 });
+
+test("--version prints the package's version; --help lists the exit codes", () => {
+  const v = cli(["--version"]);
+  assert.equal(v.code, 0);
+  assert.equal(v.stdout.trim(), readJson(path.join(ROOT, "package.json")).version);
+  assert.match(cli(["--help"]).stdout, /3 a teacher did not learn/);
+});

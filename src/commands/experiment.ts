@@ -158,7 +158,8 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
         }
       },
       workers: plan.workers,
-      run: { dir: runDir, saveEvery: plan.saveEvery, shouldStop: stop.requested },
+      run: { dir: runDir, saveEvery: plan.saveEvery },
+      signal: stop.signal, // Ctrl-C aborts it: the library's cancellation path
       allowFailedTeacher: plan.allowFailedTeacher,
     });
     progress.close(); // the live block ends before the results are printed

@@ -157,20 +157,24 @@ export function resumeCommand(command: string, runId: string, runsDir: string): 
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 
 /**
- * Ctrl-C / SIGTERM / SIGHUP / SIGQUIT: the first asks the run to finish its step, save and stop; a
- * second quits at once (the last periodic save stays valid). Returns the flag and a function that
- * removes the handlers.
+ * Ctrl-C / SIGTERM / SIGHUP / SIGQUIT: the first asks the run to finish its step, save and stop (it
+ * aborts `signal`, the same path as a library caller's AbortSignal); a second quits at once (the
+ * last periodic save stays valid). Returns the flag, the signal and a function that removes the
+ * handlers.
  */
-export function installStopHandlers(onFirst: (signal: string) => void): { requested: () => boolean; remove: () => void } {
+export function installStopHandlers(onFirst: (signal: string) => void): { requested: () => boolean; signal: AbortSignal; remove: () => void } {
   let stop = false;
+  const controller = new AbortController();
   const handler = (signal: NodeJS.Signals) => {
     if (stop) process.exit(130);
     stop = true;
     onFirst(signal);
+    controller.abort(signal);
   };
   for (const s of STOP_SIGNALS) process.on(s, handler);
   return {
     requested: () => stop,
+    signal: controller.signal,
     remove: () => {
       for (const s of STOP_SIGNALS) process.off(s, handler);
     },

@@ -5,8 +5,7 @@
  * result, so the main thread reports it exactly.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { initBackend } from "../backend";
-import { setKernelThreads } from "../kernels";
+import { initBackend, setKernelThreads } from "../backend";
 import { JobMessage, WorkerReply } from "./pool";
 import { Job, JobResult, WorkerData } from "./parallel";
 import { ProgressEvent } from "./engine";

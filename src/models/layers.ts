@@ -69,8 +69,21 @@ function linear(): unknown {
 
 type Layer = tf.layers.Layer;
 
-function layerError(model: tf.LayersModel, message: string): Error {
-  return new Error(`fromLayersModel(${model.name}): ${message}`);
+/** A model or an option fromLayersModel cannot take: `option` names it ("model", "output", "taps"), `value` is what was given. */
+export class FromLayersError extends Error {
+  constructor(
+    readonly model: string,
+    readonly option: "model" | "output" | "taps",
+    readonly value: unknown,
+    readonly reason: string,
+  ) {
+    super(`fromLayersModel(${model}): ${reason}`);
+    this.name = "FromLayersError";
+  }
+}
+
+function layerError(model: tf.LayersModel, message: string, option: FromLayersError["option"] = "model", value: unknown = model.name): FromLayersError {
+  return new FromLayersError(model.name, option, value, message);
 }
 
 /** The layers `layer` depends on (itself included), following inbound nodes back to the inputs. */
@@ -94,15 +107,22 @@ function variableOf(model: tf.LayersModel, lv: tf.LayerVariable): tf.Variable {
 }
 
 export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions = {}): TappedModel {
+  // Duck-typed: a LayersModel from another copy of tfjs fails instanceof.
+  if (typeof model !== "object" || model === null || !Array.isArray(model.layers) || !Array.isArray(model.inputs) || !Array.isArray(model.outputs)) {
+    throw new FromLayersError("?", "model", model, "expected a tf.LayersModel (tf.sequential, tf.model or tf.loadLayersModel)");
+  }
+  if (opts.taps !== undefined && !(Array.isArray(opts.taps) && opts.taps.every((t) => typeof t === "string"))) {
+    throw layerError(model, "taps must be a list of layer names", "taps", opts.taps);
+  }
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw layerError(model, `models with one input and one output are supported, this one has ${model.inputs.length} and ${model.outputs.length}`);
   }
   const outputLayer = model.outputs[0].sourceLayer;
   const mode = opts.output ?? "auto";
-  if (!["auto", "logits", "probabilities"].includes(mode)) throw layerError(model, `output must be "auto", "logits" or "probabilities", got ${JSON.stringify(mode)}`);
+  if (!["auto", "logits", "probabilities"].includes(mode)) throw layerError(model, `output must be "auto", "logits" or "probabilities", got ${JSON.stringify(mode)}`, "output", mode);
   const softmax = softmaxOutput(model);
   if (mode === "logits" && softmax !== null) {
-    throw layerError(model, `output: "logits" but the last layer "${outputLayer.name}" applies softmax (its output is probabilities); leave output "auto" to use its pre-activation`);
+    throw layerError(model, `output: "logits" but the last layer "${outputLayer.name}" applies softmax (its output is probabilities); leave output "auto" to use its pre-activation`, "output", "logits");
   }
   // The tensor read as the output: the softmax layer's input, or the model's output.
   const logitsTensor = softmax === "layer" ? outputLayer.inboundNodes[0].inputTensors[0] : model.outputs[0];
@@ -119,18 +139,18 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
     const l = byName.get(name);
     if (l === undefined) {
       const nested = model.layers.find((m) => m instanceof tf.LayersModel && m.layers.some((inner) => inner.name === name));
-      if (nested) throw layerError(model, `layer "${name}" is inside the nested model "${nested.name}": tap "${nested.name}" itself, or build the model without nesting`);
-      throw layerError(model, `no layer named "${name}" (layers: ${model.layers.map((m) => m.name).join(", ")})`);
+      if (nested) throw layerError(model, `layer "${name}" is inside the nested model "${nested.name}": tap "${nested.name}" itself, or build the model without nesting`, "taps", name);
+      throw layerError(model, `no layer named "${name}" (layers: ${model.layers.map((m) => m.name).join(", ")})`, "taps", name);
     }
-    if (l.inboundNodes.length !== 1) throw layerError(model, `layer "${name}" is applied ${l.inboundNodes.length} times; a shared layer has no single output to tap`);
-    if (!isFloatTap(l)) throw layerError(model, `layer "${name}" has output shape ${JSON.stringify(l.outputShape)} of ${l.inboundNodes[0]?.outputTensors[0]?.dtype}; a tap needs a float output of rank 2 or more`);
+    if (l.inboundNodes.length !== 1) throw layerError(model, `layer "${name}" is applied ${l.inboundNodes.length} times; a shared layer has no single output to tap`, "taps", name);
+    if (!isFloatTap(l)) throw layerError(model, `layer "${name}" has output shape ${JSON.stringify(l.outputShape)} of ${l.inboundNodes[0]?.outputTensors[0]?.dtype}; a tap needs a float output of rank 2 or more`, "taps", name);
     return l;
   };
   const tapNames = opts.taps
     ? [...opts.taps]
     : model.layers.filter((l) => l !== outputLayer && l !== logitsLayer && l.getClassName() !== "InputLayer" && l.inboundNodes.length === 1 && isFloatTap(l)).map((l) => l.name);
   tapNames.forEach(checkTap);
-  if (new Set(tapNames).size !== tapNames.length) throw layerError(model, `taps repeat a layer: ${tapNames.join(", ")}`);
+  if (new Set(tapNames).size !== tapNames.length) throw layerError(model, `taps repeat a layer: ${tapNames.join(", ")}`, "taps", tapNames);
 
   // Variables: every trainable weight, named "<layer>/<weight>" within the model.
   const owner = new Map<tf.Variable, Layer>();
