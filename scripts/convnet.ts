@@ -8,13 +8,13 @@
  * (XNNPACK + the conv layer's TypeScript gradients), and the cpu backend. Prints one JSON line.
  *
  *   npx tsx scripts/convnet.ts [--teacher-steps 600] [--steps 600] [--tap-steps 60] [--batch 32]
- *                              [--time-steps 5] [--sets wasm-native,wasm,cpu|none] [--seed 0] [--no-distill]
+ *                              [--heldout 1024] [--eval-every 50] [--time-steps 5] [--sets wasm-native,wasm,cpu|none] [--seed 0] [--no-distill]
  *
  * Step times are wall-clock and this process's CPU time (user + system) per step, after one warm-up
  * step; on a machine shared with other work the CPU time is the comparable figure.
  */
 import {
-  CONVNET_EXAMPLE, ConvnetExampleResult, KERNEL_SETS, KernelSet, StepTimes, convnetStepTimes, runConvnetExample, useKernelSet,
+  CONVNET_EXAMPLE, ConvnetExampleResult, KERNEL_SETS, KernelSet, ConvStepTimes, convnetStepTimes, runConvnetExample, useKernelSet,
 } from "../src/experiments/convnet";
 import { SHAPE_CLASSES } from "../src/data/shapes";
 import { mobileNetTeacher, smallConvnet } from "../src/models/convnets";
@@ -33,6 +33,8 @@ async function main(): Promise<void> {
     tapSteps: Number(flag("tap-steps", String(CONVNET_EXAMPLE.tapSteps))),
     batch: Number(flag("batch", String(CONVNET_EXAMPLE.batch))),
     seed: Number(flag("seed", String(CONVNET_EXAMPLE.seed))),
+    heldout: Number(flag("heldout", String(CONVNET_EXAMPLE.heldout))),
+    evalEvery: Number(flag("eval-every", String(CONVNET_EXAMPLE.evalEvery))),
   };
   const sets = flag("sets", KERNEL_SETS.join(",")).split(",").filter((s) => s !== "none") as KernelSet[];
   const timeSteps = Number(flag("time-steps", "5"));
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
   const classes = SHAPE_CLASSES.length;
   const makeTeacher = () => mobileNetTeacher({ classes, width: cfg.teacherWidth, rng: rng.derive("teacher") });
   const makeStudent = () => smallConvnet({ classes, width: cfg.studentWidth, rng: rng.derive("student") });
-  const times: StepTimes[] = [];
+  const times: ConvStepTimes[] = [];
   for (const set of sets) {
     if (!(await useKernelSet(set))) {
       log(`${set}: not available here, skipped`);

@@ -80,7 +80,7 @@ export async function trainConvTeacher(
   return { steps: Math.ceil(o.steps / every) * every, seconds: (performance.now() - t0) / 1000, accuracy };
 }
 
-export interface StepTimes {
+export interface ConvStepTimes {
   set: KernelSet;
   /** One Adam step of the teacher (forward, backward, update), batch `batch`. Wall-clock ms. */
   teacherStepMs: number;
@@ -112,7 +112,7 @@ export async function convnetStepTimes(
   makeStudent: () => tf.LayersModel,
   rng: Rng,
   o: { batch: number; steps: number; data?: ShapesOptions },
-): Promise<StepTimes> {
+): Promise<ConvStepTimes> {
   const { xs, ys } = shapesBatch(rng, o.batch, o.data);
   // Teacher training steps.
   const fresh = makeTeacher();
