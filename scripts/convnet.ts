@@ -14,7 +14,7 @@
  * step; on a machine shared with other work the CPU time is the comparable figure.
  */
 import {
-  CONVNET_EXAMPLE, ConvnetExampleResult, KERNEL_SETS, KernelSet, ConvStepTimes, convnetStepTimes, runConvnetExample, useKernelSet,
+  CONVNET_EXAMPLE, ConvKernelTime, convKernelTimes, ConvnetExampleResult, KERNEL_SETS, KernelSet, ConvStepTimes, convnetStepTimes, runConvnetExample, useKernelSet,
 } from "../src/experiments/convnet";
 import { SHAPE_CLASSES } from "../src/data/shapes";
 import { mobileNetTeacher, smallConvnet } from "../src/models/convnets";
@@ -58,9 +58,15 @@ async function main(): Promise<void> {
   const makeTeacher = () => mobileNetTeacher({ classes, width: cfg.teacherWidth, rng: rng.derive("teacher") });
   const makeStudent = () => smallConvnet({ classes, width: cfg.studentWidth, rng: rng.derive("student") });
   const times: ConvStepTimes[] = [];
+  const kernels: ConvKernelTime[] = [];
   for (const set of sets) {
     if (!(await useKernelSet(set))) {
       log(`${set}: not available here, skipped`);
+      continue;
+    }
+    if (process.argv.includes("--kernels")) {
+      kernels.push(...convKernelTimes(set));
+      for (const k of kernels.filter((k) => k.set === set)) log(`${set} ${k.conv} ${k.kernel}: ${k.cpuMs.toFixed(1)} ms cpu`);
       continue;
     }
     const teacher = makeTeacher();
@@ -74,7 +80,7 @@ async function main(): Promise<void> {
     studentParams: example.studentParams,
     students: Object.fromEntries(Object.entries(example.students).map(([m, r]) => [m, { steps: r.steps, seconds: r.seconds, accuracy: r.curve.at(-1)?.accuracy ?? null, curve: r.curve.map((e) => [e.step, Number(e.accuracy.toFixed(4))]) }])),
   };
-  console.log(JSON.stringify({ config: cfg, example: summary, stepTimes: times }));
+  console.log(JSON.stringify({ config: cfg, example: summary, stepTimes: times, kernelTimes: kernels }));
 }
 
 main().catch((e) => {

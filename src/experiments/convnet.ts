@@ -261,3 +261,55 @@ export async function runConvnetExample(
   tf.dispose([validation.xs, validation.ys]);
   return result;
 }
+
+/** The convolutions of the example's teacher at batch 32, as [name, x shape, filter shape, stride]. */
+type Shape4D = [number, number, number, number];
+const KERNEL_CASES: [string, Shape4D, Shape4D, number][] = [
+  ["pointwise 16x16 32->96", [32, 16, 16, 32], [1, 1, 32, 96], 1],
+  ["3x3 16x16 3->32 (stem)", [32, 16, 16, 3], [3, 3, 3, 32], 1],
+  ["depthwise 3x3 16x16x96", [32, 16, 16, 96], [3, 3, 96, 1], 1],
+  ["depthwise 3x3 s2 16x16x32", [32, 16, 16, 32], [3, 3, 32, 1], 2],
+];
+
+export interface ConvKernelTime {
+  set: KernelSet;
+  conv: string;
+  kernel: string;
+  /** Process CPU ms per call (mean of `reps` after a warm-up call). */
+  cpuMs: number;
+}
+
+/** CPU time per call of each convolution kernel a training step runs, on the current backend. */
+export function convKernelTimes(set: KernelSet, reps = 5): ConvKernelTime[] {
+  const out: ConvKernelTime[] = [];
+  const time = (conv: string, kernel: string, f: () => tf.Tensor) => {
+    tf.dispose(f());
+    const t = clock();
+    for (let i = 0; i < reps; i++) {
+      const r = f();
+      r.dataSync();
+      r.dispose();
+    }
+    out.push({ set, conv, kernel, cpuMs: (clock().cpu - t.cpu) / reps });
+  };
+  for (const [conv, xs, fs, s] of KERNEL_CASES) {
+    const depthwise = conv.startsWith("depthwise");
+    const x = tf.randomNormal(xs) as tf.Tensor4D;
+    const f = tf.randomNormal(fs) as tf.Tensor4D;
+    const y = depthwise ? tf.depthwiseConv2d(x, f, s, "same") : tf.conv2d(x, f, s, "same");
+    const dy = tf.randomNormal(y.shape) as tf.Tensor4D;
+    const attrs = { strides: s, pad: "same", dataFormat: "NHWC", dilations: 1 } as const;
+    const run = (name: string, inputs: tf.NamedTensorMap, a: object) => () => tf.engine().runKernel(name, inputs, { ...attrs, ...a } as never) as tf.Tensor;
+    if (depthwise) {
+      time(conv, "DepthwiseConv2dNative", run("DepthwiseConv2dNative", { x, filter: f }, {}));
+      time(conv, "DepthwiseConv2dNativeBackpropInput", run("DepthwiseConv2dNativeBackpropInput", { dy, filter: f }, { inputShape: xs }));
+      time(conv, "DepthwiseConv2dNativeBackpropFilter", run("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { filterShape: fs }));
+    } else {
+      time(conv, "Conv2D", run("Conv2D", { x, filter: f }, {}));
+      time(conv, "Conv2DBackpropInput", run("Conv2DBackpropInput", { dy, filter: f }, { inputShape: xs }));
+      time(conv, "Conv2DBackpropFilter", run("Conv2DBackpropFilter", { x, dy }, { filterShape: fs }));
+    }
+    tf.dispose([x, f, y, dy]);
+  }
+  return out;
+}
