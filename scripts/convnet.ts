@@ -8,7 +8,7 @@
  * (XNNPACK + the conv layer's TypeScript gradients), and the cpu backend. Prints one JSON line.
  *
  *   npx tsx scripts/convnet.ts [--teacher-steps 600] [--steps 600] [--tap-steps 60] [--batch 32]
- *                              [--heldout 1024] [--eval-every 50] [--time-steps 5] [--sets wasm-native,wasm,cpu|none] [--seed 0] [--no-distill]
+ *                              [--heldout 1024] [--eval-every 50] [--size 16] [--noise 0.6] [--time-steps 5] [--sets wasm-native,wasm,cpu|none] [--seed 0] [--no-distill]
  *
  * Step times are wall-clock and this process's CPU time (user + system) per step, after one warm-up
  * step; on a machine shared with other work the CPU time is the comparable figure.
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     seed: Number(flag("seed", String(CONVNET_EXAMPLE.seed))),
     heldout: Number(flag("heldout", String(CONVNET_EXAMPLE.heldout))),
     evalEvery: Number(flag("eval-every", String(CONVNET_EXAMPLE.evalEvery))),
+    data: { size: Number(flag("size", "16")), noise: Number(flag("noise", "0.6")) },
   };
   const sets = flag("sets", KERNEL_SETS.join(",")).split(",").filter((s) => s !== "none") as KernelSet[];
   const timeSteps = Number(flag("time-steps", "5"));
