@@ -7,14 +7,16 @@
  * phases and the output phase under each kernel set: wasm with the native library, pure wasm
  * (XNNPACK + the conv layer's TypeScript gradients), and the cpu backend. Prints one JSON line.
  *
- *   npx tsx scripts/convnet.ts [--teacher-steps 600] [--steps 600] [--tap-steps 60] [--batch 32]
- *                              [--heldout 1024] [--eval-every 50] [--size 16] [--noise 0.6] [--time-steps 5] [--sets wasm-native,wasm,cpu|none] [--seed 0] [--no-distill]
+ *   npx tsx scripts/convnet.ts [--teacher-steps 120] [--steps 120] [--tap-steps 10] [--batch 16]
+ *                              [--heldout 512] [--eval-every 20] [--size 12] [--noise 0.6] [--time-steps 5] [--sets wasm-native,wasm,cpu|none] [--seed 0] [--no-distill]
  *
+ * Defaults: CONVNET_EXAMPLE (12x12 images, batch 16, 120 teacher and 120 distillation steps). Step
+ * times use the teacher's 16x16 images at batch 32 (TIMING), whatever the example's size.
  * Step times are wall-clock and this process's CPU time (user + system) per step, after one warm-up
  * step; on a machine shared with other work the CPU time is the comparable figure.
  */
 import {
-  CONVNET_EXAMPLE, ConvKernelTime, convKernelTimes, ConvnetExampleResult, KERNEL_SETS, KernelSet, ConvStepTimes, convnetStepTimes, runConvnetExample, useKernelSet,
+  CONVNET_EXAMPLE, TIMING, ConvKernelTime, convKernelTimes, ConvnetExampleResult, KERNEL_SETS, KernelSet, ConvStepTimes, convnetStepTimes, runConvnetExample, useKernelSet,
 } from "../src/experiments/convnet";
 import { SHAPE_CLASSES } from "../src/data/shapes";
 import { mobileNetTeacher, smallConvnet } from "../src/models/convnets";
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
     seed: Number(flag("seed", String(CONVNET_EXAMPLE.seed))),
     heldout: Number(flag("heldout", String(CONVNET_EXAMPLE.heldout))),
     evalEvery: Number(flag("eval-every", String(CONVNET_EXAMPLE.evalEvery))),
-    data: { size: Number(flag("size", "16")), noise: Number(flag("noise", "0.6")) },
+    data: { size: Number(flag("size", String(CONVNET_EXAMPLE.data?.size))), noise: Number(flag("noise", String(CONVNET_EXAMPLE.data?.noise))) },
   };
   const sets = flag("sets", KERNEL_SETS.join(",")).split(",").filter((s) => s !== "none") as KernelSet[];
   const timeSteps = Number(flag("time-steps", "5"));
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
       continue;
     }
     const teacher = makeTeacher();
-    const t = await convnetStepTimes(set, makeTeacher, teacher, makeStudent, rng.derive(set), { batch: cfg.batch, steps: set === "cpu" ? Math.min(timeSteps, 3) : timeSteps });
+    const t = await convnetStepTimes(set, makeTeacher, teacher, makeStudent, rng.derive(set), { ...TIMING, steps: set === "cpu" ? Math.min(timeSteps, 3) : timeSteps });
     teacher.dispose();
     log(`${set}: teacher step ${t.teacherStepMs.toFixed(0)} ms (cpu ${t.cpuMs.teacherStep.toFixed(0)}), tap step ${t.tapStepMs.toFixed(0)} ms (cpu ${t.cpuMs.tapStep.toFixed(0)}), output step ${t.outputStepMs.toFixed(0)} ms (cpu ${t.cpuMs.outputStep.toFixed(0)})`);
     times.push(t);
