@@ -14,7 +14,7 @@
 // A plain convolution is a sum over the KH*KW filter taps of products: for tap (kh, kw) let X_t be
 // the [N*OH*OW, C] matrix whose row (n, oh, ow) is x[n, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw, :]
 // (zeros outside the image). Then
-//   y        = sum_t X_t W_t           (forward; W_t = filter[kh, kw] as [C, D])
+//   y        = sum_t X_t W_t           (forward; W_t = filter[kh, kw] as [C, D]; left to XNNPACK)
 //   dW_t     = X_t^T dy                (filter gradient: one sgemm per tap)
 //   dx      += scatter_t(dy W_t^T)     (input gradient: one sgemm per tap, rows added back)
 // so all the arithmetic is OpenBLAS sgemm; a 1x1 convolution with stride 1 and no padding (the
@@ -129,32 +129,6 @@ inline void forTap(const Geometry& g, int64_t kh, int64_t kw, F f) {
 void gatherTap(const Geometry& g, const float* x, int64_t kh, int64_t kw, float* out) {
   std::memset(out, 0, sizeof(float) * g.rows() * g.C);
   forTap(g, kh, kw, [&](int64_t row, int64_t pixel) { std::memcpy(out + row * g.C, x + pixel * g.C, sizeof(float) * g.C); });
-}
-
-// ------------------------------------------------------------------------------------------------
-// conv2dForward: y [N, OH, OW, D] = conv(x [N, H, W, C], filter [KH, KW, C, D]).
-// ------------------------------------------------------------------------------------------------
-napi_value Conv2dForward(napi_env env, napi_callback_info info) {
-  return guardedConv(env, [&] {
-    ConvArgs a(env, info, "conv2dForward");
-    const Geometry& g = a.geo;
-    const float* x = a.f32(16, g.N * g.H * g.W * g.C);
-    const float* w = a.f32(17, g.KH * g.KW * g.C * g.D);
-    float* y = a.f32(18, g.rows() * g.D);
-    const int64_t P = g.rows();
-    if (P == 0) return;
-    if (g.identity()) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, g.D, g.C, 1.0f, x, g.C, w, g.D, 0.0f, y, g.D);
-      return;
-    }
-    std::vector<float> patch(static_cast<size_t>(P * g.C));
-    for (int64_t kh = 0; kh < g.KH; kh++)
-      for (int64_t kw = 0; kw < g.KW; kw++) {
-        gatherTap(g, x, kh, kw, patch.data());
-        const float* wt = w + (kh * g.KW + kw) * g.C * g.D;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, g.D, g.C, 1.0f, patch.data(), g.C, wt, g.D, kh == 0 && kw == 0 ? 0.0f : 1.0f, y, g.D);
-      }
-  });
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -292,7 +266,6 @@ void RegisterConvKernels(napi_env env, napi_value exports) {
     const char* name;
     napi_callback fn;
   } fns[] = {
-      {"conv2dForward", Conv2dForward},
       {"conv2dBackpropFilter", Conv2dBackpropFilter},
       {"conv2dBackpropInput", Conv2dBackpropInput},
       {"depthwiseBackpropFilter", DepthwiseBackpropFilter},

@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { distill } from "../src/api";
 import { initBackend } from "../src/backend";
-import { curriculumExtraction } from "../src/distill/curriculumExtraction";
+import { shapesBatch } from "../src/data/shapes";
+import { curriculumExtraction, defaultTapPairs } from "../src/distill/curriculumExtraction";
 import { teacherProbs } from "../src/distill/losses";
 import { Batch } from "../src/distill/phases";
 import { layerNormTarget, randomProjection } from "../src/distill/projection";
+import { mobileNetTeacher, smallConvnet } from "../src/models/convnets";
 import { fromLayersModel, softmaxOutput } from "../src/models/layers";
 import { Rng } from "../src/rng";
 
@@ -154,6 +156,30 @@ test("distill(): a softmax convnet teacher into a smaller convnet on wasm with t
   assert.ok(Number.isFinite(last.loss) && last.accuracy > 0.4, `student after 10 output steps: ${JSON.stringify(last)}`);
   assert.equal(tf.memory().numTensors, before, "no tensors leaked");
   tf.dispose([xs, ys, ...data.flatMap((d) => [d.xs, d.ys])]);
+  teacherModel.dispose();
+  studentModel.dispose();
+});
+
+test("the example's models and data: a MobileNet-style teacher of >= 100k parameters with a softmax head, a smaller student, stages paired at equal sizes; seeded images", async () => {
+  await initBackend("wasm");
+  const teacherModel = mobileNetTeacher({ classes: 6, rng: new Rng("t") });
+  const studentModel = smallConvnet({ classes: 6, rng: new Rng("s") });
+  assert.ok(teacherModel.countParams() >= 100_000, `teacher ${teacherModel.countParams()}`);
+  assert.ok(studentModel.countParams() * 10 < teacherModel.countParams(), `student ${studentModel.countParams()}`);
+  const classes = teacherModel.layers.map((l) => l.getClassName());
+  for (const c of ["DepthwiseConv2D", "BatchNormalization", "ReLU", "Add", "Conv2D"]) assert.ok(classes.includes(c), `teacher has ${c}`);
+  assert.equal(softmaxOutput(teacherModel), "activation");
+  const [t, s] = [fromLayersModel(teacherModel), fromLayersModel(studentModel)];
+  const pairs = defaultTapPairs(t, s);
+  assert.deepEqual(pairs.map((p) => `${p.studentTap}<-${p.teacherTap}`), ["block1<-block1", "block2<-block2", "block3<-block3"]);
+  for (const p of pairs) assert.deepEqual(t.tapShape!(p.teacherTap).slice(0, 2), s.tapShape!(p.studentTap).slice(0, 2));
+  const a = shapesBatch(new Rng("d"), 12);
+  const b = shapesBatch(new Rng("d"), 12);
+  assert.deepEqual(a.xs.shape, [12, 16, 16, 3]);
+  assert.deepEqual(values(a.xs), values(b.xs));
+  assert.deepEqual(values(a.ys), values(b.ys));
+  assert.ok(new Set(values(shapesBatch(new Rng("e"), 200).ys)).size === 6, "every class occurs");
+  tf.dispose([a.xs, a.ys, b.xs, b.ys]);
   teacherModel.dispose();
   studentModel.dispose();
 });

@@ -48,7 +48,6 @@ export interface NativeAddon {
    * D (output channels, or the depthwise channel multiplier), KH, KW, strideH, strideW, dilationH,
    * dilationW, padTop, padLeft, then the offsets of the two inputs and the output.
    */
-  conv2dForward: NativeConvFn; // x, filter -> y
   conv2dBackpropFilter: NativeConvFn; // x, dy -> dW
   conv2dBackpropInput: NativeConvFn; // dy, filter -> dx
   depthwiseBackpropFilter: NativeConvFn; // x, dy -> dW

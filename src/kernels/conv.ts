@@ -10,9 +10,9 @@
  * - otherwise pure TypeScript on the wasm heap: the filter gradient gathers one tap's patch matrix
  *   at a time and hands the product to the BatchMatMul kernel of the installed chain (XNNPACK), the
  *   depthwise gradients are plain loops over the channel axis.
- * With the native library on it also takes over `Conv2D`, `FusedConv2D` (bias, relu, relu6) and
- * `Conv2DBackpropInput`, which tfjs-backend-wasm runs at 1-6 GFLOP/s (XNNPACK forward, a naive
- * loop backward); anything it does not handle (NCHW, PReLU, other activations) goes to `next`.
+ * With the native library on it also takes over `Conv2DBackpropInput`, which tfjs-backend-wasm runs
+ * as a naive loop (3-4x slower than sgemm on the example's pointwise and stem convolutions); NCHW
+ * goes to `next`. The forward `Conv2D` stays XNNPACK's: a native forward measured no faster.
  *
  * All kernels are NHWC, float32; the geometry (padding, strides, dilations, rounding) comes from
  * tfjs's own `computeConv2DInfo`, so "same", "valid" and explicit paddings match the cpu backend.
@@ -196,7 +196,7 @@ function depthwiseInputGradFallback(be: BackendWasm, dy: Info, filter: Info, g: 
 
 // ------------------------------------------------------------------------------------ kernels
 
-type NativeConv = "conv2dForward" | "conv2dBackpropFilter" | "conv2dBackpropInput" | "depthwiseBackpropFilter" | "depthwiseBackpropInput";
+type NativeConv = "conv2dBackpropFilter" | "conv2dBackpropInput" | "depthwiseBackpropFilter" | "depthwiseBackpropInput";
 
 /** Allocate the output, then call the native function on (a, b, out). */
 function callNative(addon: NativeAddon, fn: NativeConv, be: BackendWasm, g: Geometry, a: Info, b: Info, outShape: number[]): Info {
@@ -249,38 +249,6 @@ function conv2DBackpropInput(args: KernelArgs, next: Next | undefined): Info {
   return callNative(addon, "conv2dBackpropInput", be, g, dy!, filter!, inShape);
 }
 
-/** Fused activations applied after the native product (others go to `next`). */
-const ACTIVATIONS: Record<string, ((v: number) => number) | null> = {
-  linear: null,
-  relu: (v) => Math.max(v, 0),
-  relu6: (v) => Math.min(Math.max(v, 0), 6),
-};
-
-/** Native only: Conv2D and FusedConv2D (bias [D], linear/relu/relu6). */
-function conv2D(args: KernelArgs, next: Next | undefined): Info {
-  const addon = native();
-  const { x, filter, bias, preluActivationWeights } = args.inputs;
-  const act = String(args.attrs?.activation ?? "linear");
-  const D = filter?.shape[3] ?? 0;
-  const biasOk = bias === undefined || (bias.shape.length === 1 && bias.shape[0] === D) || (bias.shape.length === 0);
-  if (addon === null || !NHWC(args.attrs) || !float(x, filter, bias) || preluActivationWeights !== undefined || !(act in ACTIVATIONS) || !biasOk) return next!(args) as Info;
-  const be = wasmBackend(args.backend, "Conv2D");
-  const c = convInfo("Conv2D", x!.shape, filter!.shape, args.attrs, false, attr(args.attrs, "dilations") ?? 1);
-  const out = callNative(addon, "conv2dForward", be, geometry(c, false), x!, filter!, c.outShape);
-  const f = ACTIVATIONS[act];
-  if (bias !== undefined || f !== null) {
-    const y = f32(be, out);
-    const b = bias === undefined ? null : f32(be, bias);
-    const scalarBias = b !== null && b.length === 1;
-    for (let i = 0; i < y.length; i += D)
-      for (let j = 0; j < D; j++) {
-        const v = b === null ? y[i + j] : y[i + j] + b[scalarBias ? 0 : j];
-        y[i + j] = f === null ? v : f(v);
-      }
-  }
-  return out;
-}
-
 export const convLayer: KernelLayer = {
   name: "conv",
   backend: "wasm",
@@ -290,7 +258,5 @@ export const convLayer: KernelLayer = {
     DepthwiseConv2dNativeBackpropFilter: (args) => depthwiseBackpropFilter(args),
     DepthwiseConv2dNativeBackpropInput: (args) => depthwiseBackpropInput(args),
     Conv2DBackpropInput: conv2DBackpropInput,
-    Conv2D: conv2D,
-    FusedConv2D: conv2D,
   },
 };
