@@ -5,7 +5,7 @@
  * gradient norm at every one of those steps, as the engine trains it (labelsPhase, our Adam).
  * scripts/teacher-check/peer_steps.py loads the file into the peer's model and replays the batches.
  *
- *   npx tsx scripts/teacher-check/dump.ts --seed 0 --steps 200 --out /tmp/tcheck.json [--n 20 --k 3 ...]
+ *   npx tsx scripts/teacher-check/dump.ts --seed 0 --steps 200 --out /tmp/tcheck.json [--scale 4] [--n 20 --k 3 ...]
  */
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
@@ -71,9 +71,12 @@ async function main() {
   const cfg = resolveParityTransformerConfig(arg("preset", "main"), overrides);
   const tp = PARITY_TRANSFORMER.teacher(cfg, seed, null, 0);
   const model = tp.create() as TransformerModel;
+  // --scale s: every weight matrix times s (attention logits s^2 sharper), a stress test away from the init.
+  const scale = Number(arg("scale", "1"));
+  if (scale !== 1) for (const v of model.variables) if (v.rank === 2) v.assign(tf.mul(v, scale));
   const init = peerStateDict(model);
   const phase = plan("teacher", [labelsPhase(tp.task, model, Infinity, tp.optimizer)]).phases[0];
-  const opt = createOptimizer(tp.optimizer as never);
+  const opt = createOptimizer(tp.optimizer);
   const batches: { tok: number[]; y: number[] }[] = [];
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
