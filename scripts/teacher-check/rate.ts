@@ -8,7 +8,7 @@
  *   npx tsx scripts/teacher-check/rate.ts parity --preset main --seeds 0,1,2
  */
 import { initBackend } from "../../src/backend";
-import { obtainTeacher } from "../../src/experiments/teachers";
+import { TeacherEvent, obtainTeacher } from "../../src/experiments/teachers";
 import { PARITY } from "../../src/experiments/parityExperiment";
 import { PARITY_TRANSFORMER } from "../../src/experiments/parityTransformer";
 import { resolveExperiment } from "../../src/experiments/experiment";
@@ -27,7 +27,12 @@ async function main() {
   const cfg = resolveExperiment(exp, preset, overrides);
   for (const seed of seeds) {
     const t0 = Date.now();
-    const t = await obtainTeacher(seed, (a) => exp.teacher(cfg, seed, null, a + attempt), 0, { cacheDir: null });
+    // Progress on stderr every 16 evaluations (64k samples at the default 64 steps x batch 64).
+    let evals = 0;
+    const onEval = (e: TeacherEvent) => {
+      if (e.kind === "eval" && ++evals % 16 === 0) process.stderr.write(`seed ${seed}: ${e.samples} samples, accuracy ${e.accuracy.toFixed(4)}, ${e.seconds.toFixed(0)} s\n`);
+    };
+    const t = await obtainTeacher(seed, (a) => exp.teacher(cfg, seed, null, a + attempt), 0, { cacheDir: null }, onEval);
     const i = t.info;
     const out = { impl: "ours", exp: name, preset, ...overrides, seed, attempt, samplesToTarget: i.samplesToTarget, samples: i.samples, accuracy: i.accuracy, seconds: (Date.now() - t0) / 1000 };
     process.stdout.write(`${JSON.stringify(out)}\n`);
