@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, swiftShaderIcd } from "../src/backend";
 import { activeLayers, fusedActive, fusedKernel } from "../src/kernels";
 import { WGSL_KERNELS } from "../src/kernels/webgpu";
+import { oneHotTargets } from "../src/distill/losses";
 import * as ops from "../src/ops";
 import { Rng } from "../src/rng";
 import { createOptimizer, OptimizerSpec } from "../src/train/optimizers";
@@ -115,6 +116,17 @@ const CASES: Case[] = [
   { name: "gelu odd [3, 7, 11]", inputs: { x: f32([3, 7, 11], 4) }, wrt: ["x"], f: (t) => ops.geluTanh(t.x) },
   { name: "soft cross-entropy [614, 8000] (masked-LM head)", inputs: { z: f32([614, 8000], 3), y: soft(614, 8000) }, wrt: ["z"], f: (t) => ops.softCrossEntropyRows(t.z as tf.Tensor2D, t.y as tf.Tensor2D) },
   { name: "soft cross-entropy odd [5, 3]", inputs: { z: f32([5, 3], 3), y: soft(5, 3) }, wrt: ["z"], f: (t) => ops.softCrossEntropyRows(t.z as tf.Tensor2D, t.y as tf.Tensor2D) },
+  // tfjs-webgpu casts int data to float32 by relabelling the int buffer: the kernels must convert.
+  { name: "soft cross-entropy, one-hot targets cast from int labels [16, 2]", inputs: { z: f32([16, 2]), labels: ids(16, 2) }, wrt: ["z"], f: (t) => ops.softCrossEntropyRows(t.z as tf.Tensor2D, oneHotTargets(t.labels, 2) as tf.Tensor2D) },
+  {
+    name: "self-attention, an int pad mask cast to float32",
+    inputs: { a: f32([2 * 5, 4]), w: f32([4, 4]), b: f32([4]), mask: { shape: [2, 5], values: Int32Array.from([1, 1, 1, 0, 0, 1, 1, 1, 1, 1]), dtype: "int32" as const } },
+    wrt: ["a"],
+    f: (t) => {
+      const p = { w: t.w as tf.Tensor2D, b: t.b as tf.Tensor1D };
+      return ops.selfAttention(t.a as tf.Tensor2D, p, p, p, 2, 5, 2, tf.cast(t.mask, "float32") as tf.Tensor2D);
+    },
+  },
   { name: "embedding [8000, 128] x 4096 ids", inputs: { table: f32([8000, 128]), ids: ids(4096, 8000) }, wrt: ["table"], f: (t) => ops.embeddingLookup(t.table as tf.Tensor2D, t.ids as tf.Tensor1D) },
   { name: "embedding odd [3, 5] x 77 repeated ids", inputs: { table: f32([3, 5]), ids: ids(77, 3) }, wrt: ["table"], f: (t) => ops.embeddingLookup(t.table as tf.Tensor2D, t.ids as tf.Tensor1D) },
   { name: "embedding (one-hot size) [2, 64] x 1280", inputs: { table: f32([2, 64]), ids: ids(1280, 2) }, wrt: ["table"], f: (t) => ops.embeddingLookup(t.table as tf.Tensor2D, t.ids as tf.Tensor1D) },
