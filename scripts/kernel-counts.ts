@@ -13,10 +13,10 @@ async function main(): Promise<void> {
   const [backend, section] = process.argv.slice(2);
   if (!SECTIONS.includes(section as Section)) throw new Error(`section must be one of ${SECTIONS.join(", ")}, got "${section}"`);
   await initBackend(backend);
-  for (const p of await profileSection(section as Section, 1000, true)) {
+  await profileSection(section as Section, 1000, true, (p) => {
     console.log(`${p.step}: ${p.kernels}`);
     console.log(`   ${p.top.map((k) => `${k.kernel}:${k.calls}`).sort().join(" ")}`);
-  }
+  });
 }
 
 main().catch((e) => {
