@@ -7,8 +7,11 @@
 # 2. finds the NVIDIA Vulkan driver's ICD manifest (or writes one when the driver library is there but
 #    the manifest is not, as in containers started without the "graphics" driver capability),
 # 3. prints the WebGPU adapter tfjs gets,
-# 4. runs `npm run bench -- --json` on WebGPU and on wasm (native kernels) and prints the step ratios,
-# 5. trains the `paper` preset's teacher (n 100, k 6, width 50000, batch 1) for a fixed number of
+# 4. runs the fused WGSL kernels' equivalence tests (test/kernels.webgpu.test.ts: every Cd* kernel of the
+#    "wgsl" layer against the cpu backend, values and gradients) on the GPU,
+# 5. runs `npm run bench -- --json` on WebGPU and on wasm (native kernels) and prints the step ratios and
+#    the kernels per step (tf.profile counts) of each,
+# 6. trains the `paper` preset's teacher (n 100, k 6, width 50000, batch 1) for a fixed number of
 #    samples on WebGPU and on wasm, and a short masked-LM run on WebGPU, and prints the wall times.
 #
 # Everything it prints goes to gpu-check-<time>.log too. Nothing here is needed on CPU-only machines.
@@ -68,6 +71,12 @@ node -e '
   initBackend("webgpu").then(() => { console.log(JSON.stringify(backendInfo())); if (backendInfo().adapter.software) { console.log("software adapter: the NVIDIA driver was not picked"); process.exit(1); } })
     .catch((e) => { console.log(e.message); process.exit(1); });' || exit 1
 
+say "fused WGSL kernels equal cpu on this GPU (test/kernels.webgpu.test.ts)"
+node -e '
+  const { initBackend } = require("./dist/backend"); const { activeLayers } = require("./dist/kernels");
+  initBackend("webgpu").then(() => console.log("webgpu kernel layers:", JSON.stringify(activeLayers("webgpu"))));'
+node --import tsx --test test/kernels.webgpu.test.ts 2>&1 | grep -E "^(not )?ok|^# (pass|fail)|error:" | grep -v XDG_RUNTIME_DIR
+
 say "bench on webgpu and on wasm"
 node dist/bench/bench.js --json $quick --backend webgpu --soak 0 > .gpu-check-webgpu.json
 node dist/bench/bench.js --json $quick --backend wasm --soak 0 > .gpu-check-wasm.json
@@ -77,6 +86,7 @@ node -e '
   for (const s of ["mlp", "transformer", "mlm"]) {
     for (const k of ["teacherStepMs", "oneshotStepMs", "scratchStepMs"]) console.log(`${s} ${k}: webgpu ${g[s][k].toFixed(2)} ms, wasm ${w[s][k].toFixed(2)} ms, PyTorch CPU ${g[s].pytorch ? g[s].pytorch[k].toFixed(2) : "-"} ms; wasm/webgpu ${(w[s][k] / g[s][k]).toFixed(2)}`);
     g[s].tapStepMs.forEach((v, i) => console.log(`${s} tapStepMs[${i}]: webgpu ${v.toFixed(2)} ms, wasm ${w[s].tapStepMs[i].toFixed(2)} ms; wasm/webgpu ${(w[s].tapStepMs[i] / v).toFixed(2)}`));
+    console.log(`${s} kernels per step: webgpu ${JSON.stringify(g[s].kernelsPerStep)}, wasm ${JSON.stringify(w[s].kernelsPerStep)}`);
   }'
 
 say "paper preset teacher, fixed budget (20k samples at batch 1), webgpu then wasm"

@@ -184,7 +184,7 @@ async function countDispatches(f: () => Promise<void>): Promise<number | null> {
  * tf.profile of one step of each kind (after warm-up): teacher, one-shot, scratch and every tap
  * phase (`allTaps`; else the first only). Returns per kind the kernel count and where the time goes.
  */
-export async function profileSection(section: Section, topN = 12, allTaps = false): Promise<KernelProfile[]> {
+export async function profileSection(section: Section, topN = 12, allTaps = false, onStep?: (p: KernelProfile) => void): Promise<KernelProfile[]> {
   const rng = rootRng(9).derive("profile", section);
   const s = setup(section, rng);
   const cx = curriculumExtraction(s.student, s.teacher, rng.derive("projection"), {
@@ -216,6 +216,7 @@ export async function profileSection(section: Section, topN = 12, allTaps = fals
       }
       const top = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms || b[1].calls - a[1].calls).slice(0, topN).map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 100) / 100, calls: v.calls }));
       out.push({ step: name, kernels: prof.kernels.length, ...(dispatches !== null ? { dispatches } : {}), top });
+      onStep?.(out[out.length - 1]);
     }
   } finally {
     cx.dispose();

@@ -17,7 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng";
-import { attention, embeddingLookup, geluTanh, layerNorm, linear as linearOp } from "../ops";
+import { embeddingLookup, geluTanh, layerNorm, linear as linearOp, residual, selfAttention } from "../ops";
 import { FlopShape, ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, snapshotOf, uniquePrefix } from "./types";
 
 export type TransformerHead = "classify" | "lm";
@@ -137,6 +137,8 @@ function linear(x: tf.Tensor2D, l: Linear): tf.Tensor2D {
   return linearOp(x, mat(l.w), vec(l.b));
 }
 
+const proj = (l: Linear) => ({ w: mat(l.w), b: vec(l.b) });
+
 function activate(x: tf.Tensor, kind: TransformerActivation): tf.Tensor {
   if (kind === "relu") return tf.relu(x);
   if (kind === "gelu") return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
@@ -241,10 +243,10 @@ export function createTransformer(cfg: TransformerConfig, rng: Rng): Transformer
     const padMask = opts.padMask ? (tf.cast(opts.padMask, "float32") as tf.Tensor2D) : null; // [B, T], 1 = real key
     blocks.slice(0, depth).forEach((b, i) => {
       const a = layerNorm(h, vec(b.ln1g), vec(b.ln1b), c.layerNormEps);
-      const ctx = attention(linear(a, b.q), linear(a, b.k), linear(a, b.v), batch, seq, c.nHeads, padMask, rate > 0 ? drop : undefined);
-      h = tf.add(h, drop(linear(ctx, b.o))) as tf.Tensor2D;
+      const ctx = selfAttention(a, proj(b.q), proj(b.k), proj(b.v), batch, seq, c.nHeads, padMask, rate > 0 ? drop : undefined);
+      h = residual(h, drop(linear(ctx, b.o))) as tf.Tensor2D;
       const m = layerNorm(h, vec(b.ln2g), vec(b.ln2b), c.layerNormEps);
-      h = tf.add(h, drop(linear(activate(linear(m, b.fc1), c.activation) as tf.Tensor2D, b.fc2))) as tf.Tensor2D;
+      h = residual(h, drop(linear(activate(linear(m, b.fc1), c.activation) as tf.Tensor2D, b.fc2))) as tf.Tensor2D;
       tap(`block${i + 1}`, h);
     });
     return h;

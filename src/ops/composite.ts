@@ -18,6 +18,16 @@ export function custom(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => { valu
   });
 }
 
+/**
+ * h + r for same-shaped tensors, with a gradient that saves nothing: tf.add keeps copies of both
+ * inputs for its gradient's broadcast check and reshapes dy twice; a residual stream needs neither.
+ */
+export function residual(h: tf.Tensor, r: tf.Tensor): tf.Tensor {
+  if (h.shape.join(",") !== r.shape.join(",")) throw new Error(`residual: shapes [${h.shape}] and [${r.shape}] differ`);
+  const f = custom(([a, b]) => ({ value: tf.add(a, b), gradFunc: (dy) => [dy, tf.clone(dy)] }));
+  return f(h, r);
+}
+
 /** Vocabularies up to this size embed by a one-hot product (wasm's Gather is slow: ~50 ns per element). */
 export const ONE_HOT_MAX_VOCAB = 64;
 

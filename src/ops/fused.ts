@@ -85,6 +85,38 @@ export function attention(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, batch:
   return f(q, k, v) as tf.Tensor2D;
 }
 
+/** A projection's weight [d, d] and bias [d]. */
+export interface Projection {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
+}
+
+/**
+ * attention(a wq + bq, a wk + bk, a wv + bv) as one kernel each way (CdSelfAttention): saves a, the
+ * packed q | k | v and the probabilities; weights that are variables are read, not saved.
+ */
+export function selfAttention(a: tf.Tensor2D, q: Projection, k: Projection, v: Projection, batch: number, seq: number, nHeads: number, padMask: tf.Tensor2D | null): tf.Tensor2D {
+  const attrs = { batch, seq, heads: nHeads, scale: 1 / Math.sqrt(a.shape[1] / nHeads) };
+  const ws = [q.w, k.w, v.w];
+  const kept = ws.map(variable);
+  const f = custom(([ai, wq, bq, wk, bk, wv, bv], save) => {
+    const inputs: tf.NamedTensorMap = { a: ai, wq, bq, wk, bk, wv, bv };
+    if (padMask) inputs.mask = padMask;
+    const [ctx, qkv, probs] = run("CdSelfAttention", inputs, attrs);
+    const local = [wq, wk, wv];
+    save([ai, qkv, probs, ...local.filter((_, i) => kept[i] === null)]);
+    return {
+      value: ctx,
+      gradFunc: (dy, saved) => {
+        const [as, qkvs, ps, ...rest] = saved;
+        const w = kept.map((t) => t ?? rest.shift()!);
+        return run("CdSelfAttentionGrad", { dctx: dy, a: as, qkv: qkvs, probs: ps, wq: w[0], wk: w[1], wv: w[2] }, attrs);
+      },
+    };
+  });
+  return f(a, q.w, q.b, k.w, k.b, v.w, v.b) as tf.Tensor2D;
+}
+
 export function softCrossEntropyRows(logits: tf.Tensor2D, target: tf.Tensor2D): tf.Tensor1D {
   const f = custom(([z], save) => {
     const [ce, probs] = run("CdSoftXent", { logits: z, target });

@@ -10,7 +10,8 @@ import { fusedKernel } from "../kernels";
 import * as composite from "./composite";
 import * as fused from "./fused";
 
-export { ONE_HOT_MAX_VOCAB } from "./composite";
+export { ONE_HOT_MAX_VOCAB, residual } from "./composite";
+export type { Projection } from "./fused";
 
 /** table[ids]: [rows, d] x [n] int32 -> [n, d]; gradient a scatter-add into the table. */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
@@ -48,6 +49,19 @@ export function attention(
 ): tf.Tensor2D {
   if (dropProbs === undefined && fusedKernel("CdAttention")) return fused.attention(q, k, v, batch, seq, nHeads, padMask);
   return composite.attention(q, k, v, batch, seq, nHeads, padMask, dropProbs);
+}
+
+/**
+ * Multi-head self-attention on `a` [batch*seq, dModel] with its q, k, v projections:
+ * attention(a wq + bq, a wk + bk, a wv + bv). One fused kernel each way where the backend has
+ * CdSelfAttention (webgpu); else three linears and `attention`.
+ */
+export function selfAttention(
+  a: tf.Tensor2D, q: fused.Projection, k: fused.Projection, v: fused.Projection, batch: number, seq: number, nHeads: number,
+  padMask: tf.Tensor2D | null = null, dropProbs?: (p: tf.Tensor) => tf.Tensor,
+): tf.Tensor2D {
+  if (dropProbs === undefined && fusedKernel("CdSelfAttention")) return fused.selfAttention(a, q, k, v, batch, seq, nHeads, padMask);
+  return attention(linear(a, q.w, q.b), linear(a, k.w, k.b), linear(a, v.w, v.b), batch, seq, nHeads, padMask, dropProbs);
 }
 
 /** Per-row soft cross-entropy of [rows, C] logits against [rows, C] target distributions -> [rows]. */

@@ -45,7 +45,7 @@ interface GpuDevice {
 export interface Gpu {
   device: GpuDevice;
   queue: { writeBuffer(b: GpuBuffer, off: number, data: ArrayBuffer, dataOff: number, size: number): void };
-  tensorMap: { get(id: object): { resource?: unknown } | undefined };
+  tensorMap: { get(id: object): { resource?: unknown; dtype?: tf.DataType } | undefined };
   makeTensorInfo(shape: number[], dtype: tf.DataType): Info;
   uploadToGPU(id: object): void;
   disposeData(id: object, force?: boolean): boolean;
@@ -86,7 +86,7 @@ export interface ShaderSpec {
   /** Input bindings: [name, element type]. */
   inputs: ReadonlyArray<[string, "f32" | "i32"]>;
   /** Output bindings: [name, element type]. */
-  outputs: ReadonlyArray<[string, "f32" | "atomic<u32>"]>;
+  outputs: ReadonlyArray<[string, "f32" | "i32" | "atomic<u32>"]>;
   /** Uniform scalars, in order. */
   params: readonly Param[];
   /** Threads per workgroup (x). */
@@ -136,13 +136,43 @@ const MAX_GROUPS = 65535;
 const GPU_BUFFER_USAGE_UNIFORM = 0x0040;
 const GPU_BUFFER_USAGE_COPY_DST = 0x0008;
 
+/** The element type of a tensor's GPU buffer: tfjs-webgpu may keep a float32 tensor in an int32 buffer (a cast of int data is a relabel). */
+function bufferType(gpu: Gpu, t: Info): "f32" | "i32" {
+  const dtype = gpu.tensorMap.get(t.dataId)?.dtype ?? t.dtype;
+  return dtype === "float32" ? "f32" : "i32";
+}
+
+function convertSpec(n: number, from: "f32" | "i32", to: "f32" | "i32"): ShaderSpec {
+  return {
+    name: `convert.${from}.${to}`,
+    inputs: [["x", from]],
+    outputs: [["y", to]],
+    params: [["n", "u32", n]],
+    workgroup: 256,
+    body: `
+  if (idx >= u.n) { return; }
+  y[idx] = ${to}(x[idx]);`,
+  };
+}
+
 /**
  * Record one dispatch of `spec` over `workgroups` workgroups (split over x and y when above the
- * 65,535-per-dimension limit; shaders use `idx`/`wid.x + wid.y * nwg.x` and bound-check).
+ * 65,535-per-dimension limit; shaders use `idx`/`wid.x + wid.y * nwg.x` and bound-check). An input
+ * whose buffer holds another element type than the shader reads is converted into a temporary first.
  */
 export function dispatch(gpu: Gpu, spec: ShaderSpec, inputs: readonly Info[], outputs: readonly Info[], workgroups: number): void {
   if (inputs.length !== spec.inputs.length || outputs.length !== spec.outputs.length) throw new Error(`${spec.name}: binding count mismatch`);
   if (workgroups <= 0) return;
+  const temps: Info[] = [];
+  inputs = inputs.map((t, i) => {
+    const want = spec.inputs[i][1];
+    const have = bufferType(gpu, t);
+    if (have === want) return t;
+    const y = output(gpu, t.shape.slice(), want === "f32" ? "float32" : "int32");
+    dispatch(gpu, convertSpec(size(t.shape), have, want), [t], [y], Math.ceil(size(t.shape) / 256));
+    temps.push(y);
+    return y;
+  });
   const limit = storageLimit(gpu);
   if (inputs.length + outputs.length > limit) throw new Error(`${spec.name}: ${inputs.length + outputs.length} storage buffers exceed this device's ${limit}`);
   const p = pipeline(gpu, shader(spec), spec.name);
@@ -183,6 +213,7 @@ export function dispatch(gpu: Gpu, spec: ShaderSpec, inputs: readonly Info[], ou
     if (profiling) gpu.activeTimers!.push({ name: spec.name, query: Promise.resolve(0) });
     else gpu.submitQueue();
   }
+  for (const t of temps) release(gpu, t);
 }
 
 /** A fresh output tensor (uninitialised: every element must be written). */

@@ -1,9 +1,10 @@
 /**
  * The "wgsl" layer of the webgpu backend's kernel chain (src/kernels/registry.ts): the project's
  * fused `Cd*` kernels as WGSL compute shaders on tfjs-backend-webgpu's buffers, the same names,
- * inputs, attributes and outputs as the native layer's (src/kernels/native.ts), plus CdLinear /
- * CdLinearGrad. src/ops/fused.ts calls them by name; test/kernels.webgpu.test.ts holds each equal to
- * the cpu backend's composite (src/ops/composite.ts), values and gradients.
+ * inputs, attributes and outputs as the native layer's (src/kernels/native.ts), plus larger fusions
+ * the engine sees as one kernel: CdLinear / CdLinearGrad and CdSelfAttention / CdSelfAttentionGrad.
+ * src/ops/fused.ts calls them by name; test/kernels.webgpu.test.ts holds each equal to the cpu
+ * backend's composite (src/ops/composite.ts), values and gradients.
  */
 import type { KernelLayer, LayerKernel } from "../registry";
 import { attentionKernels } from "./attention";
@@ -13,6 +14,7 @@ import { geluKernels } from "./gelu";
 import { layerNormKernels } from "./layerNorm";
 import { linearKernels } from "./linear";
 import { optimizerKernels } from "./optimizer";
+import { selfAttentionKernels } from "./selfAttention";
 import { softXentKernels } from "./softXent";
 import type { WgslKernel } from "./types";
 
@@ -24,6 +26,7 @@ const KERNELS: Record<string, WgslKernel> = {
   ...embeddingKernels,
   ...optimizerKernels,
   ...linearKernels,
+  ...selfAttentionKernels,
 };
 
 /** Names of the wgsl layer's kernels. */
