@@ -40,7 +40,7 @@ async function ourLosses(scale: number, steps: number): Promise<number[]> {
   try {
     for (let s = 0; s < steps; s++) {
       const b = await tp.task.nextBatch();
-      const loss = trainStep(model, phase, b, (g) => opt.apply(phase.trainable, g));
+      const loss = trainStep(model, phase, b, opt);
       losses.push(loss.dataSync()[0]);
       tf.dispose([loss, b.x, b.y as tf.Tensor]);
     }
