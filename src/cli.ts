@@ -8,6 +8,8 @@ import { ConfigError } from "./config";
 import { FileError } from "./io";
 import { experimentCommand } from "./commands/experiment";
 import { mergeCommand, sweepCommand } from "./commands/sweep";
+import { buildNativeCommand } from "./commands/buildNative";
+import { MissingPackageError } from "./optional";
 import { EXPERIMENTS } from "./experiments/registry";
 import { ExperimentName } from "./experiments/experiment";
 
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) =>
   ),
   sweep: { help: "run one shard (--shard i/N) of a grid of configs and seeds", run: sweepCommand },
   merge: { help: "combine a sweep's job folders into one summary", run: mergeCommand },
+  "build-native": { help: "build the optional native kernels (npx curriculum-distill build-native)", run: buildNativeCommand },
 };
 
 const HELP = `usage: curriculum-distill <command> [options]     (curriculum-distill <command> --help)
@@ -44,7 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!c) throw new ConfigError("command", cmd, `expected one of ${Object.keys(COMMANDS).join(", ")}`);
     return await c.run(rest);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof FileError || e instanceof BackendError) {
+    if (e instanceof ConfigError || e instanceof FileError || e instanceof BackendError || e instanceof MissingPackageError) {
       process.stderr.write(`curriculum-distill: ${e.message}\n`);
       return 2;
     }

@@ -53,6 +53,7 @@ export * from "./api";
 export * from "./cost";
 export * from "./stats";
 export { fileHandler, registerFileIo } from "./models/layersIo";
+export { MissingPackageError } from "./optional";
 
 // file:// saving and loading for layers models in Node (tfjs-node, which normally provides it, cannot
 // install here): `await student.save("file://./student")` works once the library is imported.
