@@ -9,6 +9,7 @@ import { FileError } from "./io";
 import { experimentCommand } from "./commands/experiment";
 import { mergeCommand, sweepCommand } from "./commands/sweep";
 import { buildNativeCommand } from "./commands/buildNative";
+import { distillCommand } from "./commands/distill";
 import { MissingPackageError } from "./optional";
 import { EXPERIMENTS } from "./experiments/registry";
 import { ExperimentName } from "./experiments/experiment";
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) =>
   ...Object.fromEntries(
     Object.values(EXPERIMENTS).map((e) => [e.name, { help: HELPS[e.name], run: (argv: readonly string[]) => e.visit((exp, views) => experimentCommand(exp, views, argv)) }]),
   ),
+  distill: { help: "distil a saved TensorFlow.js layers model into a student on data from files (CSV or a tf.data module)", run: distillCommand },
   sweep: { help: "run one shard (--shard i/N) of a grid of configs and seeds", run: sweepCommand },
   merge: { help: "combine a sweep's job folders into one summary", run: mergeCommand },
   "build-native": { help: "build the optional native kernels (npx curriculum-distill build-native)", run: buildNativeCommand },
