@@ -4,8 +4,9 @@
  * node-gyp against Debian's OpenBLAS. `npm ci` runs it through the `install` script with --optional:
  * a failed build prints why and what to install, and the project then runs on pure wasm kernels.
  * `npm run build:native` runs it without --optional (a failure is an error); so does
- * `npx curriculum-distill build-native` in an app that installed the package (npm 11 runs no
- * dependency's install script unless the app allows it, so there the build is this one command).
+ * `npx curriculum-distill build-native` in an app that installed the package: the build for apps
+ * whose install ran no dependency scripts (ignore-scripts, pnpm, npm's allowScripts; npm 11.19 still
+ * runs this one, with a warning that allowScripts does not cover it).
  *
  * node-gyp is the one npm ships (npm puts it on PATH for scripts and names it in
  * npm_config_node_gyp); Node's headers come from npm's `nodedir` setting or the node-gyp cache.

@@ -1,8 +1,9 @@
 /**
  * `curriculum-distill build-native`: builds the optional native kernel library (native/kernels.cc,
- * with node-gyp and OpenBLAS) inside the installed package. npm 11 runs no dependency's install
- * script unless the app allows it, so in an app that installed the package this is how the kernels
- * get built: `npx curriculum-distill build-native`. Exit code: the build script's (0 built, 1 failed).
+ * with node-gyp and OpenBLAS) inside the installed package: `npx curriculum-distill build-native`
+ * from an app. The package's install script tries the same build, but installs that run no
+ * dependency scripts (ignore-scripts, pnpm, npm's allowScripts) skip it, and a build that failed for
+ * want of OpenBLAS's headers is retried here once they are installed. Exit code: the build script's.
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
