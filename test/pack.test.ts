@@ -119,7 +119,7 @@ export async function run(out: string): Promise<number> {
 const TS_IMPORTS = `import * as tf from "@tensorflow/tfjs";
 import { DataBatch, DistillOptions, DistillResult, TappedModel, distill, fromLayersModel } from "curriculum-distill";`;
 
-test("npm pack -> fresh app: installs without overrides or optional packages, type-checks strictly, distils from import and require", { timeout: 900_000 }, (t) => {
+test("npm pack -> fresh app: installs without overrides or optional packages, type-checks strictly, distils from import and require", { timeout: 1_200_000 }, (t) => {
   if (!fs.existsSync(path.join(ROOT, "dist", "index.js")) || !fs.existsSync(path.join(ROOT, "dist", "index.mjs"))) {
     throw new Error("dist/ is not built: run npm run build first");
   }
@@ -178,6 +178,28 @@ test("npm pack -> fresh app: installs without overrides or optional packages, ty
       assert.deepEqual(extra, [], `${entry}: loading the library loads TensorFlow.js and small dependencies only`);
     }
     const tRun = Date.now();
+
+    // The optional packages are absent here: each use says which package to install, in one line.
+    fs.writeFileSync(
+      path.join(app, "missing.cjs"),
+      `const cd = require("curriculum-distill");
+const out = {};
+const tryIt = async (k, f) => { try { await f(); out[k] = "no error"; } catch (e) { out[k] = e.name + ": " + e.message; } };
+(async () => {
+  await tryIt("tables", () => cd.danfo());
+  await tryIt("figures", () => cd.plotlyBundlePath());
+  await tryIt("wasm", () => cd.initBackend("wasm"));
+  await tryIt("webgpu", () => cd.initBackend("webgpu"));
+  process.stdout.write(JSON.stringify(out));
+})();
+`,
+    );
+    const missing = JSON.parse(run(process.execPath, ["missing.cjs"], app)) as Record<string, string>;
+    assert.equal(missing.tables, 'MissingPackageError: tables (DataFrames) needs the npm package "danfojs", which is not installed: npm install danfojs');
+    assert.match(missing.figures, /^MissingPackageError: .*"plotly.js-basic-dist-min".*npm install plotly.js-basic-dist-min$/);
+    assert.match(missing.wasm, /^BackendError: backend: wasm: needs the npm package @tensorflow\/tfjs-backend-wasm: npm install @tensorflow\/tfjs-backend-wasm@4\.20\.0$/);
+    assert.match(missing.webgpu, /^BackendError: backend: webgpu: needs the npm packages webgpu and @tensorflow\/tfjs-backend-webgpu: npm install webgpu @tensorflow\/tfjs-backend-webgpu@4\.20\.0$/);
+    for (const m of Object.values(missing)) assert.doesNotMatch(m, /\n/, "one line");
 
     // The CLI runs from the app; the native kernels' command is there.
     assert.match(run("npx", ["--no-install", "curriculum-distill", "build-native", "--help"], app), /npx curriculum-distill build-native/);
