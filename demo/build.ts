@@ -7,8 +7,8 @@
  *   tsx demo/build.ts [--out DIR] [--no-minify]
  *
  * Node-only code must not reach the bundle. One library module the page needs mixes it in:
- * src/native/addon.ts (the N-API addon, found on the file system) sits under every op through
- * src/native/kernels.ts, so it is aliased to demo/src/nativeAddonShim.ts (the addon is "not
+ * src/kernels/addon.ts (the N-API addon, found on the file system) sits under every op through
+ * src/kernels/native.ts, so it is aliased to demo/src/nativeAddonShim.ts (the addon is "not
  * available", as in Node when it is not built). Any other import of a Node built-in from src/ or
  * demo/ fails the build, and so does any bundled module on the list below.
  */
@@ -19,7 +19,7 @@ import * as esbuild from "esbuild";
 const ROOT = path.resolve(__dirname, "..");
 const NODE_BUILTIN = /^(node:.*|fs|path|os|child_process|worker_threads|crypto|url|util|stream|events|http|https|net|zlib|readline|module)$/;
 /** Library modules that are Node-only (files, threads, terminals): never in the page. */
-const NODE_ONLY = ["src/backend.ts", "src/io.ts", "src/progress.ts", "src/native/addon.ts", "src/experiments/engine.ts", "src/experiments/teachers.ts", "src/train/run.ts", "src/train/state.ts", "src/train/checkpoints.ts", "src/experiments/results.ts"];
+const NODE_ONLY = ["src/backend.ts", "src/io.ts", "src/progress.ts", "src/kernels/addon.ts", "src/experiments/engine.ts", "src/experiments/teachers.ts", "src/train/run.ts", "src/train/state.ts", "src/train/checkpoints.ts", "src/experiments/results.ts"];
 
 function parseArgs(argv: string[]): { out: string; minify: boolean } {
   let out = path.join(ROOT, "demo", "dist");
@@ -36,8 +36,8 @@ const browserOnly: esbuild.Plugin = {
   name: "browser-only",
   setup(build) {
     const shim = path.join(ROOT, "demo", "src", "nativeAddonShim.ts");
-    build.onResolve({ filter: /\/native\/addon$|^\.\/addon$/ }, (a) =>
-      a.importer.startsWith(path.join(ROOT, "src")) && path.resolve(a.resolveDir, a.path) === path.join(ROOT, "src", "native", "addon") ? { path: shim } : undefined,
+    build.onResolve({ filter: /\/kernels\/addon$|^\.\/addon$/ }, (a) =>
+      a.importer.startsWith(path.join(ROOT, "src")) && path.resolve(a.resolveDir, a.path) === path.join(ROOT, "src", "kernels", "addon") ? { path: shim } : undefined,
     );
     build.onResolve({ filter: NODE_BUILTIN }, (a) => {
       const ours = a.importer.startsWith(path.join(ROOT, "src")) || a.importer.startsWith(path.join(ROOT, "demo"));

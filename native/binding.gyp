@@ -2,10 +2,15 @@
   "targets": [
     {
       "target_name": "cd_native",
-      "sources": ["kernels.cc"],
+      "sources": ["kernels.cc", "mlp.cc", "conv.cc"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-O3", "-march=native", "-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lopenblas"]
+      "cflags_cc": ["-O3", "-fopenmp", "-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lopenblas", "-fopenmp"],
+      "conditions": [
+        ["target_arch=='x64'", {
+          "cflags_cc": ["-march=x86-64-v2", "-mtune=generic"]
+        }]
+      ]
     }
   ]
 }

@@ -3,7 +3,7 @@
 benchmarks, computed with the PyTorch peers' own models and losses (../shared/peer/*.py, imported,
 not copied), one thread.
 
-  /usr/bin/python3 scripts/peer_bench.py --peer ../shared/peer [--sections mlp,transformer,mlm] [--effort 1]
+  /usr/bin/python3 scripts/peer_bench.py --peer ../shared/peer [--sections mlp,transformer,mlm,paper] [--effort 1]
 
 Prints one JSON object: {"torch": version, "threads": 1, "mlp": {...}, "transformer": {...}, "mlm": {...}}
 with, per section, teacherStepMs, oneshotStepMs (teacher forward included), scratchStepMs and
@@ -11,6 +11,7 @@ tapStepMs (one per tap phase: the teacher's forward up to the tapped block, then
 forward up to its block, backward and optimiser step), the keys the project's bench uses.
 
 Shapes (as the project's bench): mlp = parity main (n 50, teacher 1000, student 20, batch 32, SGD);
+paper = the papers' scale (n 100, teacher 50,000, student 100, batch 1, SGD 0.005; students also at batch 32);
 transformer = parity-transformer main (n 20, teacher 2 x 64 / 8 heads, student 2 x 16 / 2 heads,
 batch 64, Adam); mlm = the reference (vocabulary 8000, sequences of 64, batch 64, teacher 4 x 128 / 4
 heads, student 4 x 32 / 2 heads, AdamW with gradient clipping, layer-normalised tap targets).
@@ -60,10 +61,9 @@ def timed(step, effort, min_s=1.0, warmup=3, max_iters=20000):
     return round(1000 * (time.perf_counter() - t0) / n, 4)
 
 
-def bench_mlp(peer, effort):
+def bench_mlp(peer, effort, n=50, k=5, W=1000, w=20, B=32, lr=0.1, student_batches=()):
     P = load(peer, "torch_parity")
     gen = torch.Generator().manual_seed(0)
-    n, k, W, w, B = 50, 5, 1000, 20, 32
     teacher = P.req(P.init_mlp(gen, n, W, "cpu"))
     student = P.req(P.init_mlp(gen, n, w, "cpu"))
     frozen = {kk: v.detach() for kk, v in teacher.items()}
@@ -71,27 +71,37 @@ def bench_mlp(peer, effort):
 
     def teacher_step():
         x, y = P.batch(gen, B, n, k, "cpu")
-        P.sgd(teacher, F.cross_entropy(P.logits(teacher, x), y), 0.1, list(teacher))
+        P.sgd(teacher, F.cross_entropy(P.logits(teacher, x), y), lr, list(teacher))
 
-    def scratch_step():
-        x, y = P.batch(gen, B, n, k, "cpu")
-        P.sgd(student, F.cross_entropy(P.logits(student, x), y), 0.1, list(student))
+    def scratch_step(b=B):
+        x, y = P.batch(gen, b, n, k, "cpu")
+        P.sgd(student, F.cross_entropy(P.logits(student, x), y), lr, list(student))
 
-    def oneshot_step():
-        x, _ = P.batch(gen, B, n, k, "cpu")
+    def oneshot_step(b=B):
+        x, _ = P.batch(gen, b, n, k, "cpu")
         with torch.no_grad():
             target = torch.softmax(P.logits(frozen, x), 1)
         loss = -(target * torch.log_softmax(P.logits(student, x), 1)).sum(1).mean()
-        P.sgd(student, loss, 0.1, list(student))
+        P.sgd(student, loss, lr, list(student))
 
-    def tap_step():
-        x, _ = P.batch(gen, B, n, k, "cpu")
+    def tap_step(b=B):
+        x, _ = P.batch(gen, b, n, k, "cpu")
         with torch.no_grad():
             z = P.hidden(frozen, x) @ proj.T
-        P.sgd(student, ((P.hidden(student, x) - z) ** 2).sum(1).mean(), 0.05, ["W1", "b1"])
+        P.sgd(student, ((P.hidden(student, x) - z) ** 2).sum(1).mean(), lr / 2, ["W1", "b1"])
 
-    return {"teacherStepMs": timed(teacher_step, effort), "oneshotStepMs": timed(oneshot_step, effort),
-            "scratchStepMs": timed(scratch_step, effort), "tapStepMs": [timed(tap_step, effort)]}
+    out = {"teacherStepMs": timed(teacher_step, effort), "oneshotStepMs": timed(oneshot_step, effort),
+           "scratchStepMs": timed(scratch_step, effort), "tapStepMs": [timed(tap_step, effort)]}
+    for sb in student_batches:
+        out[f"batch{sb}"] = {"oneshotStepMs": timed(lambda: oneshot_step(sb), effort), "scratchStepMs": timed(lambda: scratch_step(sb), effort),
+                             "tapStepMs": [timed(lambda: tap_step(sb), effort)]}
+    return out
+
+
+def bench_paper(peer, effort):
+    """The papers' scale (the `paper` preset): n 100, k 6, teacher 50,000, student 100, batch 1, SGD 0.005;
+    the students' steps also at the preset's student batch (32)."""
+    return bench_mlp(peer, effort, n=100, k=6, W=50000, w=100, B=1, lr=0.005, student_batches=(32,))
 
 
 def bench_transformer(peer, effort):
@@ -206,7 +216,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = {"torch": torch.__version__, "threads": a.threads}
-    fns = {"mlp": bench_mlp, "transformer": bench_transformer, "mlm": bench_mlm}
+    fns = {"mlp": bench_mlp, "transformer": bench_transformer, "mlm": bench_mlm, "paper": bench_paper}
     for s in a.sections.split(","):
         out[s] = fns[s](a.peer, a.effort)
         print(f"peer_bench: {s} {json.dumps(out[s])}", file=sys.stderr, flush=True)

@@ -5,10 +5,10 @@
  * hardware GPU, wasm, cpu. `--backend NAME` / `CD_BACKEND` forces one; it throws a `BackendError`
  * (one line, the CLI exits 2) when that backend cannot start.
  *
- * - wasm: the batched matMul kernels are re-registered so that transposed and 3-D products take
- *   XNNPACK's fast path (src/wasmKernels.ts), and when the native library is built
- *   (`npm run build:native`, src/native/) products go to OpenBLAS and the transformer's pieces to
- *   fused native kernels. `CD_NATIVE=0` keeps the pure-wasm kernels.
+ * - wasm: the kernel chain of src/kernels/ is installed: the "xnnpack" layer (transposed and 3-D
+ *   products on XNNPACK's fast path) and, when the native library is built (`npm run
+ *   build:native`, native/), the "native" layer (products on OpenBLAS, the transformer's pieces and
+ *   the MLP step as fused kernels). `CD_NATIVE=0` keeps the pure-wasm kernels.
  * - webgpu: @tensorflow/tfjs-backend-webgpu on Dawn (the `webgpu` npm package). Automatic selection
  *   takes it only for a hardware adapter; on a machine without a GPU it is never picked silently.
  *   Asked for explicitly with no hardware adapter, it falls back to SwiftShader's Vulkan driver
@@ -17,9 +17,10 @@
 import * as fs from "node:fs";
 import { execFileSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { nativeAddon, nativeUnavailableReason } from "./native/addon";
+import { installBackendKernels } from "./kernels";
+import { nativeAddon, nativeUnavailableReason } from "./kernels/addon";
+import { nativeActive } from "./kernels/native";
 import { hasPackage } from "./optional";
-import { nativeActive, registerNativeKernels } from "./native/kernels";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKENDS: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
@@ -71,8 +72,7 @@ async function setWasm(): Promise<boolean> {
     for (const l of process.listeners("unhandledRejection")) if (!before.has(l)) process.removeListener("unhandledRejection", l);
     for (const l of process.listeners("uncaughtException")) if (!beforeExc.has(l)) process.removeListener("uncaughtException", l);
     if (!ok) return false;
-    require("./wasmKernels").registerFastWasmKernels();
-    registerNativeKernels();
+    installBackendKernels("wasm");
     return true;
   } catch {
     return false;
@@ -178,6 +178,7 @@ async function setWebGpu(explicit: boolean): Promise<boolean> {
     return new webgpu.WebGPUBackend(device, a.info);
   }, 3);
   if (!(await tf.setBackend("webgpu"))) return false;
+  installBackendKernels("webgpu");
   adapter = info;
   if (info.software) {
     process.stderr.write(`backend: webgpu has no hardware adapter here; using the software adapter ${info.vendor}/${info.architecture} (${info.description}): correct but slow\n`);

@@ -89,7 +89,7 @@ test("student states: a bit flip, a truncated state JSON, and shapes that do not
     // The same run folder with a wider student: the saved shapes do not fit.
     const wide = resolveParityConfig("smoke", { ...cfg, studentWidth: 9 });
     await assert.rejects(student(wide, teacher, { dir, saveEvery: 1 }), (e: unknown) =>
-      e instanceof CheckpointError && e.file === `${wbase}.json` && /tensor "model\/W1" has shape \[12,8\], the model expects \[12,9\]/.test(e.message));
+      e instanceof CheckpointError && e.file === `${wbase}.json` && /tensor "model\/W1" has shape \[8,12\], the model expects \[9,12\]/.test(e.message));
 
     // Intact again: it resumes and finishes.
     const done = await again();

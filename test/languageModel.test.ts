@@ -75,7 +75,7 @@ test("no tensor leak per step (tap and output phases, evaluation), teacher uncha
       const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
       const step = async () => {
         const b = await task.nextBatch();
-        trainStep(student, phase, b, (g) => opt.apply(phase.trainable, g)).dispose();
+        trainStep(student, phase, b, opt).dispose();
         disposeBatch(b);
         await task.evaluate(student);
       };

@@ -122,7 +122,7 @@ test("a layers MLP with the project MLP's weights follows the same curriculum-ex
   const viaLayers = await run((rng) => {
     const ref = createMlp({ inputDim: 12, width: 24, outputDim: 2 }, rng);
     const m = mlpLayers(12, 24, `mlp-${rng.next()}`);
-    m.getLayer("hidden").setWeights([ref.W1, ref.b1]);
+    m.getLayer("hidden").setWeights([tf.transpose(ref.W1), ref.b1]); // Dense keeps [in, width]
     m.getLayer("out").setWeights([ref.W2, ref.b2]);
     ref.dispose();
     return fromLayersModel(m);

@@ -28,7 +28,7 @@ test("forward pass and taps equal the hand computation", async () => {
   await useBackend();
   const m = createMlp({ inputDim: 2, width: 2, outputDim: 2 }, new Rng("x"));
   m.load({
-    W1: tf.tensor2d([[1, -1], [2, 0.5]]), // [in, width]
+    W1: tf.tensor2d([[1, 2], [-1, 0.5]]), // [width, in]: unit 0 = (1, 2), unit 1 = (-1, 0.5)
     b1: tf.tensor1d([0, -1]),
     W2: tf.tensor2d([[1, 0], [0, 2]]),
     b2: tf.tensor1d([0.5, 0]),
@@ -53,7 +53,7 @@ test("snapshot and load round-trip between instances; shape mismatch is named", 
   b.load(snap);
   for (let i = 0; i < 4; i++) assert.deepEqual(Array.from(a.variables[i].dataSync()), Array.from(b.variables[i].dataSync()));
   const c = createMlp({ inputDim: 3, width: 5, outputDim: 2 }, new Rng("c"));
-  assert.throws(() => c.load(snap), /weight "W1" has shape \[3,4\], expected \[3,5\]/);
+  assert.throws(() => c.load(snap), /weight "W1" has shape \[4,3\], expected \[5,3\]/);
   [a, b, c].forEach((m) => m.dispose());
   Object.values(snap).forEach((t) => t.dispose());
 });

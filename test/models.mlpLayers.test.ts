@@ -25,7 +25,7 @@ test("createMlpLayers: the same stream draws createMlp's weights; `from` copies 
   assert.deepEqual(drawn.layers.map((l) => l.name), ["hidden", "logits"]);
   for (const m of [drawn, copied]) {
     const w = m.getWeights();
-    [ref.W1, ref.b1, ref.W2, ref.b2].forEach((v, i) => assert.deepEqual(values(w[i]), values(v), `${m.name} weight ${i}`));
+    [tf.transpose(ref.W1), ref.b1, ref.W2, ref.b2].forEach((v, i) => assert.deepEqual(values(w[i]), values(v), `${m.name} weight ${i}`));
   }
   const x = parityTensors(parityTask(7, 2), new Rng("x"), 9).xs;
   const a = tf.tidy(() => values(ref.forward(x).logits));

@@ -4,8 +4,8 @@
  * composite ops). Where the native library is not built, only the latter is tested and the reason
  * is printed once; `CD_REQUIRE_NATIVE=1` (set by .ci/run) turns that into a failure.
  */
-import { nativeUnavailableReason } from "../src/native/addon";
-import { registerNativeKernels, unregisterNativeKernels } from "../src/native/kernels";
+import { nativeUnavailableReason } from "../src/kernels/addon";
+import { installBackendKernels } from "../src/kernels";
 
 export type WasmKernels = "native" | "xnnpack";
 
@@ -20,9 +20,9 @@ export const WASM_KERNELS: readonly WasmKernels[] = reason === "" ? ["native", "
 /** Switch the wasm backend's kernel set (call after initBackend("wasm")). */
 export function setWasmKernels(k: WasmKernels): void {
   if (k === "native") {
-    if (!registerNativeKernels()) throw new Error(`native kernels unavailable: ${nativeUnavailableReason()}`);
+    if (!installBackendKernels("wasm").includes("native")) throw new Error(`native kernels unavailable: ${nativeUnavailableReason()}`);
   } else {
-    unregisterNativeKernels();
+    installBackendKernels("wasm", ["xnnpack", "conv"]); // conv: its pure fallback (native is off)
   }
 }
 
@@ -32,6 +32,6 @@ export function withWasmKernels<T>(k: WasmKernels, f: () => T): T {
   try {
     return f();
   } finally {
-    registerNativeKernels();
+    installBackendKernels("wasm");
   }
 }

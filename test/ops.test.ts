@@ -9,9 +9,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { nativeAddon } from "../src/native/addon";
+import { nativeAddon } from "../src/kernels/addon";
 import { attention, columnSum, embeddingLookup, geluTanh, layerNorm, linear, softCrossEntropyRows } from "../src/ops";
-import { adamUpdate, sgdUpdate } from "../src/ops/native";
+import { adamUpdate, sgdUpdate } from "../src/ops/fused";
 import { Rng } from "../src/rng";
 import { WASM_KERNELS, setWasmKernels, withWasmKernels } from "./nativeHelpers";
 

@@ -78,7 +78,7 @@ test("teachers' curves, a given final figure or none; distill events drive the s
   onEvent({ type: "eval", step: 0, samples: 0, phase: "teacher", accuracy: 0.5, loss: 0.69, trainLoss: NaN, seconds: 0, teacherFlops: 0, studentFlops: 0 });
   onEvent({ type: "tick", step: 50, samples: 1600, phase: "teacher", seconds: 1, evaluating: false });
   onEvent({ type: "eval", step: 100, samples: 3200, phase: "teacher", accuracy: 0.8, loss: 0.4, trainLoss: 0.4, seconds: 2, teacherFlops: 0, studentFlops: 0 });
-  onEvent({ type: "phase", step: 0, samples: 0, phase: "teacher", index: 0 });
+  onEvent({ type: "phase", step: 0, samples: 0, phase: "teacher", index: 0, seconds: 0 });
   assert.deepEqual(Object.keys(live.curves()).sort(), ["oneshot seed 0", "teacher seed 1"]);
   assert.deepEqual(live.curves()["oneshot seed 0"], { samples: [0, 3200], accuracy: [0.5, 0.8] });
   live.finish(null);

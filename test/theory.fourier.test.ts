@@ -138,16 +138,16 @@ test("teacherCorrelations on a hand-built parity teacher: output ~ chi_S has no 
   const M = 4;
   const task = parityTask(n, 2);
   const mlp = createMlp({ inputDim: n, width: M, outputDim: 2 }, rootRng(0).derive("t"));
-  const W1 = new Float32Array(n * M); // [n, M]
-  W1[0 * M + 0] = 1;
-  W1[1 * M + 0] = 1;
-  W1[0 * M + 1] = -1;
-  W1[1 * M + 1] = -1;
+  const W1 = new Float32Array(M * n); // [M, n]: unit 0 = x0 + x1, unit 1 = -x0 - x1
+  W1[0 * n + 0] = 1;
+  W1[0 * n + 1] = 1;
+  W1[1 * n + 0] = -1;
+  W1[1 * n + 1] = -1;
   const W2 = new Float32Array(M * 2); // [M, 2]
   W2[0 * 2 + 0] = 1;
   W2[1 * 2 + 0] = 1;
   tf.tidy(() => {
-    mlp.W1.assign(tf.tensor2d(W1, [n, M]));
+    mlp.W1.assign(tf.tensor2d(W1, [M, n]));
     mlp.b1.assign(tf.zeros([M]));
     mlp.W2.assign(tf.tensor2d(W2, [M, 2]));
     mlp.b2.assign(tf.zeros([2]));

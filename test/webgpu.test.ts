@@ -117,7 +117,7 @@ test("webgpu equals cpu: one curriculum-extraction tap step and one output step,
     for (const phase of [plan.phases[0], plan.phases[plan.phases.length - 1]]) {
       const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
       const batch = { x: tf.tensor2d(xs, [8, 10], "int32"), y: tf.tensor1d(ys, "int32"), size: 8 };
-      const loss = trainStep(student, phase, batch, (g) => opt.apply(phase.trainable, g));
+      const loss = trainStep(student, phase, batch, opt);
       losses.push((await loss.data())[0]);
       tf.dispose([loss, batch.x, batch.y]);
       opt.dispose();

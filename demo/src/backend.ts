@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgl";
 import "@tensorflow/tfjs-backend-webgpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { registerFastWasmKernels } from "../../src/wasmKernels";
+import { installBackendKernels } from "../../src/kernels";
 
 export type PageBackend = "webgpu" | "webgl" | "wasm";
 export type BackendRequest = PageBackend | "auto";
@@ -96,7 +96,7 @@ async function setWasm(): Promise<string | null> {
   }
   if (!(await tf.setBackend("wasm").catch(() => false))) return null;
   // The library's batched-matMul kernels for XNNPACK's fast path (the CLI's wasm backend uses them too).
-  registerFastWasmKernels();
+  installBackendKernels("wasm");
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const threads = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
   return `wasm${simd ? ", SIMD" : ""}${threads ? ", threads" : ""}`;

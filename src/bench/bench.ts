@@ -6,12 +6,16 @@
  *
  *   npm run bench                          # table on stdout, JSON written to data/bench/
  *   npm run bench -- --json                # one JSON object on stdout (progress on stderr)
- *   npm run bench -- --quick               # shorter timings
+ *   npm run bench -- --quick               # shorter timings (--effort 0.3)
+ *   npm run bench -- --effort X            # timed duration scale (default 1; 0.05 on a software WebGPU adapter)
  *   npm run bench -- --sections mlp,mlm    # a subset
  *   npm run bench -- --backend webgpu      # any backend (CD_BACKEND too)
  *   npm run bench -- --peer DIR | --no-peer
  *   npm run bench -- --soak N              # N one-shot steps per section for the memory check (default 300; 0 = off)
  *   npm run bench -- --profile             # also where one step's time goes, per kernel (tf.profile)
+ *
+ * Every section reports `kernelsPerStep` {teacher, oneshot, scratch, tap: [...]}: the kernels one step
+ * runs as tf.profile counts them (kernels, custom-gradient scopes and the copies they save), on any backend.
  *   npm run bench -- --kernels             # also the wasm matMul micro-benchmarks (src/bench/kernels.ts)
  *   npm run bench -- --e2e                 # also the MLP main reproduction end to end, ours and PyTorch's
  *
@@ -24,7 +28,7 @@ import { spawnSync } from "node:child_process";
 import { backendInfo, describeBackend, initBackend } from "../backend";
 import { writeJsonAtomic } from "../io";
 import { alignedTable } from "../report/text";
-import { KernelProfile, MemoryReport, SECTIONS, Section, StepTimes, benchSection, profileSection, soak } from "./steps";
+import { KernelCounts, KernelProfile, MemoryReport, SECTIONS, Section, StepTimes, benchSection, kernelCounts, profileSection, soak } from "./steps";
 
 const PYTHON = "/usr/bin/python3"; // Debian's: the default python3 here has no torch
 
@@ -33,6 +37,8 @@ export interface SectionReport extends StepTimes {
   pytorch: StepTimes | null;
   /** ours / PyTorch per key (null without PyTorch). */
   ratio: { teacherStepMs: number; oneshotStepMs: number; scratchStepMs: number; tapStepMs: number[] } | null;
+  /** Kernels one step runs, as tf.profile counts them. */
+  kernelsPerStep: KernelCounts;
 }
 
 function arg(argv: readonly string[], name: string): string | undefined {
@@ -67,29 +73,40 @@ function table(report: Record<string, unknown>, sections: readonly Section[]): s
   const f = (v: number | undefined) => (v === undefined ? "" : v < 10 ? v.toFixed(3) : v.toFixed(1));
   for (const s of sections) {
     const r = report[s] as SectionReport;
-    const line = (name: string, ours: number, theirs?: number, ratio?: number) => rows.push([s, name, f(ours), f(theirs), ratio === undefined ? "" : ratio.toFixed(2)]);
-    line("teacher step", r.teacherStepMs, r.pytorch?.teacherStepMs, r.ratio?.teacherStepMs);
-    line("one-shot step (teacher forward included)", r.oneshotStepMs, r.pytorch?.oneshotStepMs, r.ratio?.oneshotStepMs);
-    line("scratch step", r.scratchStepMs, r.pytorch?.scratchStepMs, r.ratio?.scratchStepMs);
-    r.tapStepMs.forEach((v, i) => line(`cx tap step, phase ${i + 1}`, v, r.pytorch?.tapStepMs[i], r.ratio?.tapStepMs[i]));
+    const k = r.kernelsPerStep;
+    const line = (name: string, kernels: number, ours: number, theirs?: number, ratio?: number) => rows.push([s, name, String(kernels), f(ours), f(theirs), ratio === undefined ? "" : ratio.toFixed(2)]);
+    line("teacher step", k.teacher, r.teacherStepMs, r.pytorch?.teacherStepMs, r.ratio?.teacherStepMs);
+    line("one-shot step (teacher forward included)", k.oneshot, r.oneshotStepMs, r.pytorch?.oneshotStepMs, r.ratio?.oneshotStepMs);
+    line("scratch step", k.scratch, r.scratchStepMs, r.pytorch?.scratchStepMs, r.ratio?.scratchStepMs);
+    r.tapStepMs.forEach((v, i) => line(`cx tap step, phase ${i + 1}`, k.tap[i], v, r.pytorch?.tapStepMs[i], r.ratio?.tapStepMs[i]));
   }
-  return alignedTable(["shapes", "step", "ours ms", "PyTorch ms", "ours / PyTorch"], rows);
+  return alignedTable(["shapes", "step", "kernels", "ours ms", "PyTorch ms", "ours / PyTorch"], rows);
 }
 
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes("--json");
   const quick = argv.includes("--quick");
-  const effort = quick ? 0.3 : 1;
   const sections = (arg(argv, "--sections") ?? SECTIONS.join(",")).split(",") as Section[];
   for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`--sections: unknown section "${s}" (expected ${SECTIONS.join(", ")})`);
   await initBackend(arg(argv, "--backend"));
   const log = (s: string) => process.stderr.write(s + "\n");
   const info = backendInfo();
-  log(`bench: ${describeBackend()}${quick ? " (quick)" : ""}; sections ${sections.join(", ")}`);
+  // A software WebGPU adapter (SwiftShader) takes seconds per transformer step: time a few steps only.
+  const effortArg = arg(argv, "--effort");
+  const effort = effortArg !== undefined ? Number(effortArg) : quick ? 0.3 : info.adapter?.software ? 0.05 : 1;
+  if (!(effort > 0)) throw new Error(`--effort: expected a number > 0, got "${effortArg}"`);
+  log(`bench: ${describeBackend()}${effort !== 1 ? ` (effort ${effort})` : ""}; sections ${sections.join(", ")}`);
   const report: Record<string, unknown> = { backend: info.backend, adapter: info.adapter, native: info.native, node: process.version, cpus: os.cpus().length, date: new Date().toISOString() };
 
   const ours: Partial<Record<Section, StepTimes>> = {};
-  for (const s of sections) ours[s] = await benchSection(s, effort, log);
+  const profiles: Partial<Record<Section, KernelProfile[]>> = {};
+  const counts: Partial<Record<Section, KernelCounts>> = {};
+  for (const s of sections) {
+    ours[s] = await benchSection(s, effort, log);
+    profiles[s] = await profileSection(s, 12, true);
+    counts[s] = await kernelCounts(s, profiles[s]);
+    log(`  ${s} kernels per step: ${JSON.stringify(counts[s])}`);
+  }
 
   const peerDir = arg(argv, "--peer") ?? path.join("..", "shared", "peer");
   let peer: ReturnType<typeof peerTimes> = { times: null, reason: "--no-peer" };
@@ -101,7 +118,7 @@ export async function main(argv: string[]): Promise<void> {
   report.pytorchSkipped = peer.times === null ? peer.reason : null;
   for (const s of sections) {
     const theirs = peer.times?.[s];
-    report[s] = { ...ours[s]!, pytorch: theirs ?? null, ratio: ratios(ours[s]!, theirs) } satisfies SectionReport;
+    report[s] = { ...ours[s]!, pytorch: theirs ?? null, ratio: ratios(ours[s]!, theirs), kernelsPerStep: counts[s]! } satisfies SectionReport;
   }
 
   const soakSteps = Number(arg(argv, "--soak") ?? (quick ? 60 : 300));
@@ -115,11 +132,7 @@ export async function main(argv: string[]): Promise<void> {
     report.memory = memory;
   }
 
-  if (argv.includes("--profile")) {
-    const profiles: Record<string, KernelProfile[]> = {};
-    for (const s of sections) profiles[s] = await profileSection(s);
-    report.profile = profiles;
-  }
+  if (argv.includes("--profile")) report.profile = profiles;
   if (argv.includes("--kernels")) {
     const { benchKernels } = await import("./kernels");
     report.kernels = await benchKernels({ effort, log });

@@ -1,6 +1,6 @@
 /**
  * Benchmark of the wasm matMul kernels: stock tfjs-backend-wasm vs the re-registered fast kernels
- * (src/wasmKernels.ts) vs the pure-JS cpu backend.
+ * (src/kernels/xnnpack.ts) vs the pure-JS cpu backend.
  *
  *   npx tsx src/bench/kernels.ts            # prints a table and the JSON
  *   npx tsx src/bench/kernels.ts --quick    # fewer repetitions
@@ -10,7 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { BACKENDS, BackendName, initBackend } from "../backend";
-import { BATCH_LOOP_MIN_FLOPS, registerFastWasmKernels, unregisterFastWasmKernels } from "../wasmKernels";
+import { installBackendKernels } from "../kernels";
+import { BATCH_LOOP_MIN_FLOPS } from "../kernels/xnnpack";
 
 type Mode = "wasm-stock" | "wasm-fast" | "cpu";
 const MODES: Mode[] = ["wasm-stock", "wasm-fast", "cpu"];
@@ -41,8 +42,7 @@ async function useMode(mode: Mode): Promise<void> {
   }
   if (tf.findBackend("wasm") === null) await initBackend("wasm"); // loads it (and registers the fast kernels)
   await tf.setBackend("wasm");
-  if (mode === "wasm-fast") registerFastWasmKernels();
-  else unregisterFastWasmKernels();
+  installBackendKernels("wasm", mode === "wasm-fast" ? ["xnnpack"] : []);
 }
 
 function lcg(seed: number): () => number {

@@ -6,6 +6,8 @@
  *   transformer  parity-transformer main: n 20, teacher 2 x 64 / 8 heads, student 2 x 16 / 2 heads, batch 64, Adam
  *   mlm          masked-LM reference: vocabulary 8000, sequences of 64, batch 64, teacher 4 x 128 / 4 heads,
  *                student 4 x 32 / 2 heads, AdamW, layer-normalised tap targets
+ *   paper        parity at the papers' scale (the `paper` preset): n 100, k 6, teacher 50,000, student
+ *                100, batch 1, SGD 0.005; the students' steps also at the preset's student batch (32)
  *
  * Each section gives teacherStepMs (a teacher step on labels), oneshotStepMs (teacher forward + student
  * step), scratchStepMs (student on labels) and tapStepMs (one per curriculum-extraction tap phase:
@@ -27,7 +29,7 @@ import { Rng, rootRng } from "../rng";
 import { trainStep } from "../train/loop";
 import { OptimizerSpec, createOptimizer } from "../train/optimizers";
 
-export const SECTIONS = ["mlp", "transformer", "mlm"] as const;
+export const SECTIONS = ["mlp", "transformer", "mlm", "paper"] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface StepTimes {
@@ -35,6 +37,8 @@ export interface StepTimes {
   oneshotStepMs: number;
   scratchStepMs: number;
   tapStepMs: number[];
+  /** The student steps again at another batch (the paper section: the preset's student batch). */
+  [batchKey: `batch${number}`]: { oneshotStepMs: number; scratchStepMs: number; tapStepMs: number[] };
 }
 
 interface Setup {
@@ -46,6 +50,8 @@ interface Setup {
   normalize: "none" | "layernorm";
   /** Minimum milliseconds timed per step kind (times `effort`). */
   minMs: number;
+  /** Student batches timed besides the section's own (a task per batch). */
+  studentTasks?: Record<number, Task & { dispose?(): void }>;
   dispose(): void;
 }
 
@@ -72,7 +78,7 @@ function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<vo
   const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
   const step = async () => {
     const b = await task.nextBatch();
-    const loss = trainStep(model, phase, b, (g) => opt.apply(phase.trainable, g));
+    const loss = trainStep(model, phase, b, opt);
     // One host read per step, as a loop that logs its loss would do; it also waits for the device
     // (asynchronously: WebGPU has no synchronous read in Node).
     await loss.data();
@@ -83,6 +89,17 @@ function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<vo
 }
 
 function setup(section: Section, rng: Rng): Setup {
+  if (section === "paper") {
+    const task = parityStream(parityTask(100, 6), rng.derive("data"), rng.derive("heldout"), 1, 64);
+    const task32 = parityStream(parityTask(100, 6), rng.derive("data32"), rng.derive("heldout"), 32, 64);
+    const teacher = createMlp({ inputDim: 100, width: 50000, outputDim: 2 }, rng.derive("teacher"));
+    const student = createMlp({ inputDim: 100, width: 100, outputDim: 2 }, rng.derive("student"));
+    return {
+      task, teacher, student, optimizer: { kind: "sgd", lr: 0.005 }, tapOptimizer: { kind: "sgd", lr: 0.0025 }, normalize: "none", minMs: 1500,
+      studentTasks: { 32: task32 },
+      dispose: () => [task, task32, teacher, student].forEach((d) => d.dispose()),
+    };
+  }
   if (section === "mlp") {
     const task = parityStream(parityTask(50, 5), rng.derive("data"), rng.derive("heldout"), 32, 256);
     const teacher = createMlp({ inputDim: 50, width: 1000, outputDim: 2 }, rng.derive("teacher"));
@@ -122,22 +139,63 @@ function setup(section: Section, rng: Rng): Setup {
 export interface KernelProfile {
   step: string;
   kernels: number;
+  /** WebGPU only: compute dispatches the step recorded (a fused kernel may record several; a reshape none). */
+  dispatches?: number;
   /** Top kernels by total time: name, milliseconds (nested scopes included in their parents), calls. */
   top: Array<{ kernel: string; ms: number; calls: number }>;
 }
 
-/** tf.profile of one step of each kind (after warm-up): where a step's time goes, per kernel. */
-export async function profileSection(section: Section, topN = 12): Promise<KernelProfile[]> {
+/** Kernels one step of each kind runs, as tf.profile counts them (kernels, custom-gradient scopes, saved copies). */
+export interface KernelCounts {
+  teacher: number;
+  oneshot: number;
+  scratch: number;
+  /** One per curriculum-extraction tap phase. */
+  tap: number[];
+  /** WebGPU only: compute dispatches per step, same keys. */
+  dispatches?: { teacher: number; oneshot: number; scratch: number; tap: number[] };
+}
+
+/**
+ * Runs `f` counting the WebGPU compute dispatches it records, by wrapping Dawn's
+ * GPUComputePassEncoder.dispatchWorkgroups for its duration (null off WebGPU).
+ */
+async function countDispatches(f: () => Promise<void>): Promise<number | null> {
+  const cls = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder;
+  if (tf.getBackend() !== "webgpu" || cls === undefined) {
+    await f();
+    return null;
+  }
+  const original = cls.prototype.dispatchWorkgroups;
+  let n = 0;
+  cls.prototype.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  try {
+    await f();
+  } finally {
+    cls.prototype.dispatchWorkgroups = original;
+  }
+  return n;
+}
+
+/**
+ * tf.profile of one step of each kind (after warm-up): teacher, one-shot, scratch and every tap
+ * phase (`allTaps`; else the first only). Returns per kind the kernel count and where the time goes.
+ */
+export async function profileSection(section: Section, topN = 12, allTaps = false): Promise<KernelProfile[]> {
   const rng = rootRng(9).derive("profile", section);
   const s = setup(section, rng);
   const cx = curriculumExtraction(s.student, s.teacher, rng.derive("projection"), {
     pairs: defaultTapPairs(s.teacher, s.student), tapSteps: 1, tapOptimizer: s.tapOptimizer, normalize: s.normalize, output: { optimizer: s.optimizer, tau: 1 },
   });
+  const taps = cx.phases.filter((p) => p.kind === "tap").slice(0, allTaps ? undefined : 1);
   const kinds: Array<[string, TappedModel, Phase]> = [
     ["teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)],
     ["one-shot step", s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: s.optimizer, tau: 1 })],
     ["scratch step", s.student, labelsPhase(s.task, s.student, 1, s.optimizer)],
-    ["cx tap step, phase 1", s.student, cx.phases[0]],
+    ...taps.map((p, i): [string, TappedModel, Phase] => [`cx tap step, phase ${i + 1}`, s.student, p]),
   ];
   const out: KernelProfile[] = [];
   try {
@@ -147,6 +205,7 @@ export async function profileSection(section: Section, topN = 12): Promise<Kerne
       const prof = await tf.profile(async () => {
         await step();
       });
+      const dispatches = await countDispatches(step);
       step.dispose();
       const agg = new Map<string, { ms: number; calls: number }>();
       for (const k of prof.kernels) {
@@ -155,14 +214,31 @@ export async function profileSection(section: Section, topN = 12): Promise<Kerne
         a.calls++;
         agg.set(k.name, a);
       }
-      const top = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, topN).map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 100) / 100, calls: v.calls }));
-      out.push({ step: name, kernels: prof.kernels.length, top });
+      const top = [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms || b[1].calls - a[1].calls).slice(0, topN).map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 100) / 100, calls: v.calls }));
+      out.push({ step: name, kernels: prof.kernels.length, ...(dispatches !== null ? { dispatches } : {}), top });
     }
   } finally {
     cx.dispose();
     s.dispose();
   }
   return out;
+}
+
+/** Kernels per step of each kind (every tap phase), from `profileSection`'s profiles or a fresh one. */
+export async function kernelCounts(section: Section, profiles?: KernelProfile[]): Promise<KernelCounts> {
+  const p = profiles ?? (await profileSection(section, 0, true));
+  const get = (name: string, of: (k: KernelProfile) => number | undefined) => {
+    const k = p.find((q) => q.step === name);
+    return k ? (of(k) ?? NaN) : NaN;
+  };
+  const counts = (of: (k: KernelProfile) => number | undefined) => ({
+    teacher: get("teacher step", of),
+    oneshot: get("one-shot step", of),
+    scratch: get("scratch step", of),
+    tap: p.filter((k) => k.step.startsWith("cx tap step")).map((k) => of(k) ?? NaN),
+  });
+  const kernels = counts((k) => k.kernels);
+  return p.some((k) => k.dispatches !== undefined) ? { ...kernels, dispatches: counts((k) => k.dispatches) } : kernels;
 }
 
 /** Time every step kind of one section. `effort` scales the timed duration (0.3 = quick). */
@@ -178,23 +254,28 @@ export async function benchSection(section: Section, effort = 1, log: (s: string
     output: { optimizer: out, tau: 1 },
   });
   const minMs = s.minMs * effort;
-  const warmup = section === "mlm" ? 2 : 5;
-  const time = async (name: string, model: TappedModel, phase: Phase): Promise<number> => {
-    const step = runner(s.task, model, phase);
+  const warmup = Math.max(1, Math.round((section === "mlm" ? 2 : 5) * Math.min(1, effort)));
+  const time = async (name: string, model: TappedModel, phase: Phase, task: Task = s.task): Promise<number> => {
+    const step = runner(task, model, phase);
     const ms = await timeStep(step, minMs, warmup);
     step.dispose();
     log(`  ${section} ${name}: ${ms.toFixed(3)} ms`);
     return ms;
   };
   try {
-    const tapStepMs: number[] = [];
-    for (const p of cx.phases.filter((ph) => ph.kind === "tap")) tapStepMs.push(await time(`tap step ${p.name}`, s.student, p));
-    return {
-      teacherStepMs: await time("teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)),
-      oneshotStepMs: await time("one-shot step (teacher forward included)", s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: out, tau: 1 })),
-      scratchStepMs: await time("scratch step", s.student, labelsPhase(s.task, s.student, 1, s.optimizer)),
-      tapStepMs,
+    const students = async (task: Task, tag: string) => {
+      const tapStepMs: number[] = [];
+      for (const p of cx.phases.filter((ph) => ph.kind === "tap")) tapStepMs.push(await time(`${tag}tap step ${p.name}`, s.student, p, task));
+      return {
+        oneshotStepMs: await time(`${tag}one-shot step (teacher forward included)`, s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: out, tau: 1 }), task),
+        scratchStepMs: await time(`${tag}scratch step`, s.student, labelsPhase(task, s.student, 1, s.optimizer), task),
+        tapStepMs,
+      };
     };
+    const own = await students(s.task, "");
+    const times: StepTimes = { teacherStepMs: await time("teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)), ...own };
+    for (const [b, task] of Object.entries(s.studentTasks ?? {})) times[`batch${Number(b)}`] = await students(task, `batch ${b}: `);
+    return times;
   } finally {
     cx.dispose();
     s.dispose();

@@ -90,6 +90,13 @@ export function curriculumExtraction(
     if (!Number.isInteger(dim) || dim < 1 || dim > m) {
       throw new Error(`curriculumExtraction: projection dim for ${pair.studentTap} must be in [1, ${m}], got ${dim}`);
     }
+    // Taps of rank > 2 are matched position by position (a sequence's tokens, an image's pixels).
+    const [ts, ss] = [source.tapShape?.(pair.teacherTap), student.tapShape?.(pair.studentTap)];
+    if (ts && ss && JSON.stringify(ts.slice(0, -1)) !== JSON.stringify(ss.slice(0, -1))) {
+      throw new Error(
+        `curriculumExtraction: tap pair ${pair.studentTap} <- ${pair.teacherTap}: the student's positions ${JSON.stringify(ss.slice(0, -1))} differ from the teacher's ${JSON.stringify(ts.slice(0, -1))} (the projection acts on the last axis only; pair taps of the same spatial size)`,
+      );
+    }
     const prng = rng.derive("projection", i, pair.teacherTap, pair.studentTap);
     const norm = (h: tf.Tensor) => (opts.normalize === "layernorm" ? layerNormTarget(h) : h);
     const teacherTap = (b: Batch) => source.forwardTaps(b.x, [pair.teacherTap], { padMask: b.forward?.padMask })[pair.teacherTap];
@@ -113,9 +120,14 @@ export function curriculumExtraction(
       return {
         ...base,
         trainable: student.variablesUpTo(pair.studentTap),
-        target: (b) => P.apply(norm(teacherTap(b))),
+        target: (b) => {
+          // The teacher's tap and the projection in one kernel where the model has one (raw targets only).
+          const fused = opts.normalize !== "layernorm" && !b.forward ? source.projectTap?.(b.x, pair.teacherTap, P.Pt) : null;
+          return fused ?? P.apply(norm(teacherTap(b)));
+        },
         loss: (s, b, target) => projectedMse(studentTap(s, b), target),
         grads: student.tapGrads ? (s, b, target) => (b.forward ? tf.variableGrads(() => projectedMse(studentTap(s, b), target), student.variablesUpTo(pair.studentTap)) : s.tapGrads!(b.x, pair.studentTap, target, dim)) : undefined,
+        sgdStep: student.sgdStep ? (s, b, target, lr) => (b.forward ? null : s.sgdStep!(b.x, target(), lr, { tap: pair.studentTap, dim })) : undefined,
       };
     }
     // Learned regressor Q [dim, M] (FitNets hint layer): student features -> teacher features.

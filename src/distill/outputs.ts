@@ -36,6 +36,18 @@ function fastSoftGrads(student: TappedModel): Phase["grads"] {
   return (s, b, target) => (b.weights || b.forward ? tf.variableGrads(() => studentSoftLoss(s, b, target), s.variables as tf.Variable[]) : s.outputGrads!(b.x, target));
 }
 
+/** The model's fused SGD step on the output loss, when it has one (plain batches only). */
+function fusedSoftStep(student: TappedModel): Phase["sgdStep"] {
+  if (!student.sgdStep) return undefined;
+  return (s, b, target, lr) => (b.weights || b.forward ? null : s.sgdStep!(b.x, target(), lr));
+}
+
+/** The same on the labels themselves: class ids go to the kernel as they are (no one-hot). */
+function fusedLabelsStep(student: TappedModel): Phase["sgdStep"] {
+  if (!student.sgdStep) return undefined;
+  return (s, b, _target, lr) => (b.weights || b.forward || b.y.rank !== 1 ? null : s.sgdStep!(b.x, b.y, lr, { labels: true }));
+}
+
 /** Train on the true labels. */
 export function labelsPhase(task: Task, student: TappedModel, steps: number, optimizer: PhaseOptimizer): Phase {
   return {
@@ -47,6 +59,7 @@ export function labelsPhase(task: Task, student: TappedModel, steps: number, opt
     target: (b) => oneHotTargets(b.y, task.classes),
     loss: studentSoftLoss,
     grads: fastSoftGrads(student),
+    sgdStep: fusedLabelsStep(student),
     stepFlops: countedFlops([student], (shape) => labelsStepFlops(student, shape)),
   };
 }
@@ -73,6 +86,7 @@ export function outputPhase(
     target: (b) => teacherProbs(source.forward(b.x, b.forward).logits, opts.tau),
     loss: studentSoftLoss,
     grads: fastSoftGrads(student),
+    sgdStep: fusedSoftStep(student),
     stepFlops: countedFlops([student, source], (shape) => outputStepFlops(student, source, shape)),
   };
 }

@@ -95,6 +95,13 @@ export interface Phase {
    */
   grads?(student: TappedModel, batch: Batch, target: tf.Tensor): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
   /**
+   * Optional: one plain-SGD step at rate `lr` as a fused kernel that updates the student itself
+   * (the model's `sgdStep`); returns the loss, or null to take `grads` and the optimiser instead.
+   * `target()` is this phase's target for the batch, computed on first call (a labels phase passes
+   * the class ids to the kernel instead and never makes the one-hot).
+   */
+  sgdStep?(student: TappedModel, batch: Batch, target: () => tf.Tensor, lr: number): tf.Scalar | null;
+  /**
    * What one step on `batch` costs (src/cost.ts), teacher and student apart; absent when a model
    * does not count its FLOPs. The loop adds it up.
    */

@@ -24,7 +24,7 @@ import { EVAL_POINT, count, readChecked, removeState } from "../train/state";
 import { CheckpointError, storedSize } from "../train/checkpoints";
 import { Experiment, TeacherInfo, TrainedTeacher } from "./experiment";
 import { CommonConfig } from "./fields";
-import { CurvePoint, PhaseStart, StudentRun, SummaryBase } from "./results";
+import { CurvePoint, PhaseStart, StudentRun, SummaryBase, withPhaseRates } from "./results";
 import { TeacherStore, obtainTeacher } from "./teachers";
 
 export type ProgressEvent =
@@ -135,7 +135,8 @@ export function studentFiles(dir: string, seed: number, method: string) {
   return { state: base, result: `${base}.result.json` };
 }
 
-const PHASE_START = z.object({ name: z.string(), step: count });
+// Older results have no phase timing (seconds, stepsPerSecond).
+const PHASE_START = z.object({ name: z.string(), step: count, seconds: z.number().optional(), stepsPerSecond: z.number().nullable().optional() });
 const STUDENT_RESULT = z.object({
   seed: count,
   method: z.string(),
@@ -204,7 +205,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
           phase: t.phase,
           evaluating: t.evaluating,
         }),
-      onPhase: (ev, s) => s.phases.push({ name: ev.phase, step: ev.step }),
+      onPhase: (ev, s) => s.phases.push({ name: ev.phase, step: ev.step, seconds: ev.seconds }),
       onEval: (ev, s) => {
         const { type: _t, ...point } = ev;
         s.curve.push(point);
@@ -243,7 +244,7 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
       stepsPerSecond: steps / Math.max(seconds, 1e-9),
       finalAccuracy: last?.accuracy ?? NaN,
       storedBytes,
-      phases: r.state.phases,
+      phases: withPhaseRates(r.state.phases, steps, seconds),
       curve: r.state.curve,
     };
     opts.onModel?.(seed, method, setup.model);

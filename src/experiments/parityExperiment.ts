@@ -176,7 +176,7 @@ export const PARITY: Experiment<ParityConfig, null, Summary> = parityExperiment<
   PARITY_PRESETS,
   {
     input: "bits",
-    teacherKey: (cfg) => ({ kind: "parity-mlp-teacher@3", width: cfg.teacherWidth, lr: cfg.teacherLr }),
+    teacherKey: (cfg) => ({ kind: "parity-mlp-teacher@4", width: cfg.teacherWidth, lr: cfg.teacherLr }),
     createTeacher: (cfg, rng) => createMlp({ inputDim: cfg.n, width: cfg.teacherWidth, outputDim: 2 }, rng),
     createStudent: (cfg, rng) => createMlp({ inputDim: cfg.n, width: cfg.studentWidth, outputDim: 2 }, rng),
     teacherOptimizer: (cfg) => ({ kind: "sgd", lr: cfg.teacherLr }),

@@ -30,11 +30,16 @@ function toInput(b: ParityBatch, n: number, input: ParityInput): tf.Tensor {
   return input === "bits" ? tf.tensor2d(b.x, [b.batch, n]) : tf.tensor2d(bitsToTokens(b.x), [b.batch, n], "int32");
 }
 
+/** Activations one evaluation chunk may hold (floats per hidden layer): 64 MB. */
+const EVAL_FLOATS = 2 ** 24;
+
 /**
- * `dataRng` feeds the training stream; `heldoutRng` draws the held-out set once. Evaluation runs
- * in chunks of `evalChunk` rows to bound memory.
+ * `dataRng` feeds the training stream; `heldoutRng` draws the held-out set once. Evaluation is one
+ * product per layer on chunks of at most `evalChunk` rows, fewer for wide models so that a chunk's
+ * activations stay within EVAL_FLOATS (the papers' 50,000-wide teacher: 335 rows, not 4096 rows =
+ * 819 MB of hidden layer on a wasm heap capped at 4 GB).
  */
-export function parityStream(task: ParityTask, dataRng: Rng, heldoutRng: Rng, batchSize: number, heldoutSize: number, input: ParityInput = "bits", evalChunk = 4096): ParityStream {
+export function parityStream(task: ParityTask, dataRng: Rng, heldoutRng: Rng, batchSize: number, heldoutSize: number, input: ParityInput = "bits", maxChunk = 4096): ParityStream {
   const hb = sampleParity(task, heldoutRng, heldoutSize);
   const heldout = { x: tf.keep(toInput(hb, task.n, input)), y: tf.keep(tf.tensor1d(hb.y, "int32")) };
   const buf = sampleParity(task, dataRng, batchSize); // reused buffer; first batch drawn lazily below
@@ -56,6 +61,8 @@ export function parityStream(task: ParityTask, dataRng: Rng, heldoutRng: Rng, ba
     async evaluate(model: TappedModel) {
       let accSum = 0;
       let lossSum = 0;
+      const widest = Math.max(1, ...model.tapNames.map((t) => model.tapDim(t)));
+      const evalChunk = Math.max(1, Math.min(maxChunk, Math.floor(EVAL_FLOATS / widest)));
       for (let start = 0; start < heldoutSize; start += evalChunk) {
         const size = Math.min(evalChunk, heldoutSize - start);
         const [a, l] = tf.tidy(() => {

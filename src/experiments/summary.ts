@@ -28,6 +28,20 @@ export interface StudentRun {
 export interface PhaseStart {
   name: string;
   step: number;
+  /** Seconds of training when the phase started (absent in older results). */
+  seconds?: number;
+  /** Training steps per second over the phase (null: no step or no time measured). */
+  stepsPerSecond?: number | null;
+}
+
+/** Each phase's steps per second, from its start to the next phase's (or to the run's end at `steps`, `seconds`). */
+export function withPhaseRates(phases: readonly PhaseStart[], steps: number, seconds: number): PhaseStart[] {
+  return phases.map((p, i) => {
+    const next = phases[i + 1];
+    const [s1, t1] = next ? [next.step, next.seconds] : [steps, seconds];
+    const dt = p.seconds === undefined || t1 === undefined ? NaN : t1 - p.seconds;
+    return { ...p, stepsPerSecond: dt > 0 && s1 > p.step ? Math.round(((s1 - p.step) / dt) * 10) / 10 : null };
+  });
 }
 
 /** Steps spent in tap phases (named "tap:..."): up to the first later phase's start, or to `steps`. */

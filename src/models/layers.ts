@@ -6,8 +6,17 @@
  *   const teacher = fromLayersModel(myTeacher);                      // taps: every hidden layer
  *   const student = fromLayersModel(myStudent, { taps: ["hidden"] });
  *
- * - A tap is a layer's output. Default taps: every layer with a 2-D or 3-D float output, in
- *   topological order, except the input and output layers (the output is the logits).
+ * - A tap is a layer's output: any float output of rank 2 or more ([batch, features], [batch, seq,
+ *   features], [batch, height, width, channels]). The projection of curriculum extraction acts on
+ *   the last axis; the axes between batch and features are positions (a sequence's tokens, an
+ *   image's pixels). Default taps: every such layer, in topological order, except the input layer
+ *   and the layers that compute the output.
+ * - The output is used as logits. A last layer that applies softmax (most Keras classifiers: a
+ *   Dense or Conv layer with `activation: "softmax"`, or an `Activation("softmax")`/`Softmax`
+ *   layer) is detected and its pre-activation is used instead, exactly (`output: "auto"`, the
+ *   default). `output: "probabilities"` declares probabilities that cannot be detected (their log
+ *   is used as logits); `output: "logits"` declares logits, an error when the last layer applies
+ *   softmax. Probabilities are never treated as logits.
  * - `forward(x, { taps })` runs the model once and returns its output as `logits` and the tapped
  *   layers' outputs; `forwardTaps` builds a model that ends at the requested layers, so nothing past
  *   the deepest one is computed.
@@ -24,8 +33,38 @@ import * as tf from "@tensorflow/tfjs";
 import { FlopShape, ForwardOptions, ForwardResult, NamedTensors, TappedModel, loadInto, setShortName, snapshotOf } from "./types";
 
 export interface FromLayersOptions {
-  /** Layer names to expose as taps, in forward order. Default: every hidden layer with a 2-D or 3-D float output. */
+  /** Layer names to expose as taps, in forward order. Default: every hidden layer with a float output of rank >= 2. */
   taps?: readonly string[];
+  /**
+   * What the model's output is: "auto" (default) logits, unless the last layer applies softmax
+   * (detected; its pre-activation is used); "probabilities" (the log of the output, floored at
+   * 1e-12, when no softmax can be undone exactly); "logits" (an error if the last layer applies softmax).
+   */
+  output?: "auto" | "logits" | "probabilities";
+}
+
+/**
+ * How the model's last layer applies softmax: "layer" (an Activation("softmax") or Softmax layer over
+ * the last axis: its input is the logits), "activation" (a layer with `activation: "softmax"`, e.g.
+ * Dense or Conv2D: run it with a linear activation), or null (none found).
+ */
+export function softmaxOutput(model: tf.LayersModel): "layer" | "activation" | null {
+  const last = model.outputs[0]?.sourceLayer;
+  if (last === undefined) return null;
+  const config = last.getConfig() as { activation?: unknown; axis?: unknown };
+  const cls = last.getClassName();
+  const rank = (last.outputShape as unknown[]).length;
+  if (cls === "Softmax") return config.axis === -1 || config.axis === rank - 1 || config.axis === undefined ? "layer" : null;
+  if (config.activation !== "softmax") return null;
+  if (cls === "Activation") return "layer";
+  return "activation" in last ? "activation" : null;
+}
+
+/** A linear activation object, to stand in for a layer's softmax while its pre-activation is computed. */
+let linearActivation: unknown = null;
+function linear(): unknown {
+  if (linearActivation === null) linearActivation = (tf.layers.activation({ activation: "linear" }) as unknown as { activation: unknown }).activation;
+  return linearActivation;
 }
 
 type Layer = tf.layers.Layer;
@@ -59,12 +98,22 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
     throw layerError(model, `models with one input and one output are supported, this one has ${model.inputs.length} and ${model.outputs.length}`);
   }
   const outputLayer = model.outputs[0].sourceLayer;
+  const mode = opts.output ?? "auto";
+  if (!["auto", "logits", "probabilities"].includes(mode)) throw layerError(model, `output must be "auto", "logits" or "probabilities", got ${JSON.stringify(mode)}`);
+  const softmax = softmaxOutput(model);
+  if (mode === "logits" && softmax !== null) {
+    throw layerError(model, `output: "logits" but the last layer "${outputLayer.name}" applies softmax (its output is probabilities); leave output "auto" to use its pre-activation`);
+  }
+  // The tensor read as the output: the softmax layer's input, or the model's output.
+  const logitsTensor = softmax === "layer" ? outputLayer.inboundNodes[0].inputTensors[0] : model.outputs[0];
+  const logitsLayer = logitsTensor.sourceLayer;
+  const logOfProbs = mode === "probabilities" && softmax === null;
   const byName = new Map(model.layers.map((l) => [l.name, l] as const));
   const isFloatTap = (l: Layer) => {
     const shape: unknown[] = l.outputShape;
     const single = !shape.some((d) => Array.isArray(d)); // a multi-output layer has a list of shapes
     const dtype = l.inboundNodes[0]?.outputTensors[0]?.dtype ?? "float32";
-    return single && shape.length >= 2 && shape.length <= 3 && dtype.startsWith("float");
+    return single && shape.length >= 2 && dtype.startsWith("float");
   };
   const checkTap = (name: string): Layer => {
     const l = byName.get(name);
@@ -74,12 +123,12 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
       throw layerError(model, `no layer named "${name}" (layers: ${model.layers.map((m) => m.name).join(", ")})`);
     }
     if (l.inboundNodes.length !== 1) throw layerError(model, `layer "${name}" is applied ${l.inboundNodes.length} times; a shared layer has no single output to tap`);
-    if (!isFloatTap(l)) throw layerError(model, `layer "${name}" has output shape ${JSON.stringify(l.outputShape)} of ${l.inboundNodes[0]?.outputTensors[0]?.dtype}; a tap needs a 2-D or 3-D float output`);
+    if (!isFloatTap(l)) throw layerError(model, `layer "${name}" has output shape ${JSON.stringify(l.outputShape)} of ${l.inboundNodes[0]?.outputTensors[0]?.dtype}; a tap needs a float output of rank 2 or more`);
     return l;
   };
   const tapNames = opts.taps
     ? [...opts.taps]
-    : model.layers.filter((l) => l !== outputLayer && l.getClassName() !== "InputLayer" && l.inboundNodes.length === 1 && isFloatTap(l)).map((l) => l.name);
+    : model.layers.filter((l) => l !== outputLayer && l !== logitsLayer && l.getClassName() !== "InputLayer" && l.inboundNodes.length === 1 && isFloatTap(l)).map((l) => l.name);
   tapNames.forEach(checkTap);
   if (new Set(tapNames).size !== tapNames.length) throw layerError(model, `taps repeat a layer: ${tapNames.join(", ")}`);
 
@@ -103,7 +152,7 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
     let m = heads.get(key);
     if (m === undefined) {
       const outputs = names.map((n) => checkTap(n).output as tf.SymbolicTensor);
-      if (withOutput) outputs.push(model.outputs[0]);
+      if (withOutput) outputs.push(logitsTensor);
       m = tf.model({ inputs: model.inputs, outputs });
       heads.set(key, m);
     }
@@ -123,6 +172,23 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
     const out = m.apply(x, { training });
     return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
   };
+  // The output as logits: a fused softmax is swapped for a linear activation while the head runs
+  // (synchronously; restored before anything else can see the layer).
+  const runWithOutput = (m: tf.LayersModel, x: tf.Tensor, training: boolean): tf.Tensor[] => {
+    if (softmax === "activation") {
+      const layer = outputLayer as unknown as { activation: unknown };
+      const saved = layer.activation;
+      layer.activation = linear();
+      try {
+        return run(m, x, training);
+      } finally {
+        layer.activation = saved;
+      }
+    }
+    const outs = run(m, x, training);
+    if (logOfProbs) outs[outs.length - 1] = tf.log(tf.clipByValue(outs[outs.length - 1], 1e-12, 1));
+    return outs;
+  };
 
   return {
     kind: "layers",
@@ -132,6 +198,9 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
       const shape = checkTap(tap).outputShape as number[];
       return shape[shape.length - 1];
     },
+    tapShape(tap: string): (number | null)[] {
+      return (checkTap(tap).outputShape as (number | null)[]).slice(1);
+    },
     variablesUpTo(tap: string): tf.Variable[] {
       const needed = ancestors(checkTap(tap));
       return variables.filter((v) => needed.has(owner.get(v)!));
@@ -139,7 +208,7 @@ export function fromLayersModel(model: tf.LayersModel, opts: FromLayersOptions =
     forward(x: tf.Tensor, o: ForwardOptions = {}): ForwardResult {
       const want = o.taps ?? [];
       return tf.tidy(() => {
-        const outs = run(headFor(want, true), x, o.training ?? false);
+        const outs = runWithOutput(headFor(want, true), x, o.training ?? false);
         const taps: NamedTensors = {};
         want.forEach((t, i) => (taps[t] = outs[i]));
         return { logits: outs[outs.length - 1], taps };

@@ -41,7 +41,9 @@ export function createMlpLayers(cfg: MlpConfig, opts: MlpLayersOptions = {}): tf
     if (c.inputDim !== inputDim || c.width !== width || c.outputDim !== outputDim) {
       throw new Error(`createMlpLayers: the MLP to copy is ${c.inputDim}-${c.width}-${c.outputDim}, the layers model ${inputDim}-${width}-${outputDim}`);
     }
-    model.getLayer("hidden").setWeights([opts.from.W1, opts.from.b1]);
+    const kernel = tf.transpose(opts.from.W1); // the MLP keeps W1 as [width, inputDim]; Dense as [inputDim, width]
+    model.getLayer("hidden").setWeights([kernel, opts.from.b1]);
+    kernel.dispose();
     model.getLayer("logits").setWeights([opts.from.W2, opts.from.b2]);
   } else if (opts.rng) {
     const a1 = 1 / Math.sqrt(inputDim);

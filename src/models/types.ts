@@ -50,6 +50,11 @@ export interface TappedModel {
   readonly tapNames: readonly string[];
   /** Width of the last axis of a tap. */
   tapDim(tap: string): number;
+  /**
+   * A tap's shape without the batch axis, when the model knows it ([H, W, C] for a conv layer; null
+   * for a size that varies): curriculum extraction checks that paired taps have the same positions.
+   */
+  tapShape?(tap: string): (number | null)[];
   /** Variables on which `tap` depends (what a phase matching that tap trains). */
   variablesUpTo(tap: string): tf.Variable[];
   /** Forward pass. Call inside `tf.tidy` (or dispose the results). */
@@ -76,6 +81,24 @@ export interface TappedModel {
    * projectedMse(tap(x)[..., :dim], target).
    */
   tapGrads?(x: tf.Tensor, tap: string, target: tf.Tensor, dim: number): { value: tf.Scalar; grads: Record<string, tf.Tensor> };
+  /**
+   * Optional fast path: one plain-SGD step (p -= lr g) in place, as one fused kernel, of the loss
+   * `outputGrads` differentiates (no `tap`; with `labels`, `target` is int32 class ids [batch]
+   * instead of distributions) or of `tapGrads`' loss on `tap` (its first `dim` features); returns the loss before the step, or null where the backend has no such kernel (the
+   * caller then takes the gradients and the optimiser). Equal to that path (test/kernels.mlp.test.ts).
+   */
+  sgdStep?(x: tf.Tensor, target: tf.Tensor, lr: number, what?: { tap?: string; dim?: number; labels?: boolean }): tf.Scalar | null;
+  /**
+   * Apply any update the model holds back (a fused step's first-layer rows, applied lazily on the
+   * next read). Every method that reads the weights does this first; the training loop also calls
+   * it before each event it yields, so the model is whole whenever a consumer looks at it.
+   */
+  settle?(): void;
+  /**
+   * Optional fast path: `tap(x) @ Pt` (a projection [tapDim, m]) without materialising the tap, or
+   * null where the backend has no fused kernel for it.
+   */
+  projectTap?(x: tf.Tensor, tap: string, Pt: tf.Tensor2D): tf.Tensor | null;
   /**
    * Floating-point operations of one forward pass (2 per multiply-add of every matrix product;
    * element-wise work is not counted), up to `upTo` (a tap: nothing past it, as `forwardTaps`) or

@@ -1,7 +1,7 @@
 /**
  * The transformer's building blocks written with plain TensorFlow.js ops: they run on every
- * backend (cpu, wasm, webgpu, tensorflow). src/ops/native.ts has fused versions of the same
- * functions for wasm with the native library; src/ops/index.ts picks one per call, and the tests
+ * backend (cpu, wasm, webgpu, tensorflow). src/ops/fused.ts has fused versions of the same
+ * functions (native kernels on wasm, WGSL on webgpu); src/ops/index.ts picks one per call, and the tests
  * hold the two equal.
  *
  * Hand-written gradients (tf.customGrad) where autodiff would be slow or missing: the embedding

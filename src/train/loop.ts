@@ -102,6 +102,8 @@ export interface CheckpointEvent {
 
 export interface PhaseEvent {
   type: "phase";
+  /** Seconds of training when the phase starts. */
+  seconds: number;
   step: number;
   samples: number;
   phase: string;
@@ -127,19 +129,19 @@ export interface TickEvent {
 export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent | TickEvent;
 
 /** One optimisation step; returns the loss (kept on the device). */
-export function trainStep(
-  model: TappedModel,
-  phase: MethodPlan["phases"][number],
-  batch: Batch,
-  apply: (grads: Record<string, tf.Tensor>) => void,
-): tf.Scalar {
+export function trainStep(model: TappedModel, phase: MethodPlan["phases"][number], batch: Batch, optimizer: Optimizer): tf.Scalar {
   return tf.tidy(() => {
-    const target = phase.target(batch); // teacher side: outside the gradient closure
+    let made: tf.Tensor | undefined;
+    const targetOf = () => (made ??= phase.target(batch)); // teacher side: outside the gradient closure
+    // Plain SGD on a model with a fused step: forward, loss, backward and update in one kernel.
+    const fused = phase.sgdStep ? optimizer.fused((lr) => phase.sgdStep!(model, batch, targetOf, lr)) : null;
+    if (fused !== null) return fused;
+    const target = targetOf();
     // A hand-derived gradient when the phase has one (equal to autodiff, fewer kernels), else autodiff.
     const { value, grads } = phase.grads
       ? phase.grads(model, batch, target)
       : tf.variableGrads(() => phase.loss(model, batch, target), phase.trainable as tf.Variable[]);
-    apply(grads);
+    optimizer.apply(phase.trainable, grads);
     return value;
   });
 }
@@ -173,13 +175,18 @@ export async function* runPhases(
   };
   let lastLoss: tf.Scalar | null = null;
   let lastBreath = Date.now();
+  // The consumer may read the model at any event: apply what a fused step held back first.
+  const whole = <E extends LoopEvent>(e: E): E => {
+    model.settle?.();
+    return e;
+  };
   const evaluate = async (phase: string): Promise<EvalEvent> => {
     const { accuracy, loss } = await task.evaluate(model);
     const trainLoss = lastLoss ? (await lastLoss.data())[0] : NaN;
     return { type: "eval", step, samples, phase, accuracy, loss, trainLoss, seconds: (now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student };
   };
   try {
-    if (opts.evalAtStart && !r) yield await evaluate(methodPlan.phases[0]?.name ?? "");
+    if (opts.evalAtStart && !r) yield whole(await evaluate(methodPlan.phases[0]?.name ?? ""));
     for (let pi = r?.phaseIndex ?? 0; pi < methodPlan.phases.length && samples < opts.maxSamples; pi++) {
       const phase = methodPlan.phases[pi];
       phase.begin?.();
@@ -190,11 +197,11 @@ export async function* runPhases(
       if (s0 > 0) optimizer.restore(phase.trainable, r!.optimizerStep, r!.optimizerState);
       cursor.optimizer = optimizer;
       cursor.position = position(pi, s0);
-      if (s0 === 0) yield { type: "phase", step, samples, phase: phase.name, index: pi };
+      if (s0 === 0) yield whole({ type: "phase", step, samples, phase: phase.name, index: pi, seconds: (now() - t0) / 1000 });
       try {
         for (let s = s0; s < phase.steps && samples < opts.maxSamples; s++) {
           const batch = await task.nextBatch();
-          const loss = trainStep(model, phase, batch, (g) => optimizer.apply(phase.trainable, g));
+          const loss = trainStep(model, phase, batch, optimizer);
           const cost = phase.stepFlops?.(batch);
           if (cost) {
             flops.teacher += cost.teacher;
@@ -214,16 +221,16 @@ export async function* runPhases(
           if (step % DEVICE_SYNC_EVERY === 0 && tf.getBackend() === "webgpu") await loss.data();
           if (step % opts.evalEvery === 0) {
             // Say so before an evaluation when they take long (the last one took half a tick or more).
-            if (tickMs > 0 && lastEvalMs >= tickMs / 2) yield tick(phase.name, true);
+            if (tickMs > 0 && lastEvalMs >= tickMs / 2) yield whole(tick(phase.name, true));
             const e0 = now();
             const ev = await evaluate(phase.name);
             lastEvalMs = now() - e0;
-            yield ev;
+            yield whole(ev);
             await new Promise((r) => setImmediate(r)); // let progress output and signals through
           }
-          else if (tickMs > 0 && now() - lastTick >= tickMs) yield tick(phase.name, false);
+          else if (tickMs > 0 && now() - lastTick >= tickMs) yield whole(tick(phase.name, false));
           if (opts.checkpointEvery && step % opts.checkpointEvery === 0) {
-            yield { type: "checkpoint", step, samples };
+            yield whole({ type: "checkpoint", step, samples });
           }
           if (opts.shouldStop) {
             // Let signal handlers run (a macrotask) now and then between evaluations.
@@ -231,7 +238,7 @@ export async function* runPhases(
               await new Promise((r) => setImmediate(r));
               lastBreath = Date.now();
             }
-            if (opts.shouldStop()) yield { type: "interrupt", step, samples };
+            if (opts.shouldStop()) yield whole({ type: "interrupt", step, samples });
           }
           if (ended) break;
         }
@@ -241,6 +248,7 @@ export async function* runPhases(
       }
     }
   } finally {
+    model.settle?.();
     lastLoss?.dispose();
   }
 }

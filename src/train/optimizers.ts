@@ -4,8 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { shortName } from "../models/types";
-import { nativeActive } from "../native/kernels";
-import { adamUpdate, sgdUpdate } from "../ops/native";
+import { fusedKernel } from "../kernels";
+import { adamUpdate, sgdUpdate } from "../ops/fused";
 
 export type Schedule =
   | { kind: "constant" }
@@ -35,6 +35,12 @@ export interface Optimizer {
   readonly step: number;
   /** Apply one update from gradients keyed by variable name. Call inside tf.tidy. */
   apply(vars: readonly tf.Variable[], grads: Record<string, tf.Tensor>): void;
+  /**
+   * Plain SGD (no clipping) only: run `step(lr)`, a fused step that applies p -= lr g itself, and
+   * count it as this optimiser's step. Returns its loss, or null (nothing done, not counted) when
+   * this optimiser is anything else or `step` declines.
+   */
+  fused(step: (lr: number) => tf.Scalar | null): tf.Scalar | null;
   /** Optimiser state (moments), keyed by short variable name, for checkpoints. */
   state(): Record<string, tf.Tensor>;
   /**
@@ -98,9 +104,15 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
       apply(vars, grads) {
         const live = vars.filter((v) => grads[v.name] !== undefined);
         const g = clipByGlobalNorm(live.map((v) => grads[v.name]), clip);
-        if (nativeActive()) sgdUpdate(live, g, spec.lr); // one kernel for all
+        if (fusedKernel("CdSgd")) sgdUpdate(live, g, spec.lr); // one kernel for all
         else live.forEach((v, i) => v.assign(tf.sub(v, tf.mul(g[i], lr))));
         step++;
+      },
+      fused(f) {
+        if (clip > 0) return null;
+        const loss = f(spec.lr);
+        if (loss !== null) step++;
+        return loss;
       },
       state: () => ({}),
       restore(_vars, s, state) {
@@ -136,7 +148,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
           v2.set(v, tf.variable(tf.zerosLike(v), false));
         }
       }
-      if (nativeActive()) {
+      if (fusedKernel("CdAdam")) {
         // One fused kernel for every variable instead of ~15 kernels each (same formula; test/ops.test.ts).
         const hyper = { lr, beta1: b1, beta2: b2, eps, c1, c2, weightDecay: wd, clipNorm: clip };
         adamUpdate(live, live.map((v) => grads[v.name]), live.map((v) => m.get(v)!), live.map((v) => v2.get(v)!), live.map((v) => v.rank >= 2), hyper).dispose();
@@ -154,6 +166,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
         v.assign(tf.sub(v, tf.mul(upd, lr)));
       });
     },
+    fused: () => null,
     state() {
       const out: Record<string, tf.Tensor> = {};
       for (const [v, mv] of m) {

@@ -1,12 +1,15 @@
 /**
- * Loads the project's native kernel library (native/kernels.cc, built by `npm run build:native`,
+ * Loads the project's native kernel library (native/kernels.cc and conv.cc, built by `npm run build:native`,
  * which `npm ci` runs through the `install` script). It is optional: when it is missing, or
  * `CD_NATIVE=0`, every op takes its pure-TensorFlow.js path and nothing else changes.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-/** The functions native/kernels.cc exports. Offsets are byte offsets into `heap`; -1 = absent. */
+/** A convolution of native/conv.cc: (heap, 15 geometry numbers, 3 byte offsets). */
+export type NativeConvFn = (heap: Uint8Array, ...geometryThenOffsets: number[]) => void;
+
+/** The functions native/kernels.cc (and native/conv.cc) export. Offsets are byte offsets into `heap`; -1 = absent. */
 export interface NativeAddon {
   gemm(
     heap: Uint8Array, batch: number, m: number, n: number, k: number, transposeA: number, transposeB: number,
@@ -28,7 +31,26 @@ export interface NativeAddon {
   adam(heap: Uint8Array, table: Float64Array, lr: number, beta1: number, beta2: number, eps: number, c1: number, c2: number, weightDecay: number, clipNorm: number): number;
   /** Rows of 4: param, grad, paramOut, size. p' = p - lr * g. */
   sgd(heap: Uint8Array, table: Float64Array, lr: number): void;
+  /** One SGD step of the two-layer MLP in place (native/mlp.cc); returns the loss before it. mode 0 output, 1 tap (relu), 2 tap (pre). */
+  mlpStep(
+    heap: Uint8Array, batch: number, n: number, hidden: number, classes: number, x: number, W1: number, b1: number, W2: number, b2: number, target: number, lr: number, mode: number, dim: number,
+    pendingBatch: number, pendingX: number, pendingD: number, pendingUnits: number, held: number,
+  ): number;
+  /** Apply a held-back first-layer update (mlpStep's lazy mode) to W1's first `units` rows in place. */
+  mlpSettle(heap: Uint8Array, batch: number, n: number, units: number, W1: number, pendingX: number, pendingD: number): void;
+  mlpForward(heap: Uint8Array, batch: number, n: number, hidden: number, classes: number, x: number, W1: number, b1: number, W2: number, b2: number, logits: number): void;
+  mlpTapTarget(heap: Uint8Array, batch: number, n: number, hidden: number, m: number, x: number, W1: number, b1: number, Pt: number, out: number, post: number): void;
   /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
+  /**
+   * native/conv.cc, NHWC float32 convolutions. Arguments: heap, then the geometry N, H, W, C, OH, OW,
+   * D (output channels, or the depthwise channel multiplier), KH, KW, strideH, strideW, dilationH,
+   * dilationW, padTop, padLeft, then the offsets of the two inputs and the output.
+   */
+  conv2dForward: NativeConvFn; // x, filter -> y
+  conv2dBackpropFilter: NativeConvFn; // x, dy -> dW
+  conv2dBackpropInput: NativeConvFn; // dy, filter -> dx
+  depthwiseBackpropFilter: NativeConvFn; // x, dy -> dW
+  depthwiseBackpropInput: NativeConvFn; // dy, filter -> dx
   config(): string;
   setThreads(n: number): void;
 }

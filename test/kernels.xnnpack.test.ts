@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend";
-import { BATCH_LOOP_MIN_FLOPS, fastWasmKernelsActive, registerFastWasmKernels } from "../src/wasmKernels";
+import { activeLayers, installBackendKernels } from "../src/kernels";
+import { BATCH_LOOP_MIN_FLOPS } from "../src/kernels/xnnpack";
 import { setWasmKernels } from "./nativeHelpers";
 
 /** These tests are about the pure-wasm (XNNPACK) kernels: the native library's are taken out. */
@@ -70,10 +71,10 @@ const wasmBackend = (): { numDataIds(): number } => tf.findBackend("wasm") as un
 
 test("fast wasm kernels are registered by initBackend and registration is idempotent", async () => {
   assert.equal(await xnnpackWasm(), "wasm");
-  assert.ok(fastWasmKernelsActive());
-  registerFastWasmKernels();
-  registerFastWasmKernels();
-  assert.ok(fastWasmKernelsActive());
+  assert.ok(activeLayers("wasm").includes("xnnpack"));
+  installBackendKernels("wasm", ["xnnpack"]);
+  installBackendKernels("wasm", ["xnnpack"]);
+  assert.deepEqual(activeLayers("wasm"), ["xnnpack"]);
 });
 
 const COMBOS: [boolean, boolean][] = [

@@ -13,7 +13,8 @@
  *
  * What this file does
  * -------------------
- * It re-registers both kernels for the "wasm" backend. The new kernels
+ * It is the "xnnpack" layer of the wasm backend's kernel chain (src/kernels/registry.ts): its
+ * BatchMatMul and _FusedMatMul sit over the stock kernels. They
  *   1. materialise transposed inputs with the wasm Transpose kernel (a fresh contiguous buffer),
  *   2. fold a batched `a` against an unbatched `b` ([B, M, K] x [K, N]) into one [B*M, K] product,
  *   3. run genuinely batched products ([B, M, K] x [B, K, N]) as B XNNPACK calls on zero-copy
@@ -63,6 +64,7 @@
  *   wasm; see the bench's dispatch figures), not by matMul.
  */
 import * as tf from "@tensorflow/tfjs";
+import { KernelLayer, LayerKernel, Next, stockKernel } from "./registry";
 
 // ---------------------------------------------------------------------------------------------
 // Minimal typings of the wasm backend internals we use (not exported by the package's types).
@@ -113,8 +115,6 @@ export function setBatchLoopThreshold(minFlops: number): number {
   batchLoopMinFlops = minFlops;
   return prev;
 }
-
-const MARK = Symbol.for("curriculum-distill.fastWasmKernel");
 
 /**
  * Raw exports of the wasm module (the functions behind the stock kernels' cwraps). Shapes are
@@ -179,18 +179,20 @@ function weightIdSafe(backend: WasmBackend, b: TensorInfo, k: number, n: number)
   return seen.k === k && seen.n === n;
 }
 
-let originalBatchMatMul: tf.KernelConfig | undefined;
-let originalFusedMatMul: tf.KernelConfig | undefined;
-let originalTranspose: tf.KernelFunc | undefined;
-let originalIdentity: tf.KernelFunc | undefined;
+/** tfjs's own wasm kernel `name` (never overridden by a layer). */
+function stockFunc(name: string): tf.KernelFunc {
+  const k = stockKernel(name, "wasm");
+  if (k === undefined) throw new Error(`xnnpack kernels: the wasm backend has no ${name} kernel`);
+  return k.kernelFunc;
+}
 
 function transpose3d(backend: WasmBackend, x: TensorInfo, shape3d: number[]): TensorInfo {
   const view: TensorInfo = { dataId: x.dataId, shape: shape3d, dtype: x.dtype };
-  return originalTranspose!({ inputs: { x: view } as never, backend: backend as never, attrs: { perm: [0, 2, 1] } as never }) as TensorInfo;
+  return stockFunc("Transpose")({ inputs: { x: view } as never, backend: backend as never, attrs: { perm: [0, 2, 1] } as never }) as TensorInfo;
 }
 
 function copy(backend: WasmBackend, x: TensorInfo): TensorInfo {
-  return originalIdentity!({ inputs: { x } as never, backend: backend as never, attrs: {} }) as TensorInfo;
+  return stockFunc("Identity")({ inputs: { x } as never, backend: backend as never, attrs: {} }) as TensorInfo;
 }
 
 interface Fusion {
@@ -356,20 +358,18 @@ function runFast(backend: WasmBackend, a: TensorInfo, b: TensorInfo, tA: boolean
   }
 }
 
-function fastBatchMatMul(args: KernelArgs): TensorInfo {
+function fastBatchMatMul(args: KernelArgs, next: Next | undefined): TensorInfo {
   const { inputs, backend, attrs } = args;
   const a = inputs.a!;
   const b = inputs.b!;
   const tA = !!attrs.transposeA;
   const tB = !!attrs.transposeB;
   const p = plan(a, b, tA, tB);
-  if (p === null || (p.batchB > 1 && !useBatchLoop(p))) {
-    return originalBatchMatMul!.kernelFunc(args as never) as TensorInfo;
-  }
+  if (p === null || (p.batchB > 1 && !useBatchLoop(p))) return next!(args as never) as TensorInfo;
   return runFast(backend, a, b, tA, tB, p, null);
 }
 
-function fastFusedMatMul(args: KernelArgs): TensorInfo {
+function fastFusedMatMul(args: KernelArgs, next: Next | undefined): TensorInfo {
   const { inputs, backend, attrs } = args;
   const a = inputs.a!;
   const b = inputs.b!;
@@ -381,58 +381,24 @@ function fastFusedMatMul(args: KernelArgs): TensorInfo {
   const p = plan(a, b, tA, tB);
   const unsupported = p === null || activation === undefined || (bias !== undefined && (bias.shape.length !== 1 || bias.dtype !== "float32"));
   // The original loop mishandles a bias; only use it for bias-free tiny batched products.
-  if (unsupported || (p!.batchB > 1 && !useBatchLoop(p!) && bias === undefined)) {
-    return originalFusedMatMul!.kernelFunc(args as never) as TensorInfo;
-  }
+  if (unsupported || (p!.batchB > 1 && !useBatchLoop(p!) && bias === undefined)) return next!(args as never) as TensorInfo;
   const fusion: Fusion = { activation, bias, prelu, alpha: Number(attrs.leakyreluAlpha ?? 0) || 0 };
   return runFast(backend, a, b, tA, tB, p!, fusion);
 }
 
-function isOurs(cfg: tf.KernelConfig | undefined): boolean {
-  return cfg !== undefined && (cfg as unknown as Record<symbol, unknown>)[MARK] === true;
-}
-
 /**
- * Replace the wasm BatchMatMul and _FusedMatMul kernels with the fast versions above.
- * Idempotent; call after `tf.setBackend("wasm")` (kernel setup of the wasm module must have run).
+ * The "xnnpack" layer of the wasm backend: BatchMatMul and _FusedMatMul over the stock kernels.
+ * Available when the wasm backend is registered and its module exposes the raw entry points.
  */
-export function registerFastWasmKernels(): void {
-  const cur = tf.getKernel("BatchMatMul", "wasm");
-  const curFused = tf.getKernel("_FusedMatMul", "wasm");
-  if (cur === undefined || curFused === undefined) return; // wasm backend not loaded
-  const backend = tf.findBackend("wasm") as unknown as WasmBackend | null;
-  if (backend === null || backend.wasm == null || !rawAvailable(backend)) return; // unexpected build: keep stock kernels
-  if (isOurs(cur) && isOurs(curFused)) return;
-  originalTranspose = tf.getKernel("Transpose", "wasm")!.kernelFunc;
-  originalIdentity = tf.getKernel("Identity", "wasm")!.kernelFunc;
-  if (!isOurs(cur)) originalBatchMatMul = swapIn("BatchMatMul", fastBatchMatMul);
-  if (!isOurs(curFused)) originalFusedMatMul = swapIn("_FusedMatMul", fastFusedMatMul);
-}
-
-/** Register `fast` (marked as ours) in place of the wasm kernel `name`; returns the replaced config. */
-function swapIn(name: string, fast: unknown): tf.KernelConfig {
-  const original = tf.getKernel(name, "wasm")!;
-  tf.unregisterKernel(name, "wasm");
-  const cfg = { kernelName: name, backendName: "wasm", kernelFunc: fast as tf.KernelFunc };
-  (cfg as unknown as Record<symbol, unknown>)[MARK] = true;
-  tf.registerKernel(cfg);
-  return original;
-}
-
-/** Put `original` back in place of our kernel `name`, if ours is registered. */
-function swapOut(name: string, original: tf.KernelConfig | undefined): void {
-  if (!isOurs(tf.getKernel(name, "wasm")) || original === undefined) return;
-  tf.unregisterKernel(name, "wasm");
-  tf.registerKernel(original);
-}
-
-/** Put the stock wasm kernels back (for benchmarks and tests). No-op when not registered. */
-export function unregisterFastWasmKernels(): void {
-  swapOut("BatchMatMul", originalBatchMatMul);
-  swapOut("_FusedMatMul", originalFusedMatMul);
-}
-
-/** Whether the fast kernels are currently registered. */
-export function fastWasmKernelsActive(): boolean {
-  return isOurs(tf.getKernel("BatchMatMul", "wasm")) && isOurs(tf.getKernel("_FusedMatMul", "wasm"));
-}
+export const xnnpackLayer: KernelLayer = {
+  name: "xnnpack",
+  backend: "wasm",
+  available() {
+    const backend = tf.findBackend("wasm") as unknown as WasmBackend | null;
+    return backend !== null && backend.wasm != null && rawAvailable(backend);
+  },
+  kernels: {
+    BatchMatMul: fastBatchMatMul as unknown as LayerKernel,
+    _FusedMatMul: fastFusedMatMul as unknown as LayerKernel,
+  },
+};

@@ -1,11 +1,14 @@
 /**
- * The transformer's building blocks as single fused kernels of the native library (wasm backend
- * only; see src/native/kernels.ts), each with its hand-derived backward kernel. Same signatures and
- * the same maths as src/ops/composite.ts; test/ops.test.ts holds them equal, values and gradients.
+ * The transformer's building blocks as single fused kernels, each with its hand-derived backward
+ * kernel. Backend-neutral: they only call kernels by name (`Cd*`), which a kernel layer registers
+ * for the backend in use — the native library on wasm (src/kernels/native.ts), WGSL shaders on
+ * webgpu (src/kernels/webgpu/). Same signatures and the same maths as src/ops/composite.ts;
+ * test/ops.test.ts and test/kernels.webgpu.test.ts hold them equal, values and gradients.
  *
  * Inputs that never need a gradient (token ids, pad masks, distillation targets) are not inputs of
  * tf.customGrad, so no zero gradient is materialised for them; what the backward pass reads of them
- * is kept with `save` (a tensor made inside the caller's tidy is gone by then otherwise).
+ * is kept with `save` (a tensor made inside the caller's tidy is gone by then otherwise). Variables
+ * outlive the step, so the backward pass reads them directly instead of saving a copy.
  */
 import * as tf from "@tensorflow/tfjs";
 import { custom } from "./composite";
@@ -13,6 +16,25 @@ import { custom } from "./composite";
 function run(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs, attrs);
   return Array.isArray(out) ? out : [out];
+}
+
+/** `t` itself when it is a variable (it outlives the backward pass), else null: save a copy. */
+function variable(t: tf.Tensor): tf.Tensor | null {
+  return t instanceof tf.Variable ? t : null;
+}
+
+/** x @ w + b (w [in, out], or [out, in] with transposeW): CdLinear forward, CdLinearGrad backward. */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, transposeW = false): tf.Tensor2D {
+  const attrs = { transposeW };
+  const wv = variable(w);
+  const f = custom(([xi, wi, bi], save) => {
+    save(wv ? [xi] : [xi, wi]);
+    return {
+      value: run("CdLinear", { x: xi, w: wi, b: bi }, attrs)[0],
+      gradFunc: (dy, saved) => run("CdLinearGrad", { dy, x: saved[0], w: wv ?? saved[1] }, attrs),
+    };
+  });
+  return f(x, w, b) as tf.Tensor2D;
 }
 
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
@@ -33,12 +55,13 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D | null, beta: tf.Te
   if (gamma === null || beta === null) {
     return tf.tidy(() => run("CdLayerNorm", { x }, { eps })[0] as tf.Tensor2D);
   }
+  const gv = variable(gamma);
   const f = custom(([xi, g, b], save) => {
     const [y, rstd, xhat] = run("CdLayerNorm", { x: xi, gamma: g, beta: b }, { eps });
-    save([xhat, rstd, g]);
+    save(gv ? [xhat, rstd] : [xhat, rstd, g]);
     return {
       value: y,
-      gradFunc: (dy, [xh, rs, gm]) => run("CdLayerNormGrad", { dy, xhat: xh, rstd: rs, gamma: gm }),
+      gradFunc: (dy, [xh, rs, gm]) => run("CdLayerNormGrad", { dy, xhat: xh, rstd: rs, gamma: gv ?? gm }),
     };
   });
   return f(x, gamma, beta) as tf.Tensor2D;

@@ -1,13 +1,13 @@
 /**
- * TensorFlow.js kernels for the wasm backend that run in the native library (src/native/addon.ts)
- * directly on the wasm heap: no copies, the wasm backend still owns every buffer.
+ * The "native" layer of the wasm backend's kernel chain (src/kernels/registry.ts): kernels that run
+ * in the native library (src/kernels/addon.ts, built from native/*.cc) directly on the wasm heap: no
+ * copies, the wasm backend still owns every buffer.
  *
  * - `BatchMatMul` and `_FusedMatMul` are replaced by OpenBLAS sgemm (transposes and batch strides
  *   passed through, never materialised). What sgemm cannot express (a PReLU activation, a bias
  *   that is not a vector, broadcast batch shapes other than "same" or "one side unbatched") goes
- *   to the kernel that was registered before (src/wasmKernels.ts's, which itself falls back to the
- *   stock one).
- * - Fused kernels under the project's own names (`Cd*`), used by src/ops/native.ts: attention
+ *   to `next`, the xnnpack layer (src/kernels/xnnpack.ts), which itself falls back to the stock one.
+ * - Fused kernels under the project's own names (`Cd*`), used by src/ops/fused.ts: attention
  *   forward/backward, LayerNorm, GELU, soft cross-entropy, row gather/scatter-add, column sums and
  *   one Adam update of all variables at once.
  *
@@ -17,13 +17,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { NativeAddon, nativeAddon } from "./addon";
+import { KernelArgs, KernelLayer, LayerKernel, Next, layerActive } from "./registry";
 
 type Info = tf.TensorInfo;
-interface KernelArgs {
-  inputs: tf.NamedTensorInfoMap;
-  backend: object;
-  attrs?: tf.NamedAttrMap;
-}
 
 function isWasm(backend: object): backend is BackendWasm {
   return "dataIdMap" in backend && "wasm" in backend && "makeOutput" in backend;
@@ -102,33 +98,30 @@ function matMul(addon: NativeAddon, be: BackendWasm, a: Info, b: Info, tA: boole
   return out;
 }
 
-let previousBatchMatMul: tf.KernelConfig | undefined;
-let previousFusedMatMul: tf.KernelConfig | undefined;
-
-function batchMatMulKernel(addon: NativeAddon) {
-  return (args: KernelArgs): Info => {
-    const { a, b } = args.inputs;
-    const tA = !!args.attrs?.transposeA;
-    const tB = !!args.attrs?.transposeB;
-    const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
-    if (p === null || !isWasm(args.backend)) return previousBatchMatMul!.kernelFunc(args as never) as Info;
-    return matMul(addon, args.backend, a!, b!, tA, tB, p, undefined, 0, 0);
-  };
+function batchMatMulKernel(args: KernelArgs, next: Next | undefined): Info {
+  const { a, b } = args.inputs;
+  const tA = !!args.attrs?.transposeA;
+  const tB = !!args.attrs?.transposeB;
+  const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
+  if (p === null || !isWasm(args.backend)) return next!(args) as Info;
+  return matMul(addon(), args.backend, a!, b!, tA, tB, p, undefined, 0, 0);
 }
 
-function fusedMatMulKernel(addon: NativeAddon) {
-  return (args: KernelArgs): Info => {
-    const { a, b, bias, preluActivationWeights } = args.inputs;
-    const tA = !!args.attrs?.transposeA;
-    const tB = !!args.attrs?.transposeB;
-    const act = ACTIVATION_CODE[String(args.attrs?.activation ?? "linear")];
-    const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
-    const biasOk = bias === undefined || (bias.dtype === "float32" && bias.shape.length === 1 && p !== null && bias.shape[0] === p.n);
-    if (p === null || act === undefined || preluActivationWeights !== undefined || !biasOk || !isWasm(args.backend)) {
-      return previousFusedMatMul!.kernelFunc(args as never) as Info;
-    }
-    return matMul(addon, args.backend, a!, b!, tA, tB, p, bias, act, Number(args.attrs?.leakyreluAlpha ?? 0) || 0);
-  };
+function fusedMatMulKernel(args: KernelArgs, next: Next | undefined): Info {
+  const { a, b, bias, preluActivationWeights } = args.inputs;
+  const tA = !!args.attrs?.transposeA;
+  const tB = !!args.attrs?.transposeB;
+  const act = ACTIVATION_CODE[String(args.attrs?.activation ?? "linear")];
+  const p = a && b && isWasm(args.backend) ? matMulPlan(a, b, tA, tB) : null;
+  const biasOk = bias === undefined || (bias.dtype === "float32" && bias.shape.length === 1 && p !== null && bias.shape[0] === p.n);
+  if (p === null || act === undefined || preluActivationWeights !== undefined || !biasOk || !isWasm(args.backend)) return next!(args) as Info;
+  return matMul(addon(), args.backend, a!, b!, tA, tB, p, bias, act, Number(args.attrs?.leakyreluAlpha ?? 0) || 0);
+}
+
+function addon(): NativeAddon {
+  const a = nativeAddon();
+  if (a === null) throw new Error("native kernels: the addon is not loaded");
+  return a;
 }
 
 /** The `Cd*` kernels: name -> function of (addon, backend, inputs, attrs) returning the outputs. */
@@ -237,6 +230,48 @@ const FUSED: Record<string, Fused> = {
     be.typedArrayFromHeap(norm).set([g]);
     return [...outs, norm];
   },
+  // inputs x [B, n], W1 [H, n], b1 [H], W2 [H, C], b2 [C], target [B, C] (mode 0) or [B, dim],
+  // pendX [Bp, n] and pendD [Bp, units'] (optional: a first-layer update held back by the previous
+  // step, applied first); attrs mode (0 output, 1 tap on relu, 2 tap on the pre-activation, 3 output
+  // on int32 class ids [B]), lr,
+  // dim, lazy -> loss [] (+ held [B, units]: this step's row update, held back, when lazy).
+  // Updates W1, b1 (and W2, b2 in mode 0) IN PLACE: src/ops/mlp.ts makes them sole owners first.
+  CdMlpStep: (addon, be, { x, W1, b1, W2, b2, target, pendX, pendD }, attrs) => {
+    const [B, n] = x!.shape;
+    const mode = num(attrs, "mode");
+    const units = mode === 0 || mode === 3 ? W1!.shape[0] : num(attrs, "dim");
+    const loss = be.makeOutput([], "float32");
+    const held = num(attrs, "lazy") ? be.makeOutput([B, units], "float32") : undefined;
+    const v = addon.mlpStep(
+      heap(be), B, n, W1!.shape[0], W2!.shape[1], at(be, x), at(be, W1), at(be, b1), at(be, W2), at(be, b2), at(be, target), num(attrs, "lr"), mode, num(attrs, "dim"),
+      pendX ? pendX.shape[0] : 0, at(be, pendX), at(be, pendD), pendD ? pendD.shape[1] : 0, at(be, held),
+    );
+    be.typedArrayFromHeap(loss).set([v]);
+    return held ? [loss, held] : [loss];
+  },
+  // inputs W1 [H, n], pendX [Bp, n], pendD [Bp, units]: applies the held-back update IN PLACE -> a 0 scalar
+  CdMlpSettle: (addon, be, { W1, pendX, pendD }) => {
+    const out = be.makeOutput([], "float32");
+    addon.mlpSettle(heap(be), pendX!.shape[0], W1!.shape[1], pendD!.shape[1], at(be, W1), at(be, pendX), at(be, pendD));
+    be.typedArrayFromHeap(out).set([0]);
+    return [out];
+  },
+  // inputs x [B, n], W1 [H, n], b1, W2 [H, C], b2 -> logits [B, C]
+  CdMlpForward: (addon, be, { x, W1, b1, W2, b2 }) => {
+    const [B, n] = x!.shape;
+    const C = W2!.shape[1];
+    const out = be.makeOutput([B, C], "float32");
+    addon.mlpForward(heap(be), B, n, W1!.shape[0], C, at(be, x), at(be, W1), at(be, b1), at(be, W2), at(be, b2), at(be, out));
+    return [out];
+  },
+  // inputs x [B, n], W1 [H, n], b1, Pt [H, m]; attrs post -> [B, m]
+  CdMlpTapTarget: (addon, be, { x, W1, b1, Pt }, attrs) => {
+    const [B, n] = x!.shape;
+    const [H, m] = Pt!.shape;
+    const out = be.makeOutput([B, m], "float32");
+    addon.mlpTapTarget(heap(be), B, n, H, m, at(be, x), at(be, W1), at(be, b1), at(be, Pt), at(be, out), num(attrs, "post"));
+    return [out];
+  },
   // inputs p<i>, g<i>; attrs count, lr -> p'<i>
   CdSgd: (addon, be, inputs, attrs) => {
     const count = num(attrs, "count");
@@ -248,52 +283,27 @@ const FUSED: Record<string, Fused> = {
   },
 };
 
-let registered: NativeAddon | null = null;
+/** The "native" layer of the wasm backend: OpenBLAS products over the xnnpack layer, and the `Cd*` kernels. */
+export const nativeLayer: KernelLayer = {
+  name: "native",
+  backend: "wasm",
+  available: () => nativeAddon() !== null,
+  kernels: {
+    BatchMatMul: batchMatMulKernel,
+    _FusedMatMul: fusedMatMulKernel,
+    ...Object.fromEntries(
+      Object.entries(FUSED).map(([name, f]): [string, LayerKernel] => [
+        name,
+        (args) => {
+          if (!isWasm(args.backend)) throw new Error(`${name}: not the wasm backend`);
+          return f(addon(), args.backend, args.inputs, args.attrs);
+        },
+      ]),
+    ),
+  },
+};
 
-/**
- * Register the native kernels for the wasm backend (after `tf.setBackend("wasm")` and the fast
- * XNNPACK kernels). Returns false when the addon is not available. Idempotent.
- */
-export function registerNativeKernels(): boolean {
-  const addon = nativeAddon();
-  if (addon === null || tf.findBackend("wasm") === null) return false;
-  if (registered !== null) return true;
-  previousBatchMatMul = swap("BatchMatMul", batchMatMulKernel(addon));
-  previousFusedMatMul = swap("_FusedMatMul", fusedMatMulKernel(addon));
-  for (const [name, f] of Object.entries(FUSED)) {
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      kernelFunc: ((args: KernelArgs) => {
-        if (!isWasm(args.backend)) throw new Error(`${name}: not the wasm backend`);
-        return f(addon, args.backend, args.inputs, args.attrs);
-      }) as tf.KernelFunc,
-    });
-  }
-  registered = addon;
-  return true;
-}
-
-/** Put the previous kernels back and remove the fused ones (tests compare both paths). */
-export function unregisterNativeKernels(): void {
-  if (registered === null) return;
-  for (const [name, prev] of [["BatchMatMul", previousBatchMatMul], ["_FusedMatMul", previousFusedMatMul]] as const) {
-    tf.unregisterKernel(name, "wasm");
-    if (prev) tf.registerKernel(prev);
-  }
-  for (const name of Object.keys(FUSED)) tf.unregisterKernel(name, "wasm");
-  registered = null;
-}
-
-/** Whether ops should take the native path now: the kernels are registered and wasm is the backend. */
+/** Whether ops should take the native path now: the layer is installed and wasm is the backend. */
 export function nativeActive(): boolean {
-  return registered !== null && tf.getBackend() === "wasm";
-}
-
-function swap(name: string, kernelFunc: (args: KernelArgs) => Info): tf.KernelConfig {
-  const previous = tf.getKernel(name, "wasm");
-  if (previous === undefined) throw new Error(`native kernels: the wasm backend has no ${name} kernel`);
-  tf.unregisterKernel(name, "wasm");
-  tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
-  return previous;
+  return layerActive("wasm", "native");
 }

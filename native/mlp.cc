@@ -1,0 +1,333 @@
+// The two-layer MLP's training step as one native call (src/ops/mlp.ts says where it is used).
+//
+// Model: pre = x W1ᵀ + b1, h = relu(pre), logits = h W2 + b2, with W1 stored row per hidden unit
+// ([H, n], PyTorch's nn.Linear layout), so that a unit's weights are one contiguous row. A step is
+// two passes over the first layer:
+//   1. forward: each unit's row is read once, its pre-activation kept for every row of the batch,
+//      its contribution to the logits accumulated (output mode);
+//   2. update: each unit's gradient is formed from the loss gradient and its pre-activation, and
+//      its row, bias and output weights are updated in place, the row only when the unit was
+//      active for some batch row (at batch 1 the first layer's gradient is rank one and only the
+//      rows of active units change).
+// In lazy mode (what src/ops/mlp.ts uses) the row updates of pass 2 are held back (lr * dpre per
+// unit, a [B, H] array) and applied by the next step's pass 1 to each row just before reading it:
+// one pass over W1 per step. The model settles a held-back update before anything else reads W1.
+// No full-size gradient is ever formed. At the papers' scale (n 100, H 50,000, batch 1: a 20 MB
+// first layer) the step is bound by memory traffic over that matrix, so the row layout and the
+// number of passes decide its speed (../shared/STACK.md: the measured floor). Units are split
+// across OpenMP threads when the first layer is large.
+//
+// The same step by tfjs ops (the model's hand-derived gradients, then p -= lr g) is the reference
+// it is tested against on the cpu backend (test/kernels.mlp.test.ts).
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "common.h"
+
+namespace {
+using cdn::Args;
+using cdn::guarded;
+using cdn::number;
+
+// Below this many multiply-adds per pass one thread is faster than waking the others.
+constexpr int64_t kParallelMin = 1 << 18;
+
+enum Mode { kOutput = 0, kTapPost = 1, kTapPre = 2, kLabels = 3 };
+
+// Units are cut into a fixed number of blocks that depends on the width only; sums across units
+// are formed per block and then added in block order, so results do not depend on the number of
+// threads or on which finishes first (the same seed gives the same curve).
+inline int64_t blocksOf(int64_t units) { return std::max<int64_t>(1, std::min<int64_t>(64, units / 512)); }
+inline int64_t blockStart(int64_t blk, int64_t blocks, int64_t units) { return blk * units / blocks; }
+
+// Four running sums in a fixed order: without -ffast-math the compiler may not reorder them, so the
+// result is the same wherever this is inlined and however the row is aligned (a `simd reduction`
+// left the order to the compiler: the same row's dot product came out one ulp apart in two call
+// sites, and a resumed run drifted from an uninterrupted one). The four lanes still vectorise.
+inline float dot(const float* a, const float* b, int64_t n) {
+  float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  float s = (s0 + s1) + (s2 + s3);
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+// row -= c * v (length n).
+inline void axpyMinus(float* row, float c, const float* v, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) row[i] -= c * v[i];
+}
+
+struct Shapes {
+  int64_t B, n, H, C;
+};
+
+// Pass 1 over units [0, units): pre[b * units + j] for every batch row; in output mode also
+// logits[b, c] += relu(pre) * W2[j, c]. `logits` is [B, C], zeroed by the caller.
+// A first-layer update held back from the previous step (lazy mode): row j -= Σ_b d[b, j] x[b, :],
+// d already scaled by the learning rate. Applied to each row just before the row is next read, so
+// a step makes one pass over W1 instead of two (the update of step t rides on the read of step t+1).
+struct Pending {
+  int64_t B = 0;           // rows of the held-back batch (0: none)
+  int64_t units = 0;       // width of d
+  const float* x = nullptr;  // [B, n]
+  const float* d = nullptr;  // [B, units]
+};
+
+inline void applyPending(const Pending& p, int64_t j, int64_t n, float* row) {
+  if (j >= p.units) return;
+  for (int64_t b = 0; b < p.B; b++) {
+    const float c = p.d[b * p.units + j];
+    if (c != 0.f) axpyMinus(row, c, p.x + b * n, n);
+  }
+}
+
+void forwardPass(const Shapes& s, int64_t units, const float* x, float* W1, const float* b1, const float* W2, float* pre, float* logits, const Pending& pending) {
+  const bool big = s.B * s.n * units >= kParallelMin;
+  const int64_t blocks = blocksOf(units);
+  const int64_t width = logits ? s.B * s.C : 0;
+  std::vector<float> parts(blocks * width, 0.f);
+#pragma omp parallel for schedule(static) if (big)
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    float* part = parts.data() + blk * width;
+    for (int64_t j = blockStart(blk, blocks, units); j < blockStart(blk + 1, blocks, units); j++) {
+      float* w = W1 + j * s.n;
+      applyPending(pending, j, s.n, w);
+      for (int64_t b = 0; b < s.B; b++) {
+        const float a = b1[j] + dot(w, x + b * s.n, s.n);
+        pre[b * units + j] = a;
+        if (logits && a > 0.f) {
+          const float* w2 = W2 + j * s.C;
+          for (int64_t c = 0; c < s.C; c++) part[b * s.C + c] += a * w2[c];
+        }
+      }
+    }
+  }
+  for (int64_t blk = 0; blk < blocks; blk++)
+    for (int64_t i = 0; i < width; i++) logits[i] += parts[blk * width + i];
+}
+
+// First-layer update of unit j from its pre-activation gradients dpre[b] (b < B): the bias now,
+// the row now or, in lazy mode, held back as lr * dpre in `held` [B, units] for the next pass.
+inline void updateUnit(const Shapes& s, int64_t j, const float* dpre, const float* x, float* W1, float* b1, float lr, float* held, int64_t units) {
+  float db = 0.f;
+  for (int64_t b = 0; b < s.B; b++) db += dpre[b];
+  b1[j] -= lr * db;
+  if (held != nullptr) {
+    for (int64_t b = 0; b < s.B; b++) held[b * units + j] = lr * dpre[b];
+    return;
+  }
+  float* w = W1 + j * s.n;
+  for (int64_t b = 0; b < s.B; b++) {
+    if (dpre[b] != 0.f) axpyMinus(w, lr * dpre[b], x + b * s.n, s.n);
+  }
+}
+
+// mlpStep(heap, B, n, H, C, x, W1, b1, W2, b2, target, lr, mode, dim, Bp, pendX, pendD, pendUnits, held) -> loss
+//   mode 0: mean soft cross-entropy of the logits against target [B, C]; every parameter updated.
+//   mode 3: the same against class ids (target: int32 [B], each in [0, C)).
+//   mode 1/2: sum over the first `dim` units of (relu(pre) or pre - target)^2, mean over the batch,
+//   target [B, dim]; only W1 and b1 (rows < dim) updated.
+//   pendX [Bp, n], pendD [Bp, pendUnits]: an update held back by the previous step, applied first
+//   (Bp 0 / offsets -1: none); pendUnits must not exceed this step's units. held [B, units]: hold
+//   this step's first-layer row update back there (lazy) instead of applying it (-1).
+napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args a(env, info, 19, "mlpStep");
+    const Shapes s{a.count(1), a.count(2), a.count(3), a.count(4)};
+    const int mode = static_cast<int>(a.integer(12));
+    if (mode < 0 || mode > 3) a.fail("mode must be 0, 1, 2 or 3");
+    const bool out = mode == kOutput || mode == kLabels;
+    const int64_t dim = out ? s.H : a.count(13);
+    if (dim < 1 || dim > s.H) a.fail("dim must be in [1, H]");
+    const float* x = a.f32(5, s.B * s.n);
+    float* W1 = a.f32(6, s.H * s.n);
+    float* b1 = a.f32(7, s.H);
+    float* W2 = a.f32(8, s.H * s.C);
+    float* b2 = a.f32(9, s.C);
+    const float* target = mode == kLabels ? nullptr : a.f32(10, s.B * (out ? s.C : dim));
+    const int32_t* labels = mode == kLabels ? a.i32(10, s.B) : nullptr;
+    if (labels != nullptr) {
+      for (int64_t b = 0; b < s.B; b++)
+        if (labels[b] < 0 || labels[b] >= s.C) a.fail("label " + std::to_string(labels[b]) + " of row " + std::to_string(b) + " is outside [0, " + std::to_string(s.C) + ")");
+    }
+    const float lr = static_cast<float>(a.num(11));
+    const int64_t units = out ? s.H : dim;
+    Pending pending;
+    pending.B = a.count(14);
+    pending.units = a.count(17);
+    if (pending.B > 0) {
+      if (pending.units > units) a.fail("the held-back update is wider than this step's units: settle it first");
+      pending.x = a.f32(15, pending.B * s.n);
+      pending.d = a.f32(16, pending.B * pending.units);
+    }
+    float* held = a.f32(18, s.B * units, true);
+    if (s.B == 0) return number(env, 0);
+
+    std::vector<float> pre(s.B * units);
+    std::vector<float> logits(out ? s.B * s.C : 0, 0.f);
+    forwardPass(s, units, x, W1, b1, W2, pre.data(), out ? logits.data() : nullptr, pending);
+    const bool big = s.B * s.n * units >= kParallelMin;
+    const float invB = 1.f / static_cast<float>(s.B);
+
+    if (out) {
+      // Loss and its gradient with respect to the logits: g = (softmax(z) - t) / B.
+      double loss = 0;
+      std::vector<float> g(s.B * s.C);
+      for (int64_t b = 0; b < s.B; b++) {
+        float* z = logits.data() + b * s.C;
+        float m = -INFINITY;
+        for (int64_t c = 0; c < s.C; c++) m = std::max(m, z[c] += b2[c]);
+        double sum = 0;
+        for (int64_t c = 0; c < s.C; c++) sum += std::exp(static_cast<double>(z[c] - m));
+        const double lse = m + std::log(sum);
+        for (int64_t c = 0; c < s.C; c++) {
+          const double logp = z[c] - lse;
+          const float t = labels != nullptr ? (labels[b] == c ? 1.f : 0.f) : target[b * s.C + c];
+          loss -= t * logp;
+          g[b * s.C + c] = (static_cast<float>(std::exp(logp)) - t) * invB;
+        }
+      }
+#pragma omp parallel if (big)
+      {
+        std::vector<float> dpre(s.B);
+#pragma omp for schedule(static)
+        for (int64_t j = 0; j < s.H; j++) {  // no sums across units here: any split is deterministic
+          float* w2 = W2 + j * s.C;
+          for (int64_t b = 0; b < s.B; b++) {
+            const float p = pre[b * units + j];
+            dpre[b] = p > 0.f ? dot(g.data() + b * s.C, w2, s.C) : 0.f;  // the old W2
+          }
+          for (int64_t c = 0; c < s.C; c++) {
+            float gw = 0.f;
+            for (int64_t b = 0; b < s.B; b++) gw += std::max(pre[b * units + j], 0.f) * g[b * s.C + c];
+            w2[c] -= lr * gw;
+          }
+          updateUnit(s, j, dpre.data(), x, W1, b1, lr, held, units);
+        }
+      }
+      for (int64_t c = 0; c < s.C; c++) {
+        float gb = 0.f;
+        for (int64_t b = 0; b < s.B; b++) gb += g[b * s.C + c];
+        b2[c] -= lr * gb;
+      }
+      return number(env, loss * invB);
+    }
+
+    // Tap modes: d loss / d pre = 2 (act - target) / B, times relu's step for "post".
+    const int64_t blocks = blocksOf(dim);
+    std::vector<double> losses(blocks, 0.0);
+#pragma omp parallel for schedule(static) if (big)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      std::vector<float> dpre(s.B);
+      double l = 0;
+      for (int64_t j = blockStart(blk, blocks, dim); j < blockStart(blk + 1, blocks, dim); j++) {
+        for (int64_t b = 0; b < s.B; b++) {
+          const float p = pre[b * units + j];
+          const float act = mode == kTapPost ? std::max(p, 0.f) : p;
+          const float diff = act - target[b * dim + j];
+          l += static_cast<double>(diff) * diff;
+          dpre[b] = mode == kTapPost && !(p > 0.f) ? 0.f : 2.f * diff * invB;
+        }
+        updateUnit(s, j, dpre.data(), x, W1, b1, lr, held, units);
+      }
+      losses[blk] = l;
+    }
+    double loss = 0;
+    for (double l : losses) loss += l;
+    return number(env, loss * invB);
+  });
+}
+
+// mlpForward(heap, B, n, H, C, x, W1, b1, W2, b2, logits): the logits [B, C] in one pass over W1
+// (small batches; large ones go to sgemm).
+napi_value MlpForwardImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args a(env, info, 11, "mlpForward");
+    const Shapes s{a.count(1), a.count(2), a.count(3), a.count(4)};
+    const float* x = a.f32(5, s.B * s.n);
+    const float* W1 = a.f32(6, s.H * s.n);
+    const float* b1 = a.f32(7, s.H);
+    const float* W2 = a.f32(8, s.H * s.C);
+    const float* b2 = a.f32(9, s.C);
+    float* out = a.f32(10, s.B * s.C);
+    std::vector<float> pre(s.B * s.H);
+    std::fill(out, out + s.B * s.C, 0.f);
+    forwardPass(s, s.H, x, const_cast<float*>(W1), b1, W2, pre.data(), out, Pending{});  // nothing pending: W1 is only read
+    for (int64_t b = 0; b < s.B; b++)
+      for (int64_t c = 0; c < s.C; c++) out[b * s.C + c] += b2[c];
+    return nullptr;
+  });
+}
+
+// mlpSettle(heap, Bp, n, units, W1, pendX, pendD): apply a held-back update to W1's first `units` rows.
+napi_value MlpSettleImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args a(env, info, 7, "mlpSettle");
+    Pending p;
+    p.B = a.count(1);
+    const int64_t n = a.count(2);
+    p.units = a.count(3);
+    float* W1 = a.f32(4, p.units * n);
+    p.x = a.f32(5, p.B * n);
+    p.d = a.f32(6, p.B * p.units);
+#pragma omp parallel for schedule(static) if (p.B * n * p.units >= kParallelMin)
+    for (int64_t j = 0; j < p.units; j++) applyPending(p, j, n, W1 + j * n);
+    return nullptr;
+  });
+}
+
+// mlpTapTarget(heap, B, n, H, m, x, W1, b1, Pt, out, post): out [B, m] = act(x W1ᵀ + b1) Pt with
+// Pt [H, m] (a projection stored row per hidden unit), act = relu when post; with relu, the rows
+// of Pt for inactive units are never read.
+napi_value MlpTapTargetImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args a(env, info, 11, "mlpTapTarget");
+    const int64_t B = a.count(1), n = a.count(2), H = a.count(3), m = a.count(4);
+    const float* x = a.f32(5, B * n);
+    const float* W1 = a.f32(6, H * n);
+    const float* b1 = a.f32(7, H);
+    const float* Pt = a.f32(8, H * m);
+    float* out = a.f32(9, B * m);
+    const bool post = a.integer(10) != 0;
+    std::fill(out, out + B * m, 0.f);
+    const bool big = B * n * H >= kParallelMin;
+    const int64_t blocks = blocksOf(H);
+    std::vector<float> parts(blocks * B * m, 0.f);
+#pragma omp parallel for schedule(static) if (big)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      float* part = parts.data() + blk * B * m;
+      for (int64_t j = blockStart(blk, blocks, H); j < blockStart(blk + 1, blocks, H); j++) {
+        const float* w = W1 + j * n;
+        const float* p = Pt + j * m;
+        for (int64_t b = 0; b < B; b++) {
+          float act = b1[j] + dot(w, x + b * n, n);
+          if (post) act = std::max(act, 0.f);
+          if (act == 0.f) continue;
+          float* o = part + b * m;
+#pragma omp simd
+          for (int64_t k = 0; k < m; k++) o[k] += act * p[k];
+        }
+      }
+    }
+    for (int64_t blk = 0; blk < blocks; blk++)
+      for (int64_t i = 0; i < B * m; i++) out[i] += parts[blk * B * m + i];
+    return nullptr;
+  });
+}
+
+}  // namespace
+
+napi_value MlpStep(napi_env env, napi_callback_info info) { return MlpStepImpl(env, info); }
+napi_value MlpForward(napi_env env, napi_callback_info info) { return MlpForwardImpl(env, info); }
+napi_value MlpTapTarget(napi_env env, napi_callback_info info) { return MlpTapTargetImpl(env, info); }
+napi_value MlpSettle(napi_env env, napi_callback_info info) { return MlpSettleImpl(env, info); }

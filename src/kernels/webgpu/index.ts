@@ -1,0 +1,39 @@
+/**
+ * The "wgsl" layer of the webgpu backend's kernel chain (src/kernels/registry.ts): the project's
+ * fused `Cd*` kernels as WGSL compute shaders on tfjs-backend-webgpu's buffers, the same names,
+ * inputs, attributes and outputs as the native layer's (src/kernels/native.ts), plus CdLinear /
+ * CdLinearGrad. src/ops/fused.ts calls them by name; test/kernels.webgpu.test.ts holds each equal to
+ * the cpu backend's composite (src/ops/composite.ts), values and gradients.
+ */
+import type { KernelLayer, LayerKernel } from "../registry";
+import { attentionKernels } from "./attention";
+import { asGpu } from "./dispatch";
+import { embeddingKernels } from "./embedding";
+import { geluKernels } from "./gelu";
+import { layerNormKernels } from "./layerNorm";
+import { linearKernels } from "./linear";
+import { optimizerKernels } from "./optimizer";
+import { softXentKernels } from "./softXent";
+import type { WgslKernel } from "./types";
+
+const KERNELS: Record<string, WgslKernel> = {
+  ...attentionKernels,
+  ...layerNormKernels,
+  ...geluKernels,
+  ...softXentKernels,
+  ...embeddingKernels,
+  ...optimizerKernels,
+  ...linearKernels,
+};
+
+/** Names of the wgsl layer's kernels. */
+export const WGSL_KERNELS = Object.keys(KERNELS);
+
+export const wgslLayer: KernelLayer = {
+  name: "wgsl",
+  backend: "webgpu",
+  available: () => true,
+  kernels: Object.fromEntries(
+    Object.entries(KERNELS).map(([name, k]): [string, LayerKernel] => [name, (args) => k(asGpu(args.backend), args.inputs, args.attrs)]),
+  ),
+};

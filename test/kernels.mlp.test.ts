@@ -1,0 +1,146 @@
+/**
+ * The fused MLP kernels (native/mlp.cc through src/ops/mlp.ts) against the reference: the model's
+ * hand-derived gradients and p -= lr g, on the cpu backend. Shapes: small odd ones, batches 1 to 8,
+ * two and three classes, taps on relu and on the pre-activation with every unit or the first few,
+ * and one wide layer that takes the multi-threaded path.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend";
+import { curriculumExtraction } from "../src/distill/curriculumExtraction";
+import { randomProjection } from "../src/distill/projection";
+import { parityTask } from "../src/data/sparseParity";
+import { parityStream } from "../src/experiments/parityTask";
+import { runPhases } from "../src/train/loop";
+import { Mlp, createMlp } from "../src/models/mlp";
+import { mlpKernelActive } from "../src/ops/mlp";
+import { Rng } from "../src/rng";
+import { assertClose } from "./helpers";
+import { Case, steps } from "./mlpSteps";
+import { WASM_KERNELS } from "./nativeHelpers";
+
+const native = WASM_KERNELS.includes("native");
+const skip = native ? false : "the native library is not built";
+
+const CASES: Case[] = [
+  { n: 7, H: 13, C: 3, B: 4, what: { labels: true } },
+  { n: 7, H: 13, C: 2, B: 1, what: {} },
+  { n: 7, H: 13, C: 3, B: 5, what: {} },
+  { n: 9, H: 6, C: 2, B: 8, what: { tap: "hidden" } },
+  { n: 9, H: 6, C: 2, B: 1, what: { tap: "hiddenPre" } },
+  { n: 9, H: 11, C: 2, B: 3, what: { tap: "hidden", dim: 4 } },
+  { n: 100, H: 4096, C: 2, B: 1, what: {} }, // wide: split across threads
+  { n: 100, H: 4096, C: 2, B: 2, what: { tap: "hidden", dim: 100 } },
+];
+
+test("one fused SGD step equals the hand-derived gradients and p -= lr g on cpu: losses and every weight", { skip }, async () => {
+  for (const c of CASES) {
+    const ref = await steps(c, "cpu");
+    const got = await steps(c, "wasm");
+    const what = `n ${c.n} H ${c.H} C ${c.C} B ${c.B} ${c.what.tap ?? "output"}${c.what.dim ? ` dim ${c.what.dim}` : ""}`;
+    assertClose(got.losses, ref.losses, 1e-5, `${what}: loss`);
+    got.weights.forEach((w, i) => assertClose(w, ref.weights[i], 1e-5, `${what}: weight ${i}`));
+  }
+});
+
+test("a fused step leaves a snapshot and loaded weights alone (copy on write), and leaks nothing", { skip }, async () => {
+  await initBackend("wasm");
+  const m: Mlp = createMlp({ inputDim: 5, width: 8, outputDim: 2 }, new Rng("cow"));
+  const snap = m.snapshot();
+  const before = Array.from(snap.W1.dataSync());
+  const x = tf.tensor2d([[1, -1, 1, 1, -1]]);
+  const t = tf.tensor2d([[0, 1]]);
+  tf.tidy(() => m.sgdStep!(x, t, 0.5)!).dispose();
+  assert.deepEqual(Array.from(snap.W1.dataSync()), before, "the snapshot shares W1's buffer until the step copies it");
+  assert.notDeepEqual(Array.from(m.W1.dataSync()), before, "the model moved");
+  const loaded = m.snapshot();
+  m.load(loaded);
+  const kept = Array.from(loaded.b1.dataSync());
+  tf.tidy(() => m.sgdStep!(x, t, 0.5)!).dispose();
+  assert.deepEqual(Array.from(loaded.b1.dataSync()), kept, "weights the model was loaded from stay as they were");
+  const n0 = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) tf.tidy(() => m.sgdStep!(x, t, 0.1)!).dispose();
+  assert.equal(tf.memory().numTensors, n0);
+  [x, t, ...Object.values(snap), ...Object.values(loaded)].forEach((v) => v.dispose());
+  m.dispose();
+});
+
+test("the one-pass forward and the fused tap projection equal the products", { skip }, async () => {
+  await initBackend("wasm");
+  const m = createMlp({ inputDim: 30, width: 700, outputDim: 3 }, new Rng("fwd"));
+  const P = randomProjection(new Rng("proj"), 20, 700);
+  const r = new Rng("xs");
+  for (const B of [1, 3, 9]) {
+    const x = tf.tensor2d(Float32Array.from({ length: B * 30 }, () => (r.next() < 0.5 ? -1 : 1)), [B, 30]);
+    const viaProducts = tf.tidy(() => m.forward(x, { taps: ["hidden"] }).logits); // taps: never the one-pass kernel
+    const logits = tf.tidy(() => m.forward(x).logits); // batches <= 4: the one-pass kernel
+    assertClose(logits.dataSync(), viaProducts.dataSync(), 1e-5, `logits B ${B}`);
+    for (const tap of ["hidden", "hiddenPre"] as const) {
+      const fused = tf.tidy(() => m.projectTap!(x, tap, P.Pt)!);
+      const plain = tf.tidy(() => P.apply(m.forwardTaps(x, [tap])[tap]));
+      assertClose(fused.dataSync(), plain.dataSync(), 1e-4, `${tap} projection B ${B}`);
+      tf.dispose([fused, plain]);
+    }
+    tf.dispose([x, logits, viaProducts]);
+  }
+  P.dispose();
+  m.dispose();
+});
+
+test("without the kernels (cpu) the model declines the fused step and the loop takes the reference path", async () => {
+  await initBackend("cpu");
+  const m = createMlp({ inputDim: 3, width: 4, outputDim: 2 }, new Rng("cpu"));
+  const r = m.sgdStep!(tf.ones([1, 3]), tf.tensor2d([[1, 0]]), 0.1);
+  assert.equal(r, null);
+  m.dispose();
+});
+
+test("curriculum extraction through the loop (tap phase on 3 of 6 units, then outputs; events mid-phase): wasm's fused steps equal cpu", { skip }, async () => {
+  const run = async (backend: "cpu" | "wasm") => {
+    await initBackend(backend);
+    const rng = new Rng("cx-loop");
+    const task = parityStream(parityTask(8, 2), rng.derive("data"), rng.derive("heldout"), 4, 64);
+    const teacher = createMlp({ inputDim: 8, width: 16, outputDim: 2 }, rng.derive("teacher"));
+    const student = createMlp({ inputDim: 8, width: 6, outputDim: 2 }, rng.derive("student"));
+    const plan = curriculumExtraction(student, teacher, rng.derive("projection"), {
+      pairs: [{ teacherTap: "hidden", studentTap: "hidden", dim: 3 }],
+      tapSteps: 7,
+      tapOptimizer: { kind: "sgd", lr: 0.05 },
+      output: { optimizer: { kind: "sgd", lr: 0.1 }, tau: 1 },
+    });
+    const evals: number[] = [];
+    for await (const ev of runPhases(student, plan, task, { evalEvery: 5, maxSamples: 4 * 20, checkpointEvery: 3, tickSeconds: 0 })) {
+      if (ev.type === "eval") evals.push(ev.loss);
+      if (ev.type === "checkpoint") evals.push(tf.tidy(() => tf.sum(student.snapshot().W1).dataSync()[0]));
+    }
+    const w = student.variables.map((v) => v.dataSync() as Float32Array);
+    plan.dispose();
+    [task, teacher, student].forEach((d) => d.dispose());
+    return { evals, w };
+  };
+  const ref = await run("cpu");
+  const got = await run("wasm");
+  assertClose(got.evals, ref.evals, 1e-5, "evaluations and checkpoint sums");
+  got.w.forEach((w, i) => assertClose(w, ref.w[i], 1e-5, `weight ${i}`));
+});
+
+test("settling a held-back update at any step gives bit for bit the weights of never settling (a resumed run equals an uninterrupted one)", { skip }, async () => {
+  await initBackend("wasm");
+  const run = (settleEvery: number) => {
+    const m = createMlp({ inputDim: 50, width: 20, outputDim: 2 }, new Rng("settle"));
+    const r = new Rng("settle-data");
+    for (let s = 0; s < 120; s++) {
+      const x = tf.tensor2d(Float32Array.from({ length: 8 * 50 }, () => (r.next() < 0.5 ? -1 : 1)), [8, 50]);
+      const y = tf.tensor1d(Int32Array.from({ length: 8 }, () => (r.next() < 0.5 ? 0 : 1)), "int32");
+      tf.tidy(() => m.sgdStep!(x, y, 0.1, { labels: true })!).dispose();
+      tf.dispose([x, y]);
+      if (settleEvery > 0 && s % settleEvery === 3) m.settle!();
+    }
+    const w = m.variables.map((v) => Array.from(v.dataSync()));
+    m.dispose();
+    return w;
+  };
+  const never = run(0);
+  for (const every of [1, 7]) assert.deepEqual(run(every), never, `settled every ${every} steps`);
+});
