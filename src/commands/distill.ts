@@ -9,7 +9,7 @@
  * against each other (the input width, the classes, the labels' range, the teacher better than the
  * validation set's majority class) still before anything is written; then --out is claimed (one
  * writer) and the run goes, with progress on stderr. --out receives the student as a layers model
- * (student/model.json + weights.bin, with the teacher's softmax put back if it had one), config.json,
+ * (student/model.json + weights.bin; a student built by --student-width keeps the teacher's softmax), config.json,
  * curves.csv and summary.json. Ctrl-C stops at the next step and saves the student as trained so far
  * (summary.json says "interrupted"; exit 130). There is no --resume: distill() does not yet take a
  * saved loop state (the optimiser's moments and the phase position), see docs/notes/pack.md.
@@ -30,7 +30,7 @@ import { fromLayersModel } from "../models/layers";
 import { Progress } from "../progress";
 import { installStopHandlers } from "./runFolder";
 import { ModuleData, Table, loadDataModule, readCsv, rowsOf, splitRows, tableDataset } from "./distillData";
-import { LogitsModel, asLogits, loadModel, saveStudent, studentOfWidth } from "./distillModels";
+import { hasSoftmax, loadModel, saveModel, studentOfWidth } from "./distillModels";
 
 export const DISTILL_FIELDS = {
   teacher: str("", "the teacher: a TensorFlow.js layers model (model.json, or the folder holding it); never trained"),
@@ -204,23 +204,19 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
   tf.env().set("PROD", true);
   const held: Array<tf.Tensor | tf.LayersModel> = [];
   try {
-    const teacher: LogitsModel = await asLogits("--teacher", cfg.teacher, await loadModel("--teacher", cfg.teacher));
-    held.push(teacher.model);
-    const shape = inputShapeOf(teacher.model);
-    const classes = teacher.model.outputs[0].shape[teacher.model.outputs[0].shape.length - 1] ?? 0;
-    let studentModel: tf.LayersModel;
-    let studentSoftmax = teacher.softmax;
-    if (cfg.student !== "") {
-      const s = await asLogits("--student", cfg.student, await loadModel("--student", cfg.student));
-      studentModel = s.model;
-      studentSoftmax = s.softmax;
-    } else studentModel = await studentOfWidth(teacher, cfg.studentWidth, cfg.teacher);
+    const teacherModel = await loadModel("--teacher", cfg.teacher);
+    held.push(teacherModel);
+    const shape = inputShapeOf(teacherModel);
+    const classes = teacherModel.outputs[0].shape[teacherModel.outputs[0].shape.length - 1] ?? 0;
+    const studentModel = cfg.student !== "" ? await loadModel("--student", cfg.student) : await studentOfWidth(teacherModel, cfg.studentWidth, cfg.teacher);
     held.push(studentModel);
+    const softmax = { teacher: hasSoftmax(teacherModel), student: hasSoftmax(studentModel) };
     const sShape = inputShapeOf(studentModel);
     if (sShape.join() !== shape.join()) throw new ConfigError("--student", cfg.student, `its input is [${sShape.join(", ")}], the teacher's [${shape.join(", ")}]`);
     const sClasses = studentModel.outputs[0].shape[studentModel.outputs[0].shape.length - 1];
     if (sClasses !== classes) throw new ConfigError("--student", cfg.student, `has ${sClasses} outputs, the teacher ${classes}`);
-    const tapped = { teacher: fromLayersModel(teacher.model), student: fromLayersModel(studentModel) };
+    // A softmax output is detected by fromLayersModel, which trains on its pre-activation (the logits).
+    const tapped = { teacher: fromLayersModel(teacherModel), student: fromLayersModel(studentModel) };
     const pairs: TapPair[] | undefined = cfg.teacherTaps === "" ? undefined : list(cfg.teacherTaps).map((t, i) => ({ teacherTap: t, studentTap: list(cfg.studentTaps)[i] }));
     for (const p of pairs ?? []) {
       if (!tapped.teacher.tapNames.includes(p.teacherTap))
@@ -248,7 +244,7 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
     const stop = installStopHandlers((signal) => progress.line(`${signal}: stopping after this step and saving the student (again to quit at once)`));
     try {
       progress.line(
-        `distill ${cfg.teacher} (${teacher.model.countParams()} parameters${teacher.softmax ? ", softmax output" : ""}) -> student (${studentModel.countParams()} parameters) by ${cfg.method}; ${cfg.steps} steps; backend ${describeBackend()}; results: ${plan.out}`,
+        `distill ${cfg.teacher} (${teacherModel.countParams()} parameters${softmax.teacher ? ", softmax output" : ""}) -> student (${studentModel.countParams()} parameters) by ${cfg.method}; ${cfg.steps} steps; backend ${describeBackend()}; results: ${plan.out}`,
       );
       if (teacherEval) progress.line(`teacher on the validation data: accuracy ${teacherEval.accuracy.toFixed(4)}, loss ${teacherEval.loss.toFixed(4)}`);
       else progress.line("no validation data: no evaluations (give --validation, or export `validation` from the data module)");
@@ -313,14 +309,14 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
         phases,
         curve,
       };
-      await saveStudent(studentModel, studentSoftmax, path.join(plan.out, "student"));
+      await saveModel(studentModel, path.join(plan.out, "student"));
       const summary = {
         ...backendInfo(),
         config: configToJson(cfg),
         status: interrupted ? "interrupted" : "done",
         methods: { [cfg.method]: run },
-        teacher: { file: cfg.teacher, parameters: teacher.model.countParams(), softmaxOutput: teacher.softmax, validation: teacherEval },
-        student: { folder: "student", parameters: studentModel.countParams(), softmaxOutput: studentSoftmax, validation: final },
+        teacher: { file: cfg.teacher, parameters: teacherModel.countParams(), softmaxOutput: softmax.teacher, validation: teacherEval },
+        student: { folder: "student", parameters: studentModel.countParams(), softmaxOutput: softmax.student, validation: final },
         classes,
         trainRows: prepared.trainRows,
         validationRows: prepared.validation ? prepared.validation.xs.shape[0] : 0,
