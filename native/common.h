@@ -109,3 +109,4 @@ napi_value MlpStep(napi_env env, napi_callback_info info);
 napi_value MlpForward(napi_env env, napi_callback_info info);
 napi_value MlpTapTarget(napi_env env, napi_callback_info info);
 napi_value MlpSettle(napi_env env, napi_callback_info info);
+napi_value MlpThreads(napi_env env, napi_callback_info info);

@@ -633,6 +633,7 @@ NAPI_MODULE_INIT() {
       {"mlpForward", MlpForward},
       {"mlpTapTarget", MlpTapTarget},
       {"mlpSettle", MlpSettle},
+      {"mlpThreads", MlpThreads},
       {"config", Config},
       {"setThreads", SetThreads},
   };

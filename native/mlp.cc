@@ -331,3 +331,14 @@ napi_value MlpStep(napi_env env, napi_callback_info info) { return MlpStepImpl(e
 napi_value MlpForward(napi_env env, napi_callback_info info) { return MlpForwardImpl(env, info); }
 napi_value MlpTapTarget(napi_env env, napi_callback_info info) { return MlpTapTargetImpl(env, info); }
 napi_value MlpSettle(napi_env env, napi_callback_info info) { return MlpSettleImpl(env, info); }
+
+// mlpThreads(n): threads the MLP kernels split a wide layer across, for the calling thread (each
+// worker thread sets its own share of the cores); 0 = leave as is. Returns the number in effect.
+napi_value MlpThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    Args a(env, info, 2, "mlpThreads");  // (heap-less: argument 0 is ignored, any Uint8Array)
+    const int64_t n = a.count(1);
+    if (n > 0) omp_set_num_threads(static_cast<int>(n));
+    return number(env, omp_get_max_threads());
+  });
+}

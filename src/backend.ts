@@ -17,7 +17,7 @@
 import * as fs from "node:fs";
 import { execFileSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { installBackendKernels } from "./kernels";
+import { installBackendKernels, setKernelThreads } from "./kernels";
 import { nativeAddon, nativeUnavailableReason } from "./kernels/addon";
 import { nativeActive } from "./kernels/native";
 import { hasPackage } from "./optional";
@@ -73,6 +73,7 @@ async function setWasm(): Promise<boolean> {
     for (const l of process.listeners("uncaughtException")) if (!beforeExc.has(l)) process.removeListener("uncaughtException", l);
     if (!ok) return false;
     installBackendKernels("wasm");
+    setKernelThreads();
     return true;
   } catch {
     return false;

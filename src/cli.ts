@@ -3,6 +3,8 @@
  * sweep and merge. Bad input (ConfigError) prints one line and exits with code 2, without a stack
  * trace and before any result folder is made; so does a file read back that is not as written.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { BackendError } from "./backend";
 import { ConfigError } from "./config";
 import { FileError } from "./io";
@@ -30,7 +32,16 @@ const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) =>
   "build-native": { help: "build the optional native kernels (npx curriculum-distill build-native)", run: buildNativeCommand },
 };
 
+/** The package's version, from its package.json (next to src/ and dist/). */
+export function packageVersion(): string {
+  const file = path.join(__dirname, "..", "package.json");
+  return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+}
+
 const HELP = `usage: curriculum-distill <command> [options]     (curriculum-distill <command> --help)
+       curriculum-distill --version
+
+exit codes: 0 done, 2 bad input (or a bad file), 3 a teacher did not learn (nothing distilled), 130 interrupted
 
 commands:
 ${Object.entries(COMMANDS)
@@ -40,6 +51,10 @@ ${Object.entries(COMMANDS)
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === "--version" || cmd === "-v" || cmd === "version") {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(HELP);
     return cmd === undefined ? 2 : 0;

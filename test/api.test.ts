@@ -64,7 +64,7 @@ test("cx on a tf.data.Dataset: learns within the budget, the teacher does not mo
   assert.deepEqual(r.curve.map((e) => e.step), [0, 200, 400, 600, 800, 1000, 1200]);
   assert.deepEqual(r.curve.slice(1, 3).map((e) => e.phase), ["tap:hidden<-hidden", "teacher"], "200 tap steps, then the output phase");
   assert.ok(r.curve[r.curve.length - 1].accuracy > 0.9, `final accuracy ${r.curve[r.curve.length - 1].accuracy}`);
-  assert.ok(r.teacherFlops > 0 && r.studentFlops > 0);
+  assert.ok((r.teacherFlops ?? 0) > 0 && (r.studentFlops ?? 0) > 0, "fromLayersModel models count their FLOPs");
   teacher.variables.forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), before[i], `teacher weight ${w.name} moved`));
   tf.dispose([v.xs, v.ys]);
 });

@@ -6,13 +6,13 @@
  * State for scripts and the browser test: `window.cdDemo` (see DemoState).
  */
 import Plotly from "plotly.js-basic-dist-min";
-import { MethodName } from "../../src/distill/methods";
+import { METHODS, METHOD_NAMES, MethodName, methodLabel } from "../../src/distill/methods";
 import { TeacherInfo } from "../../src/experiments/experiment";
 import { PARITY, ParityConfig } from "../../src/experiments/parityExperiment";
 import { resolveExperiment } from "../../src/experiments/experiment";
 import { StudentRun, summarize } from "../../src/experiments/summary";
 import { fmtDuration, fmtSamples } from "../../src/format";
-import { Curve, PALETTE, accuracyCurves } from "../../src/report/plots";
+import { Curve, accuracyCurves } from "../../src/report/plots";
 import { BackendChoice, BackendRequest, chooseBackend, describeChoice } from "./backend";
 import { PAGE_PRESETS, PagePresetName, presetValues } from "./presets";
 import { SessionHooks, Stopped, liveTensors, obtainTeacher, trainStudent } from "./session";
@@ -46,9 +46,9 @@ export interface DemoState {
   error: string | null;
 }
 
+/** The methods the page offers (checkboxes `m-<name>` in index.html); labels and colours are the methods' own (src/distill/methods.ts). */
 const METHOD_ORDER: MethodName[] = ["cx", "oneshot", "progressive", "scratch"];
-const COLORS: Record<string, string> = { teacher: "#7f7f7f", cx: PALETTE[3], oneshot: PALETTE[0], progressive: PALETTE[2], scratch: PALETTE[1] };
-const LABELS: Record<string, string> = { cx: "curriculum extraction (cx)", oneshot: "one-shot", progressive: "progressive", scratch: "scratch (labels)" };
+const COLORS: Record<string, string> = { teacher: "#7f7f7f", ...Object.fromEntries(METHOD_NAMES.map((m) => [m, METHODS[m].color])) };
 
 const state: DemoState = { state: "idle", backend: null, config: null, teacher: null, runs: [], wallSeconds: null, stopLatencyMs: null, clickDelayMs: null, error: null };
 (window as unknown as { cdDemo: DemoState }).cdDemo = state;
@@ -147,7 +147,7 @@ function renderTable(cfg: Readonly<ParityConfig>): void {
       // A miss counts as the cap: one-shot missing makes the ratio a lower bound, this method missing an upper one.
       speedup = `${baseMissed ? "≥ " : hit === null ? "≤ " : ""}${x >= 10 ? x.toFixed(0) : x.toFixed(1)}x`;
     }
-    return `<tr data-method="${m}"><td>${LABELS[m] ?? m}</td><td class="num">${hit === null ? `not reached by ${fmtSamples(cfg.maxSamples)}` : fmtSamples(hit)}</td><td class="num">${fmtDuration(run.seconds)}</td><td class="num">${speedup}</td></tr>`;
+    return `<tr data-method="${m}"><td>${methodLabel(m)}</td><td class="num">${hit === null ? `not reached by ${fmtSamples(cfg.maxSamples)}` : fmtSamples(hit)}</td><td class="num">${fmtDuration(run.seconds)}</td><td class="num">${speedup}</td></tr>`;
   });
   const t = state.teacher;
   const teacherRow = t

@@ -1,34 +1,30 @@
 /**
  * One run of the page: the seed's teacher (from the page's cache, or trained here), then one student
  * per method. Everything that trains is the library's: the experiment's teacher and student plans
- * (src/experiments/parityExperiment.ts), the methods' phases (src/distill/methods.ts) and the loop
- * (src/train/loop.ts). What is here is the consumer's policy, as in the engine
- * (src/experiments/engine.ts, teachers.ts): keep a checkpoint at every teacher evaluation, stop the
- * teacher a few checkpoints after its target, stop a student at the target. The run folder, resume
- * and the file cache are the CLI's and are left out.
+ * (src/experiments/parityExperiment.ts), the methods' phases (src/distill/methods.ts), the loop and
+ * the training policy (src/train/driver.ts: the same stop rules and teacher check as the CLI's
+ * engine). What is here is the page's: its cache (IndexedDB), its status line and its frames. The
+ * run folder, resume and the file cache are the CLI's and are left out.
  *
- * The page never freezes: the loop yields a tick every quarter second, and on each tick this code
- * waits for the next frame (or 50 ms in a hidden tab), so clicks and drawing get through; the loop
- * polls `shouldStop` after every step, so Stop takes effect within one step of the click.
+ * The page never freezes: the loop yields a tick every quarter second, and on each tick (an awaited
+ * callback of the driver) this code waits for the next frame (or 50 ms in a hidden tab), so clicks and
+ * drawing get through; the driver polls `shouldStop` after every step, so Stop takes effect within
+ * one step of the click.
  */
 import * as tf from "@tensorflow/tfjs";
 import { Checkpoint, labelsPhase } from "../../src/distill/outputs";
 import { plan } from "../../src/distill/phases";
 import { MethodName, buildMethod } from "../../src/distill/methods";
-import { TeacherInfo, TrainedTeacher } from "../../src/experiments/experiment";
+import { TeacherInfo, TrainedTeacher, teacherInfoOf } from "../../src/experiments/experiment";
 import { PARITY, ParityConfig } from "../../src/experiments/parityExperiment";
-import { StudentRun } from "../../src/experiments/summary";
+import { StudentRun, studentRunOf } from "../../src/experiments/summary";
 import { NamedTensors } from "../../src/models/types";
-import { LoopEvent, newCursor, runPhases } from "../../src/train/loop";
+import { DriveCallbacks, TeacherFailed, drive, studentPolicy, teacherPolicy, teacherShortfall } from "../../src/train/driver";
+import { EvalEvent } from "../../src/train/loop";
 import { canonicalKey, loadTeacher, saveTeacher } from "./teacherStore";
 
-/** Thrown when the reader pressed Stop. */
-export class Stopped extends Error {
-  constructor() {
-    super("stopped");
-    this.name = "Stopped";
-  }
-}
+/** Thrown when the reader pressed Stop (the library's Interrupted: the driver stops on `shouldStop`). */
+export { Interrupted as Stopped } from "../../src/train/driver";
 
 export interface SessionHooks {
   /** A line for the status bar. */
@@ -59,23 +55,28 @@ function disposeAll(w: NamedTensors): void {
 
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${Math.round(x / 1e3)}k` : String(x));
 
-/** Drive the loop, handing ticks to `breathe` and turning an interrupt into Stopped. */
-async function* drive(events: AsyncGenerator<LoopEvent, void, void>, hooks: SessionHooks, label: string): AsyncGenerator<LoopEvent, void, void> {
-  for await (const e of events) {
-    if (e.type === "interrupt") throw new Stopped();
-    if (e.type === "tick") {
+/** The page's callbacks for the driver: a status line and a frame for the browser on every tick. */
+function pageCallbacks(hooks: SessionHooks, label: string): DriveCallbacks {
+  return {
+    onTick: async (e) => {
       hooks.status(`${label}: ${fmt(e.samples)} samples (${e.phase}), ${Math.round(e.samples / Math.max(e.seconds, 1e-3) / 1000)}k samples/s`);
       await breathe();
-    }
-    yield e;
-  }
+    },
+  };
 }
 
-/** The seed's teacher, from the page's cache or trained now (then cached). The caller disposes it. */
+/**
+ * The seed's teacher, from the page's cache or trained now (then cached). The caller disposes it. A
+ * teacher that missed its target stops the run here (TeacherFailed), as in the CLI.
+ */
 export async function obtainTeacher(cfg: Readonly<ParityConfig>, seed: number, backend: string, hooks: SessionHooks): Promise<TrainedTeacher & { cached: boolean }> {
   const attempt = 0; // the MLP experiment never re-initialises a teacher (teacherRetries 0)
   const tp = PARITY.teacher(cfg, seed, null, attempt);
   const key = canonicalKey({ ...tp.key, seed, attempt, backend });
+  const check = (info: TeacherInfo) => {
+    const shortfall = teacherShortfall(info, tp.requirement ?? { target: tp.targetAccuracy });
+    if (shortfall !== null) throw new TeacherFailed(seed, info.accuracy, info.samples, shortfall, tp.knobs ?? {}, attempt + 1);
+  };
   try {
     const model = tp.create();
     const cached = await loadTeacher(key).catch(() => null);
@@ -85,44 +86,30 @@ export async function obtainTeacher(cfg: Readonly<ParityConfig>, seed: number, b
       const t = teacherOf(model, cached.init, cached.checkpoints, info);
       for (const p of info.curve) hooks.point("teacher", p.samples, p.accuracy);
       hooks.teacherReady(info, true);
+      try {
+        check(info);
+      } catch (e) {
+        t.dispose();
+        throw e;
+      }
       return t;
     }
     const init = model.snapshot();
     const checkpoints: Checkpoint[] = [];
     const teacherPlan = plan("teacher", [labelsPhase(tp.task, model, Infinity, tp.optimizer)]);
-    const cursor = newCursor();
-    const curve: TeacherInfo["curve"] = [];
-    let hit: number | null = null;
-    let extra = 0;
     try {
-      const loop = runPhases(model, teacherPlan, tp.task, { evalEvery: tp.ckptEvery, maxSamples: tp.maxSamples, shouldStop: hooks.shouldStop, cursor, tickSeconds: 0.25 });
-      for await (const e of drive(loop, hooks, "teacher")) {
-        if (e.type !== "eval") continue;
-        curve.push({ samples: e.samples, accuracy: e.accuracy, loss: e.loss });
-        checkpoints.push({ step: e.step, samples: e.samples, accuracy: e.accuracy, weights: model.snapshot() });
-        hooks.point("teacher", e.samples, e.accuracy);
-        if (hit === null && e.accuracy >= tp.targetAccuracy) hit = e.samples;
-        else if (hit !== null) extra++;
-        if (hit !== null && extra >= tp.extraCheckpoints) break;
-      }
-      const { step, samples, seconds } = cursor.position;
-      if (checkpoints.length === 0 || checkpoints[checkpoints.length - 1].step !== step) {
-        checkpoints.push({ step, samples, weights: model.snapshot(), accuracy: curve[curve.length - 1]?.accuracy ?? 0 });
-      }
-      const info: TeacherInfo = {
-        samplesToTarget: hit,
-        samples,
-        accuracy: curve[curve.length - 1]?.accuracy ?? 0,
-        seconds,
-        stepsPerSecond: step / Math.max(seconds, 1e-9),
-        checkpoints: checkpoints.length,
-        cached: false,
-        attempt,
-        curve,
-      };
+      const keep = (e: EvalEvent) => (checkpoints.push({ step: e.step, samples: e.samples, accuracy: e.accuracy, weights: model.snapshot() }), "");
+      const r = await drive(model, teacherPlan, tp.task, {
+        loop: { evalEvery: tp.ckptEvery, maxSamples: tp.maxSamples, evalAtBudget: true, tickSeconds: 0.25 },
+        policy: teacherPolicy({ target: tp.targetAccuracy, extraCheckpoints: tp.extraCheckpoints }, keep, (e) => hooks.point("teacher", e.samples, e.accuracy)),
+        callbacks: pageCallbacks(hooks, "teacher"),
+        shouldStop: hooks.shouldStop,
+      });
+      const info = teacherInfoOf(model, r.position, r.state, checkpoints, attempt);
       hooks.status("teacher trained; caching it in this browser");
       await saveTeacher(key, { init, checkpoints, info }).catch(() => false);
       hooks.teacherReady(info, false);
+      check(info);
       return teacherOf(model, init, checkpoints, info);
     } catch (e) {
       model.dispose();
@@ -152,52 +139,25 @@ function teacherOf(model: TrainedTeacher["model"], init: NamedTensors, checkpoin
   };
 }
 
-/** One student by `method`, to the target (or the cap), as the engine's runStudent does it. */
+/** One student by `method`, to the target (or the cap), by the same rule as the engine's runStudent. */
 export async function trainStudent(cfg: Readonly<ParityConfig>, seed: number, method: MethodName, teacher: TrainedTeacher, hooks: SessionHooks): Promise<StudentRun> {
   const loop = PARITY.studentLoop(cfg);
   const setup = PARITY.student(cfg, seed, method, null, teacher);
   const methodPlan = buildMethod(method, setup.context);
-  const curve: StudentRun["curve"] = [];
-  const phases: StudentRun["phases"] = [];
-  let hit: number | null = null;
+  let run: StudentRun;
   try {
-    const events = runPhases(setup.model, methodPlan, setup.task, {
-      evalEvery: loop.evalEvery,
-      maxSamples: loop.maxSamples,
-      evalAtStart: loop.evalAtStart,
+    const r = await drive(setup.model, methodPlan, setup.task, {
+      loop: { evalEvery: loop.evalEvery, maxSamples: loop.maxSamples, evalAtStart: loop.evalAtStart, tickSeconds: 0.25 },
+      policy: studentPolicy(loop, (e) => hooks.point(method, e.samples, e.accuracy)),
+      callbacks: pageCallbacks(hooks, method),
       shouldStop: hooks.shouldStop,
-      tickSeconds: 0.25,
     });
-    for await (const e of drive(events, hooks, method)) {
-      if (e.type === "phase") phases.push({ name: e.phase, step: e.step });
-      if (e.type !== "eval") continue;
-      const { type: _t, ...point } = e;
-      curve.push(point);
-      hooks.point(method, e.samples, e.accuracy);
-      if (loop.target !== null && hit === null && e.accuracy >= loop.target) {
-        hit = e.samples;
-        if (!loop.runToCap) break;
-      }
-    }
+    run = studentRunOf(seed, method, r.state, null); // the CLI counts the bytes of its weight files; the page writes none
   } finally {
     methodPlan.dispose();
     setup.dispose();
     setup.model.dispose();
   }
-  const last = curve[curve.length - 1];
-  const run: StudentRun = {
-    seed,
-    method,
-    samplesToTarget: hit,
-    samples: last?.samples ?? 0,
-    steps: last?.step ?? 0,
-    seconds: last?.seconds ?? 0,
-    stepsPerSecond: (last?.step ?? 0) / Math.max(last?.seconds ?? 0, 1e-9),
-    finalAccuracy: last?.accuracy ?? NaN,
-    storedBytes: null, // the CLI counts the bytes of its weight files; the page writes none
-    phases,
-    curve,
-  };
   hooks.studentDone(run);
   return run;
 }

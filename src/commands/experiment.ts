@@ -9,7 +9,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { backendInfo, describeBackend, initBackend } from "../backend";
-import { ConfigError, configToJson } from "../config";
+import { ConfigError, configToJson, kebab } from "../config";
+import { TeacherFailed } from "../train/driver";
+import { TeacherInfo } from "../experiments/experiment";
+import { teacherSummaries } from "../experiments/summary";
 import { FileError, removeTmpFiles, sha256, writeFileAtomic } from "../io";
 import { Interrupted } from "../train/state";
 import { Claim, claimOutFolder, lockFolder, prepareFolder } from "../experiments/folders";
@@ -23,6 +26,31 @@ import { Progress, fmtDuration, progressPrinter } from "../progress";
 import { plotlyBundlePath } from "../report/html";
 import { RUN_FORMAT, RunFile, checkRunDir, createRunFolder, installStopHandlers, resumeCommand, writeRunFile } from "./runFolder";
 import { CommandPlan, configText, helpText, planCommand } from "./plan";
+
+/** The exit code of a run stopped by a teacher that did not learn (2 is bad input, 130 an interrupt). */
+export const TEACHER_FAILED_EXIT = 3;
+
+/** summary.json of a run stopped by its teacher: the config, the failure, the teachers so far; in the run folder and --out. */
+function writeTeacherFailure(plan: CommandPlan<object>, cfg: object, e: TeacherFailed, teachers: Record<number, TeacherInfo>): void {
+  const { backend, adapter } = backendInfo();
+  const summary = {
+    config: configToJson(cfg),
+    backend,
+    adapter,
+    status: "teacher failed",
+    teacherFailure: { seed: e.seed, accuracy: e.accuracy, samples: e.samples, shortfall: e.shortfall, knobs: e.knobs, attempts: e.attempts, message: e.message },
+    teachers: teacherSummaries(teachers),
+    methods: {},
+  };
+  const text = JSON.stringify(summary, null, 2) + "\n";
+  for (const d of [plan.runDir, plan.out]) {
+    try {
+      if (d) writeFileAtomic(path.join(d, "summary.json"), text);
+    } catch {
+      // the failure is reported either way
+    }
+  }
+}
 
 /** Claim --out and the run folder (new or resumed); on failure nothing claimed is kept. */
 function claimFolders(plan: CommandPlan<object>, run: RunFile): Claim[] {
@@ -78,6 +106,14 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
     files: { "config.json": sha256(configText(cfg)) },
   };
   const claims = claimFolders(plan, run);
+  if (plan.argsChanged) {
+    // A resume that raised the teacher's budget (or allows a failed teacher): the run's config is now this one.
+    const text = configText(cfg);
+    writeFileAtomic(path.join(runDir, "config.json"), text);
+    run.args = plan.args;
+    run.files = { ...run.files, "config.json": sha256(text) };
+    writeRunFile(runDir, run);
+  }
   const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
   progress.line(
     `${plan.resume ? "resuming" : "run"} ${plan.runId} (${runDir}); backend: ${describeBackend()}; workers ${plan.workers}; preset ${cfg.preset}: ${exp.describe(cfg)}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`,
@@ -93,12 +129,18 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
       // the disk that failed the run may refuse this too; the last complete save still stands
     }
   };
+  const printer = progressPrinter(exp.studentLoop(cfg).target, progress);
+  const teachers: Record<number, TeacherInfo> = {};
   try {
     const result = await runExperiment(exp, cfg, {
       cacheDir: plan.cacheDir,
-      onProgress: progressPrinter(exp.studentLoop(cfg).target, progress),
+      onProgress: (e) => {
+        if (e.kind === "teacherDone") teachers[e.seed] = e.info;
+        printer(e);
+      },
       workers: plan.workers,
       run: { dir: runDir, saveEvery: plan.saveEvery, shouldStop: stop.requested },
+      allowFailedTeacher: plan.allowFailedTeacher,
     });
     progress.close(); // the live block ends before the results are printed
     const summary = { ...result.summary, wallSeconds: Math.round(elapsed() * 10) / 10 };
@@ -108,9 +150,14 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
       if (plan.report && views.report) writeFileAtomic(path.join(d, "report.html"), views.report(result));
     }
     writeRunFile(runDir, { ...run, status: "done", elapsedSeconds: elapsed(), files });
+    const allowed = Object.entries(result.teachers).filter(([, t]) => t.failed !== undefined);
+    for (const [seed, t] of allowed)
+      progress.line(`warning: the teacher of seed ${seed} did not learn (${t.failed}); its students were distilled from it anyway (--allow-failed-teacher)`);
     if (plan.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     else {
       process.stdout.write(views.text(result) + "\n");
+      if (allowed.length)
+        process.stdout.write(`teacher${allowed.length > 1 ? "s" : ""} of seed ${allowed.map(([s]) => s).join(", ")} did not learn: distilled anyway (--allow-failed-teacher)\n`);
       process.stdout.write(`results: ${plan.out}  (run ${runDir}; wall time ${fmtDuration((Date.now() - t0) / 1000)})\n`);
     }
     return 0;
@@ -122,6 +169,18 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
       return 130;
     }
     setStatus("failed");
+    if (e instanceof TeacherFailed) {
+      writeTeacherFailure(plan, cfg, e, teachers);
+      progress.close();
+      const larger = Object.entries(e.knobs)
+        .filter(([k]) => k === "teacherMaxSamples")
+        .map(([k, v]) => ` --${kebab(k)} ${v * 2}`)
+        .join("");
+      process.stderr.write(`curriculum-distill: ${e.message}\n`);
+      if (larger) process.stderr.write(`continue the teacher from its saved state with a larger cap: ${resume}${larger}\n`);
+      process.stderr.write(`or distil from it anyway (a control): ${resume} --allow-failed-teacher\n`);
+      return TEACHER_FAILED_EXIT;
+    }
     if (e instanceof FileError || e instanceof WorkerCrashed) {
       process.stderr.write(`curriculum-distill: ${e.message}; finished work is kept: resume with: ${resume}\n`);
       return e instanceof FileError ? 2 : 1;

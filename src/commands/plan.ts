@@ -20,11 +20,16 @@ import { defaultWorkers } from "../experiments/pool";
 import { DEFAULT_SAVE_EVERY, RUNS_DIR, RunFile, checkRunId, defaultRunId, readRunFile } from "./runFolder";
 
 const VALUE_OPTIONS = ["preset", "out", "backend", "cache", "workers", "run-id", "resume", "runs-dir", "save-every", "progress-every"] as const;
-const BOOL_OPTIONS = ["json", "report", "quiet", "no-cache", "force", "help", "dry-run"] as const;
+const BOOL_OPTIONS = ["json", "report", "quiet", "no-cache", "force", "help", "dry-run", "allow-failed-teacher"] as const;
 /** Run options that are not part of a run's identity (not stored in run.json's args). */
 const SESSION_OPTIONS = ["run-id", "resume", "runs-dir", "force", "dry-run", "progress-every"];
 /** Options a resumed run may still change (the rest are the run's own). */
-const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json", "progress-every"];
+const RESUME_OPTIONS = ["resume", "runs-dir", "workers", "quiet", "json", "progress-every", "allow-failed-teacher"];
+/**
+ * Config fields a resumed run may change: a teacher's budget, so that a teacher that stopped the run
+ * below its target continues from its saved state (the run's config.json and run.json are updated).
+ */
+const RESUME_FIELDS = ["teacherMaxSamples", "teacherRetries"];
 
 export function helpText<C extends CommonConfig, D, S extends SummaryBase>(e: Experiment<C, D, S>, hasReport: boolean): string {
   const presets = Object.keys(e.presets({})).join(" | ");
@@ -53,6 +58,9 @@ ${hasReport ? "  --report                 also write report.html (offline plotly
   --resume ID              continue an interrupted run (with its own settings; --workers,
                            --quiet, --json, --progress-every and --runs-dir may be given); same results
   --save-every N           save each training run's state every N evaluations [${DEFAULT_SAVE_EVERY}]
+  --allow-failed-teacher   distil from a teacher that missed its target (a control; the results say
+                           so) instead of stopping with exit code 3. A resumed run may also raise
+                           --teacher-max-samples / --teacher-retries: the teacher continues from its state
   --dry-run                validate and print the resolved config and run folder; run nothing
 
 config:
@@ -89,6 +97,10 @@ export interface CommandPlan<C> {
   args: string[];
   /** For a resumed run: its run.json. */
   runFile: RunFile | null;
+  /** A resumed run given new teacher budget fields or --allow-failed-teacher: config.json and run.json are rewritten with `args`. */
+  argsChanged: boolean;
+  /** Distil from a teacher that missed its target. */
+  allowFailedTeacher: boolean;
 }
 
 function positiveInt(flag: string, v: string | boolean | undefined, dflt: number, max: number): number {
@@ -101,6 +113,16 @@ function positiveInt(flag: string, v: string | boolean | undefined, dflt: number
 /** --workers: an integer from 1 to 256; default the number of cores. */
 export function parseWorkers(v: string | boolean | undefined): number {
   return positiveInt("--workers", v, defaultWorkers(), 256);
+}
+
+/** `args` without `flag` and its value (or `flag=value`). */
+function withoutFlag(args: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) i++;
+    else if (!args[i].startsWith(`${flag}=`)) out.push(args[i]);
+  }
+  return out;
 }
 
 /** The identity arguments of a new run: session options dropped, --out and --cache made absolute. */
@@ -131,7 +153,12 @@ export function planCommand<C extends CommonConfig, D, S extends SummaryBase>(e:
   let session = first.options;
   if (resumeId !== undefined) {
     checkRunId(resumeId);
-    const other = [...Object.keys(first.overrides).map(kebab), ...Object.keys(first.options).filter((o) => !RESUME_OPTIONS.includes(o))];
+    const other = [
+      ...Object.keys(first.overrides)
+        .filter((f) => !RESUME_FIELDS.includes(f))
+        .map(kebab),
+      ...Object.keys(first.options).filter((o) => !RESUME_OPTIONS.includes(o)),
+    ];
     if (other.length)
       throw new ConfigError(
         "--resume",
@@ -145,7 +172,15 @@ export function planCommand<C extends CommonConfig, D, S extends SummaryBase>(e:
     session = { ...parsed.options, ...first.options };
   }
   const { overrides, options } = parsed;
-  const cfg = resolveExperiment(e, options.preset as string | undefined, overrides);
+  // The run's own config (config.json is checked against it), then what a resume may change.
+  const ownCfg = resolveExperiment(e, options.preset as string | undefined, overrides);
+  let args = runFile?.args ?? [];
+  if (runFile) {
+    for (const f of Object.keys(first.overrides)) args = [...withoutFlag(args, `--${kebab(f)}`), `--${kebab(f)}`, String(first.overrides[f])];
+    if (first.options["allow-failed-teacher"] && !args.includes("--allow-failed-teacher")) args = [...args, "--allow-failed-teacher"];
+  }
+  const argsChanged = runFile !== null && args.join("\u0000") !== runFile.args.join("\u0000");
+  const cfg = argsChanged ? resolveExperiment(e, options.preset as string | undefined, { ...overrides, ...first.overrides }) : ownCfg;
   const backend = runFile?.backend ?? ((options.backend as string | undefined) || undefined);
   if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw new ConfigError("--backend", backend, `expected one of ${BACKENDS.join(", ")}`);
   if (options.cache !== undefined && options["no-cache"]) throw new ConfigError("--cache", options.cache, "conflicts with --no-cache");
@@ -160,7 +195,7 @@ export function planCommand<C extends CommonConfig, D, S extends SummaryBase>(e:
     } catch (e) {
       throw new CheckpointError(file, `cannot read the run's config (${(e as NodeJS.ErrnoException).code})`);
     }
-    if (runFile.files["config.json"] !== sha256(text) || text !== configText(cfg))
+    if (runFile.files["config.json"] !== sha256(text) || text !== configText(ownCfg))
       throw new CheckpointError(file, "does not match run.json (edited or corrupt, or a different version resolves the arguments differently)");
   }
   // The default result folder is named by the run id (suffixed when taken, see freeFolder).
@@ -182,7 +217,9 @@ export function planCommand<C extends CommonConfig, D, S extends SummaryBase>(e:
     progressEvery: positiveInt("--progress-every", session["progress-every"], 30, 86_400),
     force: Boolean(session.force),
     dryRun: Boolean(session["dry-run"]),
-    args: runFile ? runFile.args : identityArgs(argv, out, cacheDir),
+    args: runFile ? args : identityArgs(argv, out, cacheDir),
     runFile,
+    argsChanged,
+    allowFailedTeacher: Boolean(options["allow-failed-teacher"] || session["allow-failed-teacher"]),
   };
 }

@@ -1,8 +1,11 @@
 /**
- * The methods, by name: each is a builder from a context to its phases (a MethodPlan). Experiments
- * build one context per (seed, method) and never switch on method names. Adding a method is one
- * builder (usually in its own file), its line in METHODS, and its config fields in METHOD_FIELDS
- * (every experiment's config includes them).
+ * The methods, by name: each is one descriptor (`MethodDescriptor`): its builder from a context to
+ * its phases (a MethodPlan), what it needs besides a teacher and a student, its label and its colour.
+ * Every front end reads them: the experiments (which build one context per (seed, method)), the CLI's
+ * tables, `distill()` (src/api.ts: what a method needs is checked from `needs`), the live page and
+ * the report's colours; none switches on method names. Adding a method is one builder (usually in its
+ * own file), its descriptor in METHODS, and its config fields in METHOD_FIELDS (every experiment's
+ * config includes them).
  */
 import { ConfigOf, num, oneOf, int } from "../config";
 import { NamedTensors, TappedModel } from "../models/types";
@@ -76,21 +79,89 @@ function twoshot(c: MethodContext): MethodPlan {
   return { ...twoShot(c.student, c.teacher, ck, c.shell(), c.settings.twoShotSteps, c.output(0)), stored };
 }
 
+/** What a method needs besides a teacher and a student (distill() checks these; the experiments always give them). */
+export type MethodNeed = "checkpoints" | "shell" | "teacherInit";
+
+/** One method: everything any front end knows about it. */
+export interface MethodDescriptor {
+  /** Its phases in a context. */
+  readonly build: MethodBuilder;
+  /** Tables, legends and the page's controls ("curriculum extraction (cx)"). */
+  readonly label: string;
+  /** One sentence for help texts. */
+  readonly about: string;
+  /** Chart colour (plotly's default cycle, fixed per method so a method keeps its colour on every chart). */
+  readonly color: string;
+  /** What the builder uses besides the teacher and the student. */
+  readonly needs: readonly MethodNeed[];
+}
+
 export const METHODS = {
-  cx,
-  oneshot: (c: MethodContext) => oneShot(c.student, c.teacher, c.output(0)),
-  progressive: (c: MethodContext) => ({
-    ...progressive(c.student, c.checkpoints, c.shell(), c.batch, c.output(0)),
-    stored: c.checkpoints.slice(0, -1).map((k) => k.weights),
-  }),
-  scratch: (c: MethodContext) => scratch(c.task, c.student, c.output(0)),
-  twoshot,
-} satisfies Record<string, MethodBuilder>;
+  cx: {
+    build: cx,
+    label: "curriculum extraction (cx)",
+    about: "one phase per tapped hidden layer (random projection of the teacher's), then the teacher's outputs",
+    color: "#d62728",
+    needs: [],
+  },
+  oneshot: {
+    build: (c: MethodContext) => oneShot(c.student, c.teacher, c.output(0)),
+    label: "one-shot",
+    about: "the final teacher's outputs from the start (knowledge distillation)",
+    color: "#1f77b4",
+    needs: [],
+  },
+  progressive: {
+    build: (c: MethodContext) => ({
+      ...progressive(c.student, c.checkpoints, c.shell(), c.batch, c.output(0)),
+      stored: c.checkpoints.slice(0, -1).map((k) => k.weights),
+    }),
+    label: "progressive",
+    about: "the teacher's checkpoints in order, the final one last",
+    color: "#2ca02c",
+    needs: ["checkpoints", "shell"],
+  },
+  scratch: {
+    build: (c: MethodContext) => scratch(c.task, c.student, c.output(0)),
+    label: "scratch (labels)",
+    about: "the labels only, no teacher",
+    color: "#ff7f0e",
+    needs: [],
+  },
+  twoshot: {
+    build: twoshot,
+    label: "two-shot",
+    about: "one intermediate teacher checkpoint, then the final teacher",
+    color: "#9467bd",
+    needs: ["checkpoints", "shell"],
+  },
+} satisfies Record<string, MethodDescriptor>;
 
 export type MethodName = keyof typeof METHODS;
 export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
+/** Whether `name` is a registered method. */
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === "string" && Object.prototype.hasOwnProperty.call(METHODS, name);
+}
+
+/** The descriptor of `method`; an unregistered name is an error naming the registered ones. */
+export function methodOf(method: string): MethodDescriptor {
+  if (!isMethodName(method)) throw new Error(`unknown method ${JSON.stringify(method)} (registered: ${METHOD_NAMES.join(", ")})`);
+  return METHODS[method];
+}
+
+/** A method's label ("curriculum extraction (cx)"); an unregistered name (an ablation arm) is its own label. */
+export function methodLabel(method: string): string {
+  return isMethodName(method) ? METHODS[method].label : method;
+}
+
+/** A method's fixed colour; undefined for an unregistered name (charts then use their cycle). */
+export function methodColor(method: string): string | undefined {
+  return isMethodName(method) ? METHODS[method].color : undefined;
+}
+
 /** The plan of `method` in context `c`. */
 export function buildMethod(method: MethodName, c: MethodContext): MethodPlan {
-  return METHODS[method](c);
+  return methodOf(method).build(c);
 }

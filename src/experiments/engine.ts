@@ -24,7 +24,9 @@ import { EVAL_POINT, count, readChecked, removeState } from "../train/state";
 import { CheckpointError, storedSize } from "../train/checkpoints";
 import { Experiment, TeacherInfo, TrainedTeacher } from "./experiment";
 import { CommonConfig } from "./fields";
-import { CurvePoint, PhaseStart, StudentRun, SummaryBase, withPhaseRates } from "./results";
+import { StudentRun, SummaryBase, studentRunOf } from "./results";
+import { EvalEvent } from "../train/loop";
+import { studentPolicy } from "../train/driver";
 import { TeacherStore, obtainTeacher } from "./teachers";
 
 export type ProgressEvent =
@@ -67,6 +69,18 @@ export interface RunOptions {
   run?: RunContext;
   /** Sequential runs only: sees each trained model (students, then the teacher) before it is freed. */
   onModel?: (seed: number, who: string, model: TappedModel) => void;
+  /**
+   * Aborting it stops the run within a step (workers too): a run folder's states are saved once, then
+   * nothing is written; the call rejects with `Interrupted` (resume with the same run folder).
+   */
+  signal?: AbortSignal;
+  /**
+   * Distil from a teacher that missed its target anyway (a control); its info and summary.json say
+   * what it missed. Default false: such a teacher stops the run before any student (TeacherFailed).
+   */
+  allowFailedTeacher?: boolean;
+  /** Polled after every step, as an abort (a worker's shared stop flag); in a run folder `run.shouldStop` is used. */
+  shouldStop?: () => boolean;
 }
 
 export interface ExperimentResult<C, S extends SummaryBase = SummaryBase> {
@@ -84,11 +98,12 @@ export const DEFAULT_CACHE = "data/cache/teachers";
 /** The one place that decides where teachers are kept (see the file's comment). */
 export function teacherStore(opts: RunOptions, parallel: boolean): { store: TeacherStore; cleanup(): void } {
   const run = opts.run;
-  if (opts.cacheDir !== null) return { store: { cacheDir: opts.cacheDir ?? DEFAULT_CACHE, run }, cleanup: () => {} };
-  if (run) return { store: { cacheDir: path.join(run.dir, "teachers", "cache"), run }, cleanup: () => {} };
-  if (!parallel) return { store: { cacheDir: null }, cleanup: () => {} };
+  const common = { signal: opts.signal, allowFailed: opts.allowFailedTeacher };
+  if (opts.cacheDir !== null) return { store: { cacheDir: opts.cacheDir ?? DEFAULT_CACHE, run, ...common }, cleanup: () => {} };
+  if (run) return { store: { cacheDir: path.join(run.dir, "teachers", "cache"), run, ...common }, cleanup: () => {} };
+  if (!parallel) return { store: { cacheDir: null, ...common }, cleanup: () => {} };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-teachers-"));
-  return { store: { cacheDir: tmp }, cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  return { store: { cacheDir: tmp, ...common }, cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
 }
 
 /** The teacher of `seed`, with progress events. */
@@ -119,14 +134,18 @@ export function teacherOf<C extends CommonConfig, D, S extends SummaryBase>(
   );
 }
 
-/** The teacher of `seed` for a library caller (stored as `opts` says: see teacherStore). The caller disposes it. */
+/**
+ * The teacher of `seed` for a library caller (stored as `opts` says: see teacherStore). The caller
+ * disposes it. A teacher that missed its target is returned with `info.failed` saying what it missed
+ * (for inspection), unless `opts.allowFailedTeacher` is false: then it is a TeacherFailed, as in runExperiment.
+ */
 export function trainTeacher<C extends CommonConfig, D, S extends SummaryBase>(
   exp: Experiment<C, D, S>,
   cfg: Readonly<C>,
   seed: number,
   opts: RunOptions = {},
 ): Promise<TrainedTeacher> {
-  return teacherOf(exp, cfg, seed, exp.prepare(cfg), teacherStore(opts, false).store, opts.onProgress);
+  return teacherOf(exp, cfg, seed, exp.prepare(cfg), teacherStore({ ...opts, allowFailedTeacher: opts.allowFailedTeacher ?? true }, false).store, opts.onProgress);
 }
 
 /** Files of one (seed, method) student in a run folder. */
@@ -181,72 +200,50 @@ export async function runStudent<C extends CommonConfig, D, S extends SummaryBas
   const loop = exp.studentLoop(cfg);
   const setup = exp.student(cfg, seed, method, data, teacher);
   const methodPlan = buildMethod(method, setup.context);
-  let last: CurvePoint | null = null;
   let result: StudentRun;
   try {
+    const progress = (ev: EvalEvent): void =>
+      opts.onProgress?.({
+        kind: "student",
+        seed,
+        method,
+        step: ev.step,
+        samples: ev.samples,
+        accuracy: ev.accuracy,
+        loss: ev.loss,
+        trainLoss: ev.trainLoss,
+        seconds: ev.seconds,
+        maxSamples: loop.maxSamples,
+        phase: ev.phase,
+      });
     const r = await trainRun({
       model: setup.model,
       plan: methodPlan,
       task: setup.task,
       loop,
       store: files ? { base: files.state, saveEvery: run!.saveEvery } : undefined,
-      shouldStop: run?.shouldStop,
-      state: { curve: [] as CurvePoint[], hit: null as number | null, phases: [] as PhaseStart[] },
+      shouldStop: run?.shouldStop ?? opts.shouldStop,
+      signal: opts.signal,
+      policy: studentPolicy(loop, progress),
       shape: STUDENT_POLICY,
-      onTick: (t) =>
-        opts.onProgress?.({
-          kind: "tick",
-          job: method,
-          seed,
-          step: t.step,
-          samples: t.samples,
-          seconds: t.seconds,
-          maxSamples: loop.maxSamples,
-          phase: t.phase,
-          evaluating: t.evaluating,
-        }),
-      onPhase: (ev, s) => s.phases.push({ name: ev.phase, step: ev.step, seconds: ev.seconds }),
-      onEval: (ev, s) => {
-        const { type: _t, ...point } = ev;
-        s.curve.push(point);
-        opts.onProgress?.({
-          kind: "student",
-          seed,
-          method,
-          step: ev.step,
-          samples: ev.samples,
-          accuracy: ev.accuracy,
-          loss: ev.loss,
-          trainLoss: ev.trainLoss,
-          seconds: ev.seconds,
-          maxSamples: loop.maxSamples,
-          phase: ev.phase,
-        });
-        if (loop.target !== null && s.hit === null && ev.accuracy >= loop.target) {
-          s.hit = ev.samples;
-          return !loop.runToCap;
-        }
-        return false;
+      callbacks: {
+        onTick: (t) =>
+          opts.onProgress?.({
+            kind: "tick",
+            job: method,
+            seed,
+            step: t.step,
+            samples: t.samples,
+            seconds: t.seconds,
+            maxSamples: loop.maxSamples,
+            phase: t.phase,
+            evaluating: t.evaluating,
+          }),
       },
     });
-    last = r.state.curve[r.state.curve.length - 1] ?? null;
     let storedBytes = 0;
     for (const w of methodPlan.stored ?? []) storedBytes += storedSize(w);
-    const steps = last?.step ?? 0;
-    const seconds = last?.seconds ?? 0;
-    result = {
-      seed,
-      method,
-      samplesToTarget: r.state.hit,
-      samples: last?.samples ?? 0,
-      steps,
-      seconds,
-      stepsPerSecond: steps / Math.max(seconds, 1e-9),
-      finalAccuracy: last?.accuracy ?? NaN,
-      storedBytes,
-      phases: withPhaseRates(r.state.phases, steps, seconds),
-      curve: r.state.curve,
-    };
+    result = studentRunOf(seed, method, r.state, storedBytes);
     opts.onModel?.(seed, method, setup.model);
   } finally {
     methodPlan.dispose();
@@ -287,11 +284,20 @@ export async function runExperiment<C extends CommonConfig, D, S extends Summary
   const { store, cleanup } = teacherStore(opts, false);
   const runs: StudentRun[] = [];
   const teachers: Record<number, TeacherInfo> = {};
+  // Every seed's teacher first: one that did not learn stops the run before any student trains.
+  // Teachers kept in memory only (no cache) stay loaded; the others are loaded again per seed.
+  const kept: Record<number, TrainedTeacher> = {};
   try {
     for (const seed of cfg.seeds) {
       const teacher = await teacherOf(exp, cfg, seed, data, store, opts.onProgress);
       teachers[seed] = teacher.info;
       opts.onProgress?.({ kind: "teacherDone", seed, info: teacher.info });
+      if (store.cacheDir === null) kept[seed] = teacher;
+      else teacher.dispose();
+    }
+    for (const seed of cfg.seeds) {
+      const teacher = kept[seed] ?? (await teacherOf(exp, cfg, seed, data, store));
+      delete kept[seed];
       try {
         for (const method of cfg.methods) runs.push(await runStudent(exp, cfg, seed, method, data, teacher, opts));
         opts.onModel?.(seed, "teacher", teacher.model);
@@ -300,6 +306,7 @@ export async function runExperiment<C extends CommonConfig, D, S extends Summary
       }
     }
   } finally {
+    for (const t of Object.values(kept)) t.dispose();
     cleanup();
   }
   return { config: cfg, backend: backendInfo().backend, teachers, runs, summary: summaryOf(exp, cfg, runs, teachers, data), files: exp.resultFiles?.(cfg, data) ?? {} };

@@ -9,7 +9,9 @@ import { Checkpoint } from "../distill/outputs";
 import { MethodContext, MethodName } from "../distill/methods";
 import { NamedTensors, TappedModel } from "../models/types";
 import { Rng } from "../rng";
-import { ResumableTask } from "../train/run";
+import type { ResumableTask } from "../train/run";
+import { LoopPosition } from "../train/loop";
+import { TeacherRequirement, TeacherState } from "../train/driver";
 import { OptimizerSpec } from "../train/optimizers";
 import { CommonConfig } from "./fields";
 import { Recorded, StudentRun, SummaryBase } from "./results";
@@ -33,6 +35,13 @@ export interface TeacherPlan {
   extraCheckpoints: number;
   /** Training budget in samples. */
   maxSamples: number;
+  /**
+   * What the teacher must do to count as trained (default: reach `targetAccuracy`); one that does not
+   * stops the run before any student trains (train/driver.ts TeacherFailed) unless allowed.
+   */
+  requirement?: TeacherRequirement;
+  /** The config fields that change whether it learns, with their values (named when it fails). */
+  knobs?: Readonly<Record<string, number>>;
   dispose(): void;
 }
 
@@ -48,7 +57,32 @@ export interface TeacherInfo {
   cached: boolean;
   /** Which initialisation attempt this teacher is (0 = the first; see teacherRetries). */
   attempt?: number;
+  /** Set when the teacher missed its requirement and was used anyway (allowFailedTeacher): what it missed. */
+  failed?: string;
   curve: Array<{ samples: number; accuracy: number; loss: number }>;
+}
+
+/**
+ * A teacher's info after its run (train/driver.ts teacherPolicy's state at `position`). When the
+ * budget ended between checkpoints, the final weights are added to `checkpoints` as the last one.
+ */
+export function teacherInfoOf(model: TappedModel, position: LoopPosition, s: TeacherState, checkpoints: Checkpoint[], attempt: number): TeacherInfo {
+  const { step, samples, seconds } = position;
+  const last = s.curve[s.curve.length - 1];
+  if (checkpoints.length === 0 || checkpoints[checkpoints.length - 1].step !== step) {
+    checkpoints.push({ step, samples, weights: model.snapshot(), accuracy: last?.accuracy ?? 0 });
+  }
+  return {
+    samplesToTarget: s.hit,
+    samples,
+    accuracy: last?.accuracy ?? 0,
+    seconds,
+    stepsPerSecond: step / Math.max(seconds, 1e-9),
+    checkpoints: checkpoints.length,
+    cached: false,
+    attempt,
+    curve: s.curve,
+  };
 }
 
 export interface TrainedTeacher {

@@ -23,7 +23,7 @@ import { ExperimentResult, RunOptions, runExperiment } from "./engine";
 import { Experiment, TeacherInfo, checkModelSize, resolveExperiment, studentSetup } from "./experiment";
 import { METHOD_FIELDS } from "../distill/methods";
 import { COMMON_FIELDS, NORMALIZE, TAP_FIELDS, TRANSFORMER_SIZE_FIELDS } from "./fields";
-import { FillInTheBlank, MaskedLmTask, MlmData, fillInTheBlank, prepareMlmData, validation } from "./mlmTask";
+import { FillInTheBlank, MaskedLmTask, MlmData, fillInTheBlank, mostFrequentToken, prepareMlmData, validation } from "./mlmTask";
 import { checkTransformerSizes, transformerParams } from "./parityTransformer";
 import { PairedDifference, pairedDifference } from "../stats";
 import { Recorded, StudentRun, SummaryBase, teacherSummaries } from "./results";
@@ -321,6 +321,9 @@ export const LANGUAGE_MODEL: Experiment<LanguageModelConfig, MlmData, LanguageMo
       targetAccuracy: Infinity, // train the whole budget
       extraCheckpoints: 0,
       maxSamples: cfg.teacherSteps * cfg.batch,
+      // Trained = better than always guessing the most frequent word at the masked positions.
+      requirement: { beat: { accuracy: valid.constantAccuracy(mostFrequentToken(data.trainIds, V)), what: "the unigram baseline (always the most frequent word)" } },
+      knobs: { teacherSteps: cfg.teacherSteps },
       dispose: () => valid.dispose(),
     };
   },

@@ -64,9 +64,29 @@ export class MlmValidation {
     }
     return { accuracy: hits / Math.max(n, 1), loss: ce / Math.max(n, 1) };
   }
+  /** The accuracy of always predicting `token` at the masked positions (the unigram baseline's). */
+  constantAccuracy(token: number): number {
+    let hits = 0;
+    let n = 0;
+    for (const b of this.batches) {
+      const y = b.y.dataSync();
+      for (let i = 0; i < y.length; i++) hits += y[i] === token ? 1 : 0;
+      n += y.length;
+    }
+    return hits / Math.max(n, 1);
+  }
   dispose(): void {
     for (const b of this.batches) disposeBatch(b);
   }
+}
+
+/** The most frequent non-special token of the training split: the unigram baseline's constant guess. */
+export function mostFrequentToken(trainIds: readonly Int32Array[], vocabSize: number): number {
+  const counts = new Float64Array(vocabSize);
+  for (const doc of trainIds) for (let i = 0; i < doc.length; i++) counts[doc[i]]++;
+  let best = NUM_SPECIAL;
+  for (let t = NUM_SPECIAL; t < vocabSize; t++) if (counts[t] > counts[best]) best = t;
+  return best;
 }
 
 /** A resumable Task over online MLM batches (the stream's position is its Rng's). */

@@ -4,10 +4,12 @@
  * (`runJob`), in a worker that looked the experiment up by name; in a run folder each job saves and
  * resumes its own state. Ctrl-C reaches the main thread only: a shared flag tells every worker.
  */
+import * as os from "node:os";
 import { configToJson } from "../config";
 import { backendInfo } from "../backend";
 import { MethodName } from "../distill/methods";
 import { Interrupted } from "../train/state";
+import { TeacherFailed } from "../train/driver";
 import { CheckpointError } from "../train/checkpoints";
 import { Experiment, ExperimentName, TeacherInfo, configFrom } from "./experiment";
 import { ExperimentResult, ProgressEvent, RunOptions, runStudent, summaryOf, teacherOf, teacherStore } from "./engine";
@@ -24,6 +26,7 @@ export interface Job {
   method?: MethodName;
   cacheDir: string;
   run?: { dir: string; saveEvery: number };
+  allowFailedTeacher?: boolean;
 }
 
 /** A job's outcome: its value, or that it stopped on request (state saved), or a bad file. */
@@ -32,10 +35,13 @@ export interface JobResult {
   student?: StudentRun;
   interrupted?: boolean;
   checkpointError?: { file: string; reason: string };
+  teacherFailed?: { seed: number; accuracy: number; samples: number; shortfall: string; knobs: Record<string, number>; attempts: number };
 }
 
 export interface WorkerData {
   backend: string;
+  /** Threads each worker's native kernels may use: its share of the cores. */
+  kernelThreads: number;
   /** [0] = 1 when a stop was requested. */
   stop: Int32Array;
 }
@@ -52,16 +58,18 @@ export async function runJob<C extends CommonConfig, D, S extends SummaryBase>(
   const data = exp.prepare(cfg);
   const run = job.run ? { ...job.run, shouldStop } : undefined;
   try {
-    const teacher = await teacherOf(exp, cfg, job.seed, data, { cacheDir: job.cacheDir, run }, emit);
+    const teacher = await teacherOf(exp, cfg, job.seed, data, { cacheDir: job.cacheDir, run, shouldStop, allowFailed: job.allowFailedTeacher }, emit);
     try {
       if (job.kind === "teacher" || !job.method) return { teacher: teacher.info };
-      return { student: await runStudent(exp, cfg, job.seed, job.method, data, teacher, { run, onProgress: emit }) };
+      return { student: await runStudent(exp, cfg, job.seed, job.method, data, teacher, { run, shouldStop, onProgress: emit }) };
     } finally {
       teacher.dispose();
     }
   } catch (e) {
     if (e instanceof Interrupted) return { interrupted: true };
     if (e instanceof CheckpointError) return { checkpointError: { file: e.file, reason: e.reason } };
+    if (e instanceof TeacherFailed)
+      return { teacherFailed: { seed: e.seed, accuracy: e.accuracy, samples: e.samples, shortfall: e.shortfall, knobs: { ...e.knobs }, attempts: e.attempts } };
     throw e;
   }
 }
@@ -70,6 +78,8 @@ function unwrap(results: JobResult[]): JobResult[] {
   const bad = results.find((r) => r.checkpointError);
   if (bad) throw new CheckpointError(bad.checkpointError!.file, bad.checkpointError!.reason);
   if (results.some((r) => r.interrupted)) throw new Interrupted();
+  const f = results.find((r) => r.teacherFailed)?.teacherFailed;
+  if (f) throw new TeacherFailed(f.seed, f.accuracy, f.samples, f.shortfall, f.knobs, f.attempts);
   return results;
 }
 
@@ -80,8 +90,18 @@ export async function runParallel<C extends CommonConfig, D, S extends SummaryBa
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const requestStop = () => Atomics.store(stop, 0, 1);
   const poll = run?.shouldStop ? setInterval(() => run.shouldStop!() && requestStop(), 50) : null;
-  const workerData: WorkerData = { backend: backendInfo().backend, stop };
-  const base = { experiment: exp.name, config: configToJson(cfg), cacheDir: store.cacheDir!, run: run ? { dir: run.dir, saveEvery: run.saveEvery } : undefined };
+  // An abort reaches every worker through the shared flag at once: each stops after its current step.
+  const signal = opts.signal;
+  signal?.addEventListener("abort", requestStop);
+  if (signal?.aborted) requestStop();
+  const workerData: WorkerData = { backend: backendInfo().backend, stop, kernelThreads: Math.max(1, Math.floor(os.cpus().length / opts.workers!)) };
+  const base = {
+    experiment: exp.name,
+    config: configToJson(cfg),
+    cacheDir: store.cacheDir!,
+    run: run ? { dir: run.dir, saveEvery: run.saveEvery } : undefined,
+    allowFailedTeacher: opts.allowFailedTeacher,
+  };
   const label = (j: Job) => `${exp.name} seed ${j.seed} ${j.method ?? "teacher"}`;
   const pool = (jobs: Job[]) => runPool<Job, JobResult, ProgressEvent>(jobs, opts.workers!, () => spawnWorker(workerData), opts.onProgress, label, requestStop).then(unwrap);
   try {
@@ -96,6 +116,7 @@ export async function runParallel<C extends CommonConfig, D, S extends SummaryBa
     return { config: cfg, backend: workerData.backend, teachers, runs, summary: summaryOf(exp, cfg, runs, teachers, data), files: exp.resultFiles?.(cfg, data) ?? {} };
   } finally {
     if (poll) clearInterval(poll);
+    signal?.removeEventListener("abort", requestStop);
     cleanup();
   }
 }

@@ -89,6 +89,7 @@ export function parityExperiment<C extends ParityCommon>(
         targetAccuracy: cfg.teacherTarget,
         extraCheckpoints: cfg.teacherExtraCkpts,
         maxSamples: cfg.teacherMaxSamples,
+        knobs: { teacherMaxSamples: cfg.teacherMaxSamples, ...(cfg.teacherRetries !== undefined ? { teacherRetries: cfg.teacherRetries } : {}) },
         dispose: () => task.dispose(),
       };
     },

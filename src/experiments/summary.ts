@@ -3,10 +3,9 @@
  * that summary.json reports. Browser-safe (no file code), so the live page (demo/) summarises with
  * the same functions; results.ts re-exports everything here and adds the files.
  */
-import { EvalEvent } from "../train/loop";
+import { CurvePoint, PhaseStart, StudentState } from "../train/driver";
 
-/** One evaluation of a run: the loop's eval event without its tag. */
-export type CurvePoint = Omit<EvalEvent, "type">;
+export type { CurvePoint, PhaseStart } from "../train/driver";
 
 export interface StudentRun {
   seed: number;
@@ -25,15 +24,6 @@ export interface StudentRun {
   curve: CurvePoint[];
 }
 
-export interface PhaseStart {
-  name: string;
-  step: number;
-  /** Seconds of training when the phase started (absent in older results). */
-  seconds?: number;
-  /** Training steps per second over the phase (null: no step or no time measured). */
-  stepsPerSecond?: number | null;
-}
-
 /** Each phase's steps per second, from its start to the next phase's (or to the run's end at `steps`, `seconds`). */
 export function withPhaseRates(phases: readonly PhaseStart[], steps: number, seconds: number): PhaseStart[] {
   return phases.map((p, i) => {
@@ -42,6 +32,26 @@ export function withPhaseRates(phases: readonly PhaseStart[], steps: number, sec
     const dt = p.seconds === undefined || t1 === undefined ? NaN : t1 - p.seconds;
     return { ...p, stepsPerSecond: dt > 0 && s1 > p.step ? Math.round(((s1 - p.step) / dt) * 10) / 10 : null };
   });
+}
+
+/** A student's run record from its policy's state (train/driver.ts studentPolicy); `storedBytes` null where not counted. */
+export function studentRunOf(seed: number, method: string, s: StudentState, storedBytes: number | null): StudentRun {
+  const last = s.curve[s.curve.length - 1];
+  const steps = last?.step ?? 0;
+  const seconds = last?.seconds ?? 0;
+  return {
+    seed,
+    method,
+    samplesToTarget: s.hit,
+    samples: last?.samples ?? 0,
+    steps,
+    seconds,
+    stepsPerSecond: steps / Math.max(seconds, 1e-9),
+    finalAccuracy: last?.accuracy ?? NaN,
+    storedBytes,
+    phases: withPhaseRates(s.phases, steps, seconds),
+    curve: s.curve,
+  };
 }
 
 /** Steps spent in tap phases (named "tap:..."): up to the first later phase's start, or to `steps`. */

@@ -24,7 +24,9 @@ import { hashKey, writeRecord } from "../io";
 import { CheckpointError, disposeWeights, loadWeights, saveWeights, shapesOf } from "../train/checkpoints";
 import { trainRun } from "../train/run";
 import { count, readChecked } from "../train/state";
-import { TeacherInfo, TeacherPlan, TrainedTeacher } from "./experiment";
+import { TeacherInfo, TeacherPlan, TrainedTeacher, teacherInfoOf } from "./experiment";
+import { EvalEvent } from "../train/loop";
+import { TeacherFailed, teacherPolicy, teacherShortfall } from "../train/driver";
 
 export const TEACHER_FORMAT = "curriculum-distill/teacher@2";
 
@@ -32,6 +34,12 @@ export const TEACHER_FORMAT = "curriculum-distill/teacher@2";
 export interface TeacherStore {
   cacheDir: string | null;
   run?: { dir: string; saveEvery: number; shouldStop?: () => boolean };
+  /** Aborting it stops the teacher's training as a stop request does. */
+  signal?: AbortSignal;
+  /** Polled after every step outside a run folder (a worker's shared stop flag). */
+  shouldStop?: () => boolean;
+  /** Use a teacher that missed its requirement anyway (its info says so) instead of a TeacherFailed. */
+  allowFailed?: boolean;
 }
 
 /** A teacher's evaluation (every checkpoint), or a time-based tick of its loop (progress displays). */
@@ -61,15 +69,15 @@ const RECORD = z.object({
     checkpoints: count,
     cached: z.boolean(),
     attempt: count,
+    failed: z.string().optional(),
   }),
 });
 const POLICY = z.object({ curve: CURVE, hit: count.nullable(), extra: count, checkpoints: CKPTS });
-type Policy = z.infer<typeof POLICY>;
 
 /** The info's fields in one order, however it was put together (summary.json compares equal). */
 function infoInOrder(i: TeacherInfo): TeacherInfo {
-  const { samplesToTarget, samples, accuracy, seconds, stepsPerSecond, checkpoints, cached, attempt, curve } = i;
-  return { samplesToTarget, samples, accuracy, seconds, stepsPerSecond, checkpoints, cached, attempt, curve };
+  const { samplesToTarget, samples, accuracy, seconds, stepsPerSecond, checkpoints, cached, attempt, failed, curve } = i;
+  return { samplesToTarget, samples, accuracy, seconds, stepsPerSecond, checkpoints, cached, attempt, ...(failed !== undefined ? { failed } : {}), curve };
 }
 
 const ckptName = (samples: number) => `ckpt-${String(samples).padStart(12, "0")}`;
@@ -158,17 +166,25 @@ async function train(tp: TeacherPlan, attempt: number, progressDir: string | nul
         init = loadWeights(initBase, shapesOf(model.snapshot())).weights;
       } else await saveWeights(initBase, init);
     }
-    const state: Policy = { curve: [], hit: null, extra: 0, checkpoints: [] };
+    // Every evaluation is a checkpoint: kept in memory, and in the progress folder when resumable.
+    const keep = async (ev: EvalEvent) => {
+      const c = { step: ev.step, samples: ev.samples, accuracy: ev.accuracy, weights: model.snapshot() };
+      checkpoints.push(c);
+      return progressDir ? (await saveWeights(path.join(progressDir, ckptName(c.samples)), c.weights)).sha256 : "";
+    };
+    const point = (ev: EvalEvent) => onEval?.({ kind: "eval", step: ev.step, samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds });
     const r = await trainRun({
       model,
       plan: methodPlan,
       task: tp.task,
-      loop: { evalEvery: tp.ckptEvery, maxSamples: tp.maxSamples, evalAtStart: false },
-      store: progressDir ? { base: path.join(progressDir, "state"), saveEvery: store.run!.saveEvery } : undefined,
-      shouldStop: store.run?.shouldStop,
-      state,
+      loop: { evalEvery: tp.ckptEvery, maxSamples: tp.maxSamples, evalAtStart: false, evalAtBudget: true },
+      // Saved at the budget too: a teacher that missed its target continues from there with a larger cap.
+      store: progressDir ? { base: path.join(progressDir, "state"), saveEvery: store.run!.saveEvery, atBudget: true } : undefined,
+      shouldStop: store.run?.shouldStop ?? store.shouldStop,
+      signal: store.signal,
+      policy: teacherPolicy({ target: tp.targetAccuracy, extraCheckpoints: tp.extraCheckpoints }, keep, point),
       shape: POLICY,
-      onTick: (t) => onEval?.({ kind: "tick", step: t.step, samples: t.samples, seconds: t.seconds, evaluating: t.evaluating }),
+      callbacks: { onTick: (t) => onEval?.({ kind: "tick", step: t.step, samples: t.samples, seconds: t.seconds, evaluating: t.evaluating }) },
       onRestore: (s) => {
         for (const c of s.checkpoints) {
           const { weights, manifest } = loadWeights(path.join(progressDir!, ckptName(c.samples)), shapesOf(init));
@@ -176,35 +192,8 @@ async function train(tp: TeacherPlan, attempt: number, progressDir: string | nul
           if (manifest.sha256 !== c.sha256) throw new CheckpointError(path.join(progressDir!, `${ckptName(c.samples)}.json`), "checksum does not match the teacher's state");
         }
       },
-      onEval: async (ev, s) => {
-        s.curve.push({ samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss });
-        const c = { step: ev.step, samples: ev.samples, accuracy: ev.accuracy, weights: model.snapshot() };
-        checkpoints.push(c);
-        const sha = progressDir ? (await saveWeights(path.join(progressDir, ckptName(c.samples)), c.weights)).sha256 : "";
-        s.checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: sha });
-        onEval?.({ kind: "eval", step: ev.step, samples: ev.samples, accuracy: ev.accuracy, loss: ev.loss, seconds: ev.seconds });
-        if (s.hit === null && ev.accuracy >= tp.targetAccuracy) s.hit = ev.samples;
-        else if (s.hit !== null) s.extra++;
-        return s.hit !== null && s.extra >= tp.extraCheckpoints;
-      },
     });
-    const { step, samples, seconds } = r.position;
-    const last = r.state.curve[r.state.curve.length - 1];
-    if (checkpoints.length === 0 || checkpoints[checkpoints.length - 1].step !== step) {
-      // The budget ended between checkpoints: the final weights are the last checkpoint.
-      checkpoints.push({ step, samples, weights: model.snapshot(), accuracy: last?.accuracy ?? 0 });
-    }
-    const info: TeacherInfo = {
-      samplesToTarget: r.state.hit,
-      samples,
-      accuracy: last?.accuracy ?? 0,
-      seconds,
-      stepsPerSecond: step / Math.max(seconds, 1e-9),
-      checkpoints: checkpoints.length,
-      cached: false,
-      attempt,
-      curve: r.state.curve,
-    };
+    const info = teacherInfoOf(model, r.position, r.state, checkpoints, attempt);
     return teacherOf(model, init, checkpoints, info);
   } catch (e) {
     model.dispose();
@@ -216,10 +205,23 @@ async function train(tp: TeacherPlan, attempt: number, progressDir: string | nul
   }
 }
 
+/** The teacher's progress folders of `seed` in a run folder (one per initialisation attempt). */
+function progressDirs(runDir: string, seed: number): string[] {
+  const dir = path.join(runDir, "teachers");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => new RegExp(`^seed${seed}-attempt\\d+$`).test(f))
+    .map((f) => path.join(dir, f));
+}
+
 /**
  * The teacher of `seed`: the run's recorded one, a cached one, or a newly trained one (published
- * to the cache). A teacher that misses its target is re-initialised (`plans(attempt)` with the
- * next attempt) while `retries` allows; the attempt used is in its info.
+ * to the cache). A teacher that misses its requirement (TeacherPlan.requirement: its target by
+ * default) is re-initialised (`plans(attempt)` with the next attempt) while `retries` allows; after
+ * the last attempt it is a `TeacherFailed` unless `store.allowFailed` (then its info says what it
+ * missed). In a run folder every failed attempt's state is kept until the teacher is settled, so a
+ * run resumed with a larger budget continues each attempt from where it stopped.
  */
 export async function obtainTeacher(
   seed: number,
@@ -257,16 +259,23 @@ export async function obtainTeacher(
       }
       const teacher = got.teacher;
       teacher.info = infoInOrder({ ...teacher.info, attempt });
-      if (teacher.info.samplesToTarget === null && attempt < retries) {
+      const shortfall = teacherShortfall(teacher.info, tp.requirement ?? { target: tp.targetAccuracy });
+      if (shortfall !== null && attempt < retries) {
         teacher.dispose();
-        if (progressDir) fs.rmSync(progressDir, { recursive: true, force: true });
-        continue;
+        continue; // its progress folder stays: a larger budget continues it
+      }
+      if (shortfall !== null) {
+        if (!store.allowFailed) {
+          teacher.dispose();
+          throw new TeacherFailed(seed, teacher.info.accuracy, teacher.info.samples, shortfall, tp.knobs ?? { maxSamples: tp.maxSamples }, attempt + 1);
+        }
+        teacher.info = { ...teacher.info, failed: shortfall };
       }
       if (recordFile && dir) {
         const { curve: _c, ...info } = teacher.info;
         writeRecord(recordFile, { attempt, entry: hash, entryChecksum: got.checksum, info: { ...info, attempt } });
       }
-      if (progressDir) fs.rmSync(progressDir, { recursive: true, force: true });
+      if (run) for (const d of progressDirs(run.dir, seed)) fs.rmSync(d, { recursive: true, force: true });
       return teacher;
     } finally {
       tp.dispose();

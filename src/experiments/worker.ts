@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { initBackend } from "../backend";
+import { setKernelThreads } from "../kernels";
 import { JobMessage, WorkerReply } from "./pool";
 import { Job, JobResult, WorkerData } from "./parallel";
 import { ProgressEvent } from "./engine";
@@ -14,7 +15,7 @@ import { EXPERIMENTS } from "./registry";
 if (parentPort) {
   const port = parentPort;
   const data = workerData as WorkerData;
-  const ready = initBackend(data.backend);
+  const ready = initBackend(data.backend).then(() => setKernelThreads(process.env.CD_THREADS ? undefined : data.kernelThreads));
   const shouldStop = () => Atomics.load(data.stop, 0) === 1;
   port.on("message", async (m: JobMessage<Job>) => {
     const reply = (r: WorkerReply<JobResult, ProgressEvent>) => port.postMessage(r);

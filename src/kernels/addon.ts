@@ -36,6 +36,8 @@ export interface NativeAddon {
     heap: Uint8Array, batch: number, n: number, hidden: number, classes: number, x: number, W1: number, b1: number, W2: number, b2: number, target: number, lr: number, mode: number, dim: number,
     pendingBatch: number, pendingX: number, pendingD: number, pendingUnits: number, held: number,
   ): number;
+  /** Threads the MLP kernels use in the calling thread (OpenMP); 0 = unchanged. Returns the number in effect. The first argument is any Uint8Array. */
+  mlpThreads(unused: Uint8Array, n: number): number;
   /** Apply a held-back first-layer update (mlpStep's lazy mode) to W1's first `units` rows in place. */
   mlpSettle(heap: Uint8Array, batch: number, n: number, units: number, W1: number, pendingX: number, pendingD: number): void;
   mlpForward(heap: Uint8Array, batch: number, n: number, hidden: number, classes: number, x: number, W1: number, b1: number, W2: number, b2: number, logits: number): void;
@@ -73,6 +75,10 @@ export function nativeUnavailableReason(): string {
 }
 
 function load(): { addon: NativeAddon | null; reason: string } {
+  // OpenMP threads that wait sleep instead of spinning: on a busy machine (--workers, other jobs)
+  // spinning threads took the cores their partners needed, and a 50,000-wide step ran 10x slower.
+  // Read once, when the library loads.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   if (process.env.CD_NATIVE === "0") return { addon: null, reason: "disabled by CD_NATIVE=0" };
   if (!fs.existsSync(ADDON_PATH)) return { addon: null, reason: `not built (${path.relative(process.cwd(), ADDON_PATH)} is missing; build them with \`npx curriculum-distill build-native\`, or \`npm run build:native\` in its repository)` };
   try {

@@ -6,7 +6,9 @@
  * cpu backend runs tfjs's stock kernels and the composites in src/ops/composite.ts, against which
  * every layer is tested.
  */
+import * as os from "node:os";
 import * as tf from "@tensorflow/tfjs";
+import { nativeAddon } from "./addon";
 import { registerBatchNormGradient } from "./batchNormGrad";
 import { convLayer } from "./conv";
 import { nativeLayer } from "./native";
@@ -40,3 +42,18 @@ export function fusedKernel(name: string): boolean {
 
 export { activeLayers, layerActive } from "./registry";
 export { nativeActive } from "./native";
+
+/**
+ * Threads the native MLP kernels split a wide layer across, in the calling thread: `n`, else the
+ * environment's CD_THREADS, else every core. The CLI's worker threads each take their share of the
+ * cores (cores / workers): two workers of two threads each on two cores ran ten times slower.
+ * Results do not depend on it (native/mlp.cc sums in fixed blocks). Returns the number in effect
+ * (1 without the native library).
+ */
+export function setKernelThreads(n?: number): number {
+  const addon = nativeAddon();
+  if (addon === null) return 1;
+  const fromEnv = Number(process.env.CD_THREADS);
+  const want = n ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.cpus().length);
+  return addon.mlpThreads(new Uint8Array(0), Math.max(1, Math.floor(want)));
+}

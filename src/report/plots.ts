@@ -46,6 +46,7 @@ export interface FigureSpec {
 }
 
 import { honestAxes } from "./axes";
+import { methodColor } from "../distill/methods";
 import { fmtSamples } from "../format";
 
 export interface CommonOpts {
@@ -174,7 +175,7 @@ export function accuracyCurves(curvesByMethod: Record<string, Curve | Curve[]>, 
   methods.forEach((method, mi) => {
     const v = curvesByMethod[method];
     const curves = Array.isArray(v) ? v : [v];
-    const color = opts.colors?.[method] ?? colorFor(mi);
+    const color = opts.colors?.[method] ?? methodColor(method) ?? colorFor(mi);
     const many = curves.length > 1;
     const drawMean = opts.mean ?? true;
     if (opts.perSeed && many) {
@@ -395,7 +396,7 @@ export function samplesToTargetBars(rows: SamplesToTarget[], opts: SamplesToTarg
     text,
     textposition: "outside",
     cliponaxis: false,
-    marker: { color: x.map((_, i) => colorFor(i)), opacity: 0.75 },
+    marker: { color: x.map((m, i) => methodColor(String(m)) ?? colorFor(i)), opacity: 0.75 },
   };
   const seeds: Trace = {
     type: "scatter",

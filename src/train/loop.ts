@@ -62,6 +62,8 @@ export interface LoopOptions {
   checkpointEvery?: number;
   /** Evaluate once before the first step (samples = 0). Default false. */
   evalAtStart?: boolean;
+  /** Evaluate once more when the budget runs out between evaluations (a teacher's final accuracy). Default false. */
+  evalAtBudget?: boolean;
   /** Polled after every step; true = yield an "interrupt" event (the consumer saves and stops). */
   shouldStop?: () => boolean;
   /** Updated with the position and optimiser as the loop runs. */
@@ -76,6 +78,17 @@ export interface LoopOptions {
   tickSeconds?: number;
   /** Milliseconds now (tests pass a fake clock). Default Date.now. */
   clock?: () => number;
+  /** Called (and awaited) after every step; no host read (the loss stays on the device). */
+  onStep?: (e: StepEvent) => void | Promise<void>;
+}
+
+/** A training step just ended (train/driver.ts's onBatchEnd). */
+export interface StepEvent {
+  step: number;
+  samples: number;
+  phase: string;
+  /** The step's batch size. */
+  size: number;
 }
 
 export interface EvalEvent {
@@ -126,7 +139,14 @@ export interface TickEvent {
   evaluating: boolean;
 }
 
-export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent | TickEvent;
+/** The sample budget ran out (the last event; the optimiser is still alive, so a consumer can save here). */
+export interface BudgetEvent {
+  type: "budget";
+  step: number;
+  samples: number;
+}
+
+export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent | TickEvent | BudgetEvent;
 
 /** One optimisation step; returns the loss (kept on the device). */
 export function trainStep(model: TappedModel, phase: MethodPlan["phases"][number], batch: Batch, optimizer: Optimizer): tf.Scalar {
@@ -216,6 +236,7 @@ export async function* runPhases(
           // its position then points at the next phase, so a save made now resumes there.
           const ended = rule !== undefined && (s + 1) % rule.every === 0 && rule.observe((await loss.data())[0], s + 1);
           cursor.position = ended ? position(pi + 1, 0) : position(pi, s + 1, rule);
+          if (opts.onStep) await opts.onStep({ step, samples, phase: phase.name, size: batch.size });
           // A GPU backend runs ahead of the device: wait for it now and then, so that the queue (and
           // the time Ctrl-C waits for it to drain) stays bounded between evaluations.
           if (step % DEVICE_SYNC_EVERY === 0 && tf.getBackend() === "webgpu") await loss.data();
@@ -239,6 +260,10 @@ export async function* runPhases(
               lastBreath = Date.now();
             }
             if (opts.shouldStop()) yield whole({ type: "interrupt", step, samples });
+          }
+          if (samples >= opts.maxSamples) {
+            if (opts.evalAtBudget && step % opts.evalEvery !== 0) yield await evaluate(phase.name);
+            yield { type: "budget", step, samples };
           }
           if (ended) break;
         }

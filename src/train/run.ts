@@ -1,8 +1,8 @@
 /**
  * One resumable training run: a model, a method plan, a task and (optionally) a place to save.
- * It runs the loop, hands every evaluation to the caller's policy (record the curve, stop at a
- * target, save a teacher checkpoint), saves its state every `saveEvery` evaluations and when a stop
- * is requested (then throws `Interrupted`), and, called again with the same spec, continues from
+ * It trains through the one driver (train/driver.ts: the caller's policy sees every evaluation,
+ * stop requests and aborts end the run), saves its state every `saveEvery` evaluations and when a
+ * stop is requested (then throws `Interrupted`), and, called again with the same spec, continues from
  * the saved state exactly as if it had never stopped. Teachers and students of every experiment,
  * in this thread or a worker, train through it.
  *
@@ -15,9 +15,10 @@ import { z } from "zod";
 import { MethodPlan, Task, optimizerAt } from "../distill/phases";
 import { NamedTensors, TappedModel, shortName } from "../models/types";
 import { Shape } from "../io";
-import { Interrupted, POSITION, count, loadState, prefixed, saveState, section, stateExists } from "./state";
+import { POSITION, count, loadState, prefixed, saveState, section, stateExists } from "./state";
 import { CheckpointError, disposeWeights } from "./checkpoints";
-import { EvalEvent, LoopOptions, LoopPosition, LoopResume, PhaseEvent, TickEvent, newCursor, runPhases } from "./loop";
+import { LoopOptions, LoopPosition, LoopResume, newCursor } from "./loop";
+import { DriveCallbacks, Policy, drive } from "./driver";
 import { createOptimizer } from "./optimizers";
 
 /** A task whose training stream can say where it is and continue from there. */
@@ -30,20 +31,22 @@ export interface TrainRunSpec<S> {
   model: TappedModel;
   plan: MethodPlan;
   task: ResumableTask;
-  loop: Pick<LoopOptions, "evalEvery" | "maxSamples" | "evalAtStart">;
-  /** Where the state lives (`<base>.json` + weights) and how often it is saved (evaluations); absent: never saved. */
-  store?: { base: string; saveEvery: number };
+  loop: Pick<LoopOptions, "evalEvery" | "maxSamples" | "evalAtStart" | "evalAtBudget">;
+  /**
+   * Where the state lives (`<base>.json` + weights) and how often it is saved (evaluations); absent:
+   * never saved. `atBudget`: also save when the budget runs out (a teacher that missed its target is
+   * continued from there with a larger budget).
+   */
+  store?: { base: string; saveEvery: number; atBudget?: boolean };
   /** Polled after every step: true = save and throw Interrupted. */
   shouldStop?: () => boolean;
-  /** The policy's initial state (plain JSON), and its shape for reading it back. */
-  state: S;
+  /** Aborting it stops the run as `shouldStop` does. */
+  signal?: AbortSignal;
+  /** The stop rule and its initial state (plain JSON: train/driver.ts), and the state's shape for reading it back. */
+  policy: Policy<S>;
   shape: Shape<S>;
-  /** Sees every evaluation; returns true to end the run. May write files (a teacher's checkpoints). */
-  onEval(ev: EvalEvent, state: S): boolean | Promise<boolean>;
-  /** Sees the loop's time-based ticks (progress displays). */
-  onTick?(ev: TickEvent): void;
-  /** A phase starts (not called again for a phase resumed in its middle). */
-  onPhase?(ev: PhaseEvent, state: S): void;
+  /** The loop's callbacks (progress displays): see DriveCallbacks. */
+  callbacks?: DriveCallbacks;
   /** After a saved state is restored (reload what it refers to). */
   onRestore?(state: S): void;
 }
@@ -63,7 +66,7 @@ export async function trainRun<S>(spec: TrainRunSpec<S>): Promise<TrainRunResult
   const { model, plan, task, store } = spec;
   const extras = extrasOf(model, plan);
   const cursor = newCursor();
-  let state = spec.state;
+  let state = spec.policy.state;
   let resume: LoopResume | undefined;
   let loaded: NamedTensors | null = null;
   const save = async () => {
@@ -109,20 +112,19 @@ export async function trainRun<S>(spec: TrainRunSpec<S>): Promise<TrainRunResult
       spec.onRestore?.(state);
       resume = { ...s.position, optimizerStep: s.optimizerStep, optimizerState: section(loaded, "opt") };
     }
-    let evals = 0;
-    for await (const ev of runPhases(model, plan, task, { ...spec.loop, cursor, resume, shouldStop: spec.shouldStop })) {
-      if (ev.type === "interrupt") {
-        await save();
-        throw new Interrupted();
-      }
-      if (ev.type === "tick") spec.onTick?.(ev);
-      if (ev.type === "phase") spec.onPhase?.(ev, state);
-      if (ev.type !== "eval") continue;
-      if (await spec.onEval(ev, state)) break;
-      if (store && ++evals % store.saveEvery === 0) await save();
-    }
+    const policy = { ...spec.policy, state };
+    const r = await drive(model, plan, task, {
+      loop: spec.loop,
+      policy,
+      callbacks: spec.callbacks,
+      resume,
+      cursor,
+      save: store ? { every: store.saveEvery, atBudget: store.atBudget, write: save } : undefined,
+      shouldStop: spec.shouldStop,
+      signal: spec.signal,
+    });
+    return { state: r.state, position: r.position };
   } finally {
     if (loaded) disposeWeights(loaded);
   }
-  return { state, position: cursor.position };
 }

@@ -21,13 +21,8 @@ import { FileError, Shape, readRecord, writeRecord } from "../io";
 
 export const STATE_FORMAT = "curriculum-distill/state@2";
 
-/** Thrown when a stop was requested (Ctrl-C): the state has been saved; the run can be resumed. */
-export class Interrupted extends Error {
-  constructor() {
-    super("interrupted");
-    this.name = "Interrupted";
-  }
-}
+/** Thrown when a stop was requested (Ctrl-C, an AbortSignal): the state has been saved; the run can be resumed. */
+export { Interrupted } from "./driver";
 
 const STATE = z.object({ format: z.literal(STATE_FORMAT), serial: z.number().int().positive(), weights: z.string().regex(/^[^/]+$/), sha256: z.string(), data: z.unknown() });
 
