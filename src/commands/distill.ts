@@ -18,6 +18,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { DataBatch, DistillResult, distill, heldOut } from "../api";
+import { DistillOptionError, atChance, majorityShare } from "../distillChecks";
+import { Interrupted } from "../train/driver";
 import { backendInfo, describeBackend, initBackend } from "../backend";
 import { ConfigError, ConfigOf, bool, configToJson, fieldsHelp, int, intOrAuto, num, oneOf, resolveConfig, str } from "../config";
 import { parseArgs } from "../cliArgs";
@@ -182,14 +184,6 @@ async function prepareData(cfg: DistillConfig, shape: readonly number[], classes
   return { data: tableDataset(table, train, cfg.batch, shape, cfg.seed), validation, trainRows: train.length };
 }
 
-/** The validation set's majority-class accuracy: what a teacher must beat. */
-async function majority(v: DataBatch, classes: number): Promise<number> {
-  const ids = v.ys.rank === 1 ? await v.ys.data() : await tf.tidy(() => tf.argMax(v.ys, -1)).data();
-  const counts = new Array<number>(classes).fill(0);
-  for (const c of ids) counts[c]++;
-  return Math.max(...counts) / ids.length;
-}
-
 /** The command: plan, load and check, claim --out, distil, save. */
 export async function distillCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -228,20 +222,27 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
     if (prepared.validation) held.push(prepared.validation.xs, prepared.validation.ys);
     const teacherEval = prepared.validation ? await heldOut(tapped.teacher, prepared.validation) : null;
     if (teacherEval && prepared.validation) {
-      const base = await majority(prepared.validation, classes);
-      if (teacherEval.accuracy <= base && !cfg.allowWeakTeacher) {
+      // distill()'s own rule (the commonest class's share plus two standard errors), checked here
+      // before --out is claimed.
+      const c = atChance(teacherEval.accuracy, majorityShare(prepared.validation.ys, classes), prepared.validation.xs.shape[0]);
+      if (c.weak && !cfg.allowWeakTeacher) {
         throw new ConfigError(
           "--teacher",
           cfg.teacher,
-          `accuracy ${teacherEval.accuracy.toFixed(3)} on the validation data is no better than the majority class (${base.toFixed(3)}); check --label and the data, or pass --allow-weak-teacher`,
+          `accuracy ${teacherEval.accuracy.toFixed(3)} on the validation data is no better than the majority class (${c.chance.toFixed(3)}); check --label and the data, or pass --allow-weak-teacher`,
         );
       }
     }
 
     // Checked: now claim --out and run.
     const claim = claimOutFolder("--out", plan.out, plan.force);
+    let claimed = true; // false: nothing of the run is kept (an empty --out is removed)
     const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
-    const stop = installStopHandlers((signal) => progress.line(`${signal}: stopping after this step and saving the student (again to quit at once)`));
+    const abort = new AbortController();
+    const stop = installStopHandlers((signal) => {
+      progress.line(`${signal}: stopping after this step and saving the student (again to quit at once)`);
+      abort.abort(signal);
+    });
     try {
       progress.line(
         `distill ${cfg.teacher} (${teacherModel.countParams()} parameters${softmax.teacher ? ", softmax output" : ""}) -> student (${studentModel.countParams()} parameters) by ${cfg.method}; ${cfg.steps} steps; backend ${describeBackend()}; results: ${plan.out}`,
@@ -270,6 +271,10 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
           validation: prepared.validation ?? undefined,
           evalEvery: cfg.evalEvery,
           until: cfg.target > 0 ? (e) => e.accuracy >= cfg.target : undefined,
+          allowWeakTeacher: cfg.allowWeakTeacher,
+          signal: abort.signal,
+          verbose: 0,
+          onWarning: (w) => progress.line(`warning: ${w.message}`),
           onEvent: (e) => {
             if (e.type === "phase") phases.push({ name: e.phase, step: e.step });
             if (e.type === "eval") {
@@ -280,15 +285,15 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
             if (e.type === "tick" || e.type === "eval" || e.type === "phase") {
               progress.set("distill", `step ${e.step}/${cfg.steps} (${e.phase}; ${fmtSamples(e.samples)} samples; ${fmtDuration((Date.now() - t0) / 1000)})${last}`, e.phase);
             }
-            // distill() has no AbortSignal yet: a throw from onEvent ends the run (it cleans up).
-            if (stop.requested()) {
-              interrupted = true;
-              throw new StopRequested();
-            }
           },
         });
       } catch (e) {
-        if (!(e instanceof StopRequested)) throw e;
+        if (e instanceof Interrupted) interrupted = true;
+        else if (e instanceof DistillOptionError) {
+          // Checked above already; should distill() still refuse, it is bad input all the same.
+          claimed = false;
+          throw new ConfigError(e.option, e.value, e.reason);
+        } else throw e;
       }
       progress.close();
       const seconds = (Date.now() - t0) / 1000;
@@ -337,15 +342,9 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
       progress.close();
       stop.remove();
       claim.release();
+      if (!claimed && fs.existsSync(plan.out) && fs.readdirSync(plan.out).length === 0) fs.rmdirSync(plan.out);
     }
   } finally {
     for (const h of held) h.dispose();
-  }
-}
-
-class StopRequested extends Error {
-  constructor() {
-    super("stop requested");
-    this.name = "StopRequested";
   }
 }
