@@ -255,6 +255,7 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
       const t0 = Date.now();
       let result: DistillResult | null = null;
       const curve: CurvePoint[] = [];
+      let at = { step: 0, samples: 0 }; // the latest position the loop reported (an interrupted run's)
       try {
         result = await distill({
           teacher: tapped.teacher,
@@ -276,6 +277,7 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
           verbose: 0,
           onWarning: (w) => progress.line(`warning: ${w.message}`),
           onEvent: (e) => {
+            if ("step" in e && "samples" in e) at = { step: e.step, samples: e.samples };
             if (e.type === "phase") phases.push({ name: e.phase, step: e.step });
             if (e.type === "eval") {
               const { type: _t, ...point } = e;
@@ -297,8 +299,8 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
       }
       progress.close();
       const seconds = (Date.now() - t0) / 1000;
-      const steps = result?.steps ?? curve.at(-1)?.step ?? 0;
-      const samples = result?.samples ?? curve.at(-1)?.samples ?? 0;
+      const steps = result?.steps ?? at.step;
+      const samples = result?.samples ?? at.samples;
       const final = prepared.validation ? await heldOut(tapped.student, prepared.validation) : null;
       const reached = cfg.target > 0 ? (curve.find((c) => c.accuracy >= cfg.target) ?? null) : null;
       const run: StudentRun = {
