@@ -48,12 +48,15 @@ class FigureScanner(HTMLParser):
                 "error": a.get("data-error"),
                 "svg": 0,
                 "traces": 0,
+                "untrusted": 0,
             }
             self.figures.append(self.current)
             self.current_depth = self.depth
         elif self.current is not None:
             if tag == "svg" and "main-svg" in classes:
                 self.current["svg"] += 1
+            if tag == "p" and "cd-untrusted" in classes:
+                self.current["untrusted"] += 1
             if tag == "g" and classes & TRACE_CLASSES:
                 self.current["traces"] += 1
         if tag not in VOID:
@@ -130,7 +133,10 @@ def check(page, chromium, budget):
         if f["error"]:
             problems.append(f"{label} did not render: {f['error']}")
         elif f["svg"] == 0:
-            problems.append(f"{label} did not render: no plotly svg in its container")
+            problems.append(f"{label} did not render: no plotly svg in its container" +
+                            (" (it shows the untrusted-notebook note: its script never ran)" if f["untrusted"] else ""))
+        elif f["untrusted"]:
+            problems.append(f"{label} rendered but still shows the untrusted-notebook note")
         elif expected is not None and f["traces"] != expected:
             problems.append(f"{label} rendered {f['traces']} traces, expected {expected}")
     in_outputs, declared = notebook_expectations(page)

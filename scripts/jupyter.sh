@@ -30,5 +30,7 @@ else
 fi
 extra=()
 [ "$(id -u)" = 0 ] && extra+=(--allow-root)
+# scripts/jupyter_notebook_config.py: after a save, a notebook unchanged but for its outputs stays clean in `git status`.
 exec /usr/bin/python3 -m notebook --no-browser --ip=127.0.0.1 --port="${CD_JUPYTER_PORT:-8888}" \
+  --config="$REPO/scripts/jupyter_notebook_config.py" \
   --notebook-dir="$REPO/notebooks" "${extra[@]}" ${args[@]+"${args[@]}"}

@@ -15,6 +15,8 @@ Usage: nbreplay.py NOTEBOOK --out-dir DIR [--rerun CELL] [--max-bytes 1000000] [
 7. Reopen the saved notebook in the classic notebook UI (a `jupyter notebook` server started on a free port,
    the notebook signed as trusted, as the UI signs what its user saved) and check in Chromium that every figure
    draws there too.
+8. Open it again as a notebook received from someone else (not signed, so not trusted: Jupyter runs none of its
+   output scripts): every figure's place must say why it is blank and how to trust the notebook.
 
 Prints one line per step; exits 1 on the first failure. Run with Debian's /usr/bin/python3.
 """
@@ -135,15 +137,27 @@ def main():
         print("FAIL: in the notebook UI: " + "; ".join(problems), file=sys.stderr)
         return 1
     print(f"7. reopened in the classic notebook UI: {figures} figures drawn; ok")
+
+    # 8. Untrusted: no figure can draw, and each says why.
+    problems, figs = live_ui_check(saved, here, figures, trusted=False, return_figs=True)
+    untold = [f for f in figs if not f["untrusted"]]
+    if len(figs) != figures or untold:
+        print(f"FAIL: untrusted, {len(figs)} figures shown ({figures} expected), {len(untold)} without the untrusted-notebook note", file=sys.stderr)
+        return 1
+    print(f"8. opened untrusted in the classic notebook UI: {len(figs)} figures, each says it is not drawn because the notebook is not trusted; ok")
     return 0
 
 
-def live_ui_check(saved, here, figures):
+def live_ui_check(saved, here, figures, trusted=True, return_figs=False):
     """Open `saved` in a fresh `jupyter notebook` server with headless Chromium; problems, or [] when every figure drew."""
     from nbformat.sign import NotebookNotary
 
     nb = nbformat.read(saved, as_version=4)
-    NotebookNotary().sign(nb)  # what the UI does for a notebook its user saved: its outputs run when reopened
+    notary = NotebookNotary()
+    if trusted:
+        notary.sign(nb)  # what the UI does for a notebook its user saved: its outputs run when reopened
+    else:
+        notary.unsign(nb)  # a notebook received from someone else
     spec = importlib.util.spec_from_file_location("check_reports", os.path.join(here, "check-reports.py"))
     check_reports = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check_reports)
@@ -170,7 +184,7 @@ def live_ui_check(saved, here, figures):
         problems, figs = check_reports.check(url, chromium, 30000)
         if len(figs) != figures:
             problems.append(f"the UI shows {len(figs)} figures, the notebook holds {figures}")
-        return problems
+        return (problems, figs) if return_figs else problems
     finally:
         server.terminate()
         try:

@@ -2,7 +2,10 @@
 /**
  * Strip outputs from notebooks so that they never reach a commit: outputs, execution counts and
  * per-run cell metadata (execution timings, scroll state) are removed; sources, cell ids and the
- * notebook's own metadata stay. Written as Jupyter writes notebooks (one-space indent, sorted keys,
+ * notebook's own metadata stay. The kernel metadata a run adds (language_info's version and
+ * codemirror_mode, a kernelspec's extra keys, as tslab and Jupyter write them when a notebook is
+ * executed) is cut back to the fixed fields the committed notebooks carry, so an executed and saved
+ * notebook is unchanged in `git status`. Written as Jupyter writes notebooks (one-space indent, sorted keys,
  * UTF-8, trailing newline), so a clean notebook passes through unchanged.
  *
  *   node scripts/nbstrip.js                  # as git's clean filter: notebook on stdin, stripped on stdout
@@ -18,6 +21,15 @@ const fs = require("fs");
 
 const VOLATILE_CELL_METADATA = ["execution", "collapsed", "scrolled", "ExecuteTime", "jupyter", "tags_runtime"];
 const VOLATILE_NB_METADATA = ["widgets", "vscode", "toc", "varInspector"];
+/** The kernel metadata kept (the rest is written anew by whichever kernel and front end ran the notebook). */
+const KEPT_KERNEL_METADATA = { kernelspec: ["display_name", "language", "name"], language_info: ["file_extension", "mimetype", "name"] };
+
+function keepOnly(obj, keys) {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return obj;
+  const out = {};
+  for (const k of keys) if (k in obj) out[k] = obj[k];
+  return out;
+}
 
 function strip(nb) {
   for (const cell of nb.cells || []) {
@@ -27,7 +39,10 @@ function strip(nb) {
     }
     if (cell.metadata) for (const k of VOLATILE_CELL_METADATA) delete cell.metadata[k];
   }
-  if (nb.metadata) for (const k of VOLATILE_NB_METADATA) delete nb.metadata[k];
+  if (nb.metadata) {
+    for (const k of VOLATILE_NB_METADATA) delete nb.metadata[k];
+    for (const [k, keys] of Object.entries(KEPT_KERNEL_METADATA)) if (k in nb.metadata) nb.metadata[k] = keepOnly(nb.metadata[k], keys);
+  }
   return nb;
 }
 

@@ -7,9 +7,17 @@
 # tslab on PATH. Node's folder at install time goes first on PATH (a desktop-started Jupyter may lack it).
 PATH="@NODE_DIR@:$PATH"
 export PATH
+# scripts/tslab-hints.js of that checkout, where it has one, adds a hint to "Cannot find name" errors in a
+# kernel whose setup cell has not run (after a restart).
 d=$(pwd -P)
 while :; do
-  if [ -x "$d/node_modules/.bin/tslab" ]; then exec "$d/node_modules/.bin/tslab" "$@"; fi
+  if [ -x "$d/node_modules/.bin/tslab" ]; then
+    if [ -f "$d/scripts/tslab-hints.js" ]; then
+      NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--require=\"$d/scripts/tslab-hints.js\""
+      export NODE_OPTIONS
+    fi
+    exec "$d/node_modules/.bin/tslab" "$@"
+  fi
   [ "$d" = / ] && break
   d=$(dirname "$d")
 done

@@ -15,10 +15,11 @@
  *   (Debian's chromium-common ships it), says so on stderr, and records the software adapter.
  */
 import * as fs from "node:fs";
+import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { installBackendKernels, setKernelThreads } from "./kernels";
-import { nativeAddon, nativeUnavailableReason } from "./kernels/addon";
+import { ADDON_PATH, nativeAddon, nativeUnavailableReason } from "./kernels/addon";
 import { nativeActive } from "./kernels/native";
 import { hasPackage } from "./optional";
 
@@ -238,15 +239,62 @@ export function backendInfo(): BackendInfo {
   return { backend, adapter: backend === "webgpu" ? adapter : null, native: nativeActive() ? nativeAddon()!.config() : null };
 }
 
+let buildId: string | null = null;
+
 /**
- * What a cached result depends on: the backend, plus the native library on wasm (its products round
- * differently from XNNPACK's) and the adapter on WebGPU. Teacher caches are keyed by it.
+ * The build of the native kernel library in use (null when none is): its OpenBLAS build string and
+ * a hash of the loaded .node file, so that two builds (another compiler, flags or machine) never
+ * share a cache entry or a resumed run. (The internals may change; callers use the string as is.)
+ */
+export function nativeBuildId(): string | null {
+  if (!nativeActive()) return null;
+  if (buildId === null) {
+    let hash = "unknown";
+    try {
+      hash = createHash("sha256").update(fs.readFileSync(ADDON_PATH)).digest("hex").slice(0, 12);
+    } catch {
+      // the file moved after loading: the build string alone
+    }
+    buildId = `${nativeAddon()!.config().trim()} #${hash}`;
+  }
+  return buildId;
+}
+
+/**
+ * What a cached or resumed result depends on: the backend, plus the native library's build on wasm
+ * (its products round differently from XNNPACK's, and builds may differ) and the adapter on WebGPU.
+ * Teacher caches, run.json and every sweep job are keyed by it.
  */
 export function backendKey(): string {
-  const { backend, adapter: a, native } = backendInfo();
-  if (backend === "wasm" && native !== null) return "wasm+native";
+  const { backend, adapter: a } = backendInfo();
+  const native = nativeBuildId();
+  if (backend === "wasm" && native !== null) return `wasm+native@${createHash("sha256").update(native).digest("hex").slice(0, 12)}`;
   if (backend === "webgpu" && a !== null) return `webgpu:${a.vendor}/${a.architecture}`;
   return backend;
+}
+
+/** The full identity of the backend in use, as recorded in run.json and compared on resume. */
+export interface BackendIdentity {
+  /** backendKey(): equal keys give equal results. */
+  key: string;
+  /** describeBackend(): what a person reads. */
+  description: string;
+  /** nativeBuildId(), or null when the native kernels are not in use. */
+  native: string | null;
+}
+
+export function backendIdentity(): BackendIdentity {
+  return { key: backendKey(), description: describeBackend(), native: nativeBuildId() };
+}
+
+/**
+ * Null when a run recorded with `recorded` may continue under this session's backend, else one
+ * line naming both identities and why they may not mix.
+ */
+export function identityMismatch(recorded: BackendIdentity): string | null {
+  const now = backendIdentity();
+  if (recorded.key === now.key) return null;
+  return `was made with backend ${recorded.key} (${recorded.description}), but this session has ${now.key} (${now.description}); continuing would mix two kernels' rounding in one result (resume with the same backend and native build, e.g. the same CD_NATIVE and CD_BACKEND)`;
 }
 
 /** One line for logs: "wasm (native kernels: OpenBLAS ...)", "webgpu (nvidia/ampere)", ... */

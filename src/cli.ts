@@ -1,13 +1,14 @@
 /**
  * The command line: args -> config -> experiment. One command per registered experiment, plus
  * sweep and merge. Bad input (ConfigError) prints one line and exits with code 2, without a stack
- * trace and before any result folder is made; so does a file read back that is not as written.
+ * trace and before any result folder is made; so does a file read back that is not as written, and
+ * any file-system error on a path (a read-only disk, a symlink loop, no permission, a full disk).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BackendError } from "./backend";
 import { ConfigError } from "./config";
-import { FileError } from "./io";
+import { FileError, fileErrorOf } from "./io";
 import { experimentCommand } from "./commands/experiment";
 import { mergeCommand, sweepCommand } from "./commands/sweep";
 import { buildNativeCommand } from "./commands/buildNative";
@@ -64,8 +65,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!c) throw new ConfigError("command", cmd, `expected one of ${Object.keys(COMMANDS).join(", ")}`);
     return await c.run(rest);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof FileError || e instanceof BackendError || e instanceof MissingPackageError) {
-      process.stderr.write(`curriculum-distill: ${e.message}\n`);
+    const fileError = fileErrorOf(e);
+    if (e instanceof ConfigError || e instanceof BackendError || e instanceof MissingPackageError || fileError) {
+      process.stderr.write(`curriculum-distill: ${(fileError ?? (e as Error)).message}\n`);
       return 2;
     }
     throw e;

@@ -44,6 +44,8 @@ export * from "./report/frames";
 export * from "./report/resultTables";
 export * from "./report/notebook";
 export * from "./report/live";
+export * from "./report/labels";
+export * from "./report/references";
 export { pairedDifference, PairedDifference } from "./stats";
 export * from "./experiments/languageModel";
 export * from "./models/layers";

@@ -31,6 +31,18 @@ const errText = (e: unknown) => {
   return err.code ? `${err.code}: ${err.message.replace(/^[A-Z]+: /, "").replace(/, \w+ '.*'$/, "")}` : String(err.message ?? e);
 };
 
+/**
+ * A file-system error from Node (EROFS, ELOOP, EACCES, ENOSPC, ...) as a FileError naming its path,
+ * or null for anything else: every such error on a path ends in one line and exit code 2.
+ */
+export function fileErrorOf(e: unknown): FileError | null {
+  if (e instanceof FileError) return e;
+  const err = e as (NodeJS.ErrnoException & { dest?: string }) | null;
+  if (!err || typeof err !== "object" || typeof err.code !== "string" || !/^E[A-Z0-9]+$/.test(err.code) || typeof err.syscall !== "string") return null;
+  const where = err.path ?? err.dest ?? "(a file)";
+  return new FileError(where, `cannot ${err.syscall} (${err.code}${err.dest && err.path ? ` -> ${err.dest}` : ""})`);
+}
+
 let counter = 0;
 const TMP_RE = /\.\d+\.\d+\.tmp$/;
 
@@ -120,6 +132,24 @@ export function writeRecord(file: string, data: object): string {
   const { text, checksum } = recordText(data);
   writeFileAtomic(file, text);
   return checksum;
+}
+
+/**
+ * Write `data` with its checksum to `file` only if no such file exists: a complete temporary file
+ * hard-linked into place (the exclusive create of a whole file). Returns false when `file` existed.
+ */
+export function writeRecordExclusive(file: string, data: object): boolean {
+  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
+  writeFileAtomic(tmp, recordText(data).text);
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw new FileError(file, `cannot write (${errText(e)})`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 /** The text writeRecord writes for `data` (its checksum added), and that checksum. */

@@ -48,18 +48,19 @@ export interface Outcome {
   stderr: string;
 }
 
-export function cli(args: string[], opts: { cwd?: string } = {}): Outcome {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000, cwd: opts.cwd });
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Outcome {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 300_000, cwd: opts.cwd, env: { ...process.env, ...opts.env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function cliAsync(args: string[]): { done: Promise<Outcome>; kill(sig: NodeJS.Signals): void; pid: number } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export function cliAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): { done: Promise<Outcome>; kill(sig: NodeJS.Signals): void; pid: number } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: opts.cwd, env: { ...process.env, ...opts.env } });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
   child.stderr.on("data", (d) => (stderr += d));
-  const done = new Promise<Outcome>((r) => child.on("exit", (code, sig) => r({ code: code ?? (sig ? -1 : null), stdout, stderr })));
+  // "close", not "exit": the exit can be seen before the last of stderr is read.
+  const done = new Promise<Outcome>((r) => child.on("close", (code, sig) => r({ code: code ?? (sig ? -1 : null), stdout, stderr })));
   return { done, kill: (s) => child.kill(s), pid: child.pid! };
 }
 
@@ -160,4 +161,27 @@ export function corrupt(file: string, how: Corruption): boolean {
 /** Copy a folder tree. */
 export function copyTree(from: string, to: string): void {
   fs.cpSync(from, to, { recursive: true });
+}
+
+/** TINY with some flags' values replaced (e.g. { "--seeds": "1" }). */
+export function tinyWith(values: Record<string, string>): string[] {
+  return TINY.map((a, i) => (i > 0 && values[TINY[i - 1]] !== undefined ? values[TINY[i - 1]] : a));
+}
+
+/** Resolves once `file` exists (polling every 10 ms), or after `ms`. */
+export async function waitFor(file: string, ms = 20_000): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 10))) if (fs.existsSync(file)) return true;
+  return false;
+}
+
+/** A pid that belonged to a process that has exited. */
+export function deadPid(): number {
+  return spawnSync(process.execPath, ["-e", ""]).pid!;
+}
+
+/** Rewrite a run folder's run.json (its checksum recomputed), as a kill at another point would have left it. */
+export async function rewriteRun(dir: string, f: (r: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  const { writeRecord } = await import("../src/io");
+  const { checksum: _c, ...rec } = JSON.parse(fs.readFileSync(path.join(dir, "run.json"), "utf8"));
+  writeRecord(path.join(dir, "run.json"), f(rec));
 }

@@ -8,18 +8,19 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CORRUPTIONS, TINY, cli, cliAsync, copyTree, corrupt, filesBelow, refusedNaming, sameResults, summaryOf, tmp } from "./adversary";
+import { CORRUPTIONS, TINY, cli, cliAsync, copyTree, corrupt, filesBelow, refusedNaming, rewriteRun, sameResults, summaryOf, tmp } from "./adversary";
+import { issue26Attacks } from "./attacks26";
 
 export interface Attack {
-  category: "input" | "corruption" | "kill" | "concurrency" | "disk";
+  category: "input" | "corruption" | "kill" | "concurrency" | "disk" | "cache" | "identity" | "ownership" | "locks" | "grid" | "exit" | "signal" | "leftovers";
   name: string;
   run(): Promise<string | null>; // null = handled, else what went wrong
 }
 
-const ok = (cond: boolean, what: string) => (cond ? null : what);
-const show = (o: { code: number | null; stderr: string }) => `exit ${o.code}: ${o.stderr.trim().split("\n").slice(-3).join(" | ")}`;
+export const ok = (cond: boolean, what: string) => (cond ? null : what);
+export const show = (o: { code: number | null; stderr: string }) => `exit ${o.code}: ${o.stderr.trim().split("\n").slice(-3).join(" | ")}`;
 
-interface World {
+export interface World {
   root: string;
   /** A finished run (no shared cache) and a run killed mid-way, pristine. */
   finished: string;
@@ -54,8 +55,11 @@ async function makeWorld(): Promise<World> {
 }
 
 let n = 0;
+/** A fresh path under the world's root (not created). */
+export const scratch = (w: World, name = "attack") => path.join(w.root, `${name}-${++n}`);
+
 /** A copy of a pristine run folder under a fresh runs dir; returns [runsDir, runDir]. */
-function fresh(w: World, from: string, id: string): [string, string] {
+export function fresh(w: World, from: string, id: string): [string, string] {
   const runs = path.join(w.root, `attack-${++n}`);
   copyTree(from, path.join(runs, id));
   return [runs, path.join(runs, id)];
@@ -196,6 +200,8 @@ function killAttacks(w: () => World): Attack[] {
         const [runs, dir] = fresh(w(), w().finished, "full");
         fs.rmSync(path.join(dir, "teachers", "seed0.json"));
         fs.mkdirSync(path.join(dir, "teachers", "seed0-attempt0"));
+        // At that point run.json did not list the teacher record as finished yet.
+        await rewriteRun(dir, (r) => ({ ...r, status: "running", finished: (r.finished as string[]).filter((f) => !f.startsWith("teachers/")) }));
         return same(dir, resume(runs, "full"));
       },
     },
@@ -541,5 +547,6 @@ export function allAttacks(): Attack[] {
     ...killAttacks(world),
     ...concurrencyAttacks(world),
     ...diskAttacks(world),
+    ...issue26Attacks(world),
   ].map(lazy);
 }

@@ -79,8 +79,9 @@ test("one writer per folder: a live lock is refused, a dead process's lock is ta
   again.release();
   // --out: a non-empty folder needs --force; one holding only a stale lock counts as empty.
   fs.writeFileSync(path.join(dir, ".lock"), JSON.stringify({ pid: dead, host: os.hostname(), start: "1", since: "then" }));
-  claimOutFolder("--out", dir, false).release();
+  const owner = { runId: "r", created: "now", runDir: path.join(dir, "..", "r") };
+  claimOutFolder("--out", dir, false, false, owner).release();
   fs.writeFileSync(path.join(dir, "summary.json"), "{}");
-  assert.throws(() => claimOutFolder("--out", dir, false), /exists and is not empty \(use --force/);
-  claimOutFolder("--out", dir, true).release();
+  assert.throws(() => claimOutFolder("--out", dir, false, false, owner), /exists and is not empty \(use --force/);
+  claimOutFolder("--out", dir, true, false, owner).release();
 });

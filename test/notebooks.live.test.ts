@@ -1,5 +1,5 @@
 /**
- * Live progress in Jupyter, through a kernel client: notebooks 05 and 02 in quick mode, executed by nbclient
+ * Live progress in Jupyter, through a kernel client: notebooks 05, 02 and 04 in quick mode, executed by nbclient
  * with every display message recorded (scripts/nblive.py). In each cell that calls liveProgress, the status
  * and chart displays are shown once and then updated in place (update_display_data) while the cell runs, and
  * the executed notebook keeps their last state (the final status, a static figure or the closing note).
@@ -14,12 +14,12 @@ import * as path from "node:path";
 
 const root = path.join(__dirname, "..");
 
-test("05 and 02 (quick mode): live status and chart update in place while the cells run, through a kernel client", () => {
+test("05, 02 and 04 (quick mode): live status and chart update in place while the cells run, through a kernel client", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-live-"));
   try {
     const setup = spawnSync("bash", ["scripts/notebooks-setup.sh"], { cwd: root, encoding: "utf8", timeout: 15 * 60 * 1000 });
     assert.equal(setup.status, 0, `notebooks-setup failed:\n${setup.stdout}\n${setup.stderr}`);
-    for (const [name, cells] of [["05-your-own-model", 2], ["02-sparse-parity-mlp", 1]] as const) {
+    for (const [name, cells] of [["05-your-own-model", 2], ["02-sparse-parity-mlp", 1], ["04-language-model", 2]] as const) {
       const r = spawnSync("/usr/bin/python3", ["scripts/nblive.py", `notebooks/${name}.ipynb`], {
         cwd: root,
         encoding: "utf8",

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-test("01: run all, re-run a plotting cell, save as the UI does, nbconvert to HTML and reopen in the UI: every figure renders, file < 1 MB", () => {
+test("01: run all, re-run a plotting cell, save as the UI does, nbconvert to HTML and reopen in the UI: every figure renders, file < 1 MB; untrusted, each figure says why it is blank", () => {
   const root = path.join(__dirname, "..");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-replay-"));
   try {
@@ -31,6 +31,7 @@ test("01: run all, re-run a plotting cell, save as the UI does, nbconvert to HTM
     assert.match(r.stdout, /ok {3}.*01-theory\.html: 3 figures/);
     assert.ok(fs.statSync(path.join(tmp, "out", "01-theory.ipynb")).size < 1_000_000);
     assert.match(r.stdout, /7\. reopened in the classic notebook UI: 3 figures drawn; ok/);
+    assert.match(r.stdout, /8\. opened untrusted in the classic notebook UI: 3 figures, each says it is not drawn because the notebook is not trusted; ok/);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

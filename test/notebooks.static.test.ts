@@ -53,13 +53,18 @@ test("every cell has a unique id; the first code cell calls notebookSetup; the f
   }
 });
 
-test("the strip filter: outputs and counts removed, sources and ids kept, clean notebooks unchanged; .gitattributes applies it", () => {
+test("the strip filter: outputs, counts and run-added kernel metadata removed, sources and ids kept, clean notebooks unchanged; .gitattributes applies it", () => {
   const nb = {
     cells: [
       { cell_type: "markdown", id: "a", metadata: {}, source: ["# t"] },
       { cell_type: "code", id: "b", metadata: { execution: { "iopub.status.busy": "x" }, tags: ["keep"] }, execution_count: 3, source: ["1 + 1"], outputs: [{ output_type: "stream", name: "stdout", text: ["2\n"] }] },
     ],
-    metadata: { kernelspec: { name: "tslab" }, widgets: {} },
+    metadata: {
+      kernelspec: { display_name: "TypeScript", language: "typescript", name: "tslab" },
+      // What tslab's kernel_info adds when the notebook is executed and saved: dropped, so `git status` stays clean.
+      language_info: { codemirror_mode: { mode: "typescript", name: "javascript", typescript: true }, file_extension: ".ts", mimetype: "text/typescript", name: "typescript", version: "3.7.2" },
+      widgets: {},
+    },
     nbformat: 4,
     nbformat_minor: 5,
   };
@@ -69,7 +74,10 @@ test("the strip filter: outputs and counts removed, sources and ids kept, clean 
   assert.deepEqual(stripped.cells[1].metadata, { tags: ["keep"] });
   assert.deepEqual(stripped.cells[1].source, ["1 + 1"]);
   assert.equal(stripped.cells[1].id, "b");
-  assert.deepEqual(stripped.metadata, { kernelspec: { name: "tslab" } });
+  assert.deepEqual(stripped.metadata, {
+    kernelspec: { display_name: "TypeScript", language: "typescript", name: "tslab" },
+    language_info: { file_extension: ".ts", mimetype: "text/typescript", name: "typescript" },
+  });
   assert.equal(nbstrip.hasOutputs(nb), true);
   assert.equal(nbstrip.hasOutputs(stripped), false);
 

@@ -81,3 +81,13 @@ test("pairedTable (danfojs merge on seed): ratios where both reached, a lower bo
   assert.equal(rows[2][col], "-");
   assert.equal(rows[3][col], "13.0x");
 });
+
+test("an arm with no runs, or missing a seed the others have, is an error naming it, never a not-reached bar or a dropped row", () => {
+  const empty: AblationArm[] = [arms[1], { label: "auto", runs: [] }];
+  assert.throws(() => ablationBars(empty, { cap: 3e6 }), /arm "auto" has no runs/);
+  assert.throws(() => ablationTable(empty, { cap: 3e6 }), /arm "auto" has no runs/);
+  assert.throws(() => ablationCurves(empty), /arm "auto" has no runs/);
+  const partial: AblationArm[] = [arms[1], { label: "auto", runs: [run(0, "cx", 88000)] }];
+  assert.throws(() => ablationTable(partial, { cap: 3e6 }), /arm "auto" has no run for seed\(s\) 1/);
+  assert.throws(() => armSamples(partial[1], [0, 1]), /no run for seed\(s\) 1/);
+});

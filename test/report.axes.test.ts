@@ -36,7 +36,7 @@ test("rule: bars start from zero on a linear axis; a log axis for bars is refuse
   assert.throws(() => barChart(["a"], [{ name: "s", values: [1] }], { logY: true } as never), /log axis/);
   for (const fig of [
     samplesToTargetBars([{ method: "cx", samples: [88000, 136000] }, { method: "oneshot", samples: [1.3e6, null] }], { cap: 3e6 }),
-    ablationBars([{ label: "250", runs: [] }], { cap: 1e6 }),
+    ablationBars([{ label: "250", runs: [{ seed: 0, method: "cx", samplesToTarget: null, samples: 1e6, steps: 1, seconds: 1, stepsPerSecond: 1, finalAccuracy: 0.8, storedBytes: 0, phases: [], curve: [] }] }], { cap: 1e6 }),
   ]) {
     assert.notEqual(fig.layout.yaxis.type, "log");
     assert.equal(fig.layout.yaxis.rangemode, "tozero");

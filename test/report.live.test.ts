@@ -89,3 +89,43 @@ test("teachers' curves, a given final figure or none; distill events drive the s
   assert.match(String(status.data["text/html"]), /oneshot seed 0 \[teacher\]: 3k samples, acc 0\.800, 2k\/s \(ended\)\n[\s\S]*done in/, "a distill job's last line stays, without its ETA");
   assert.throws(() => liveProgress().onProgress(tick(1)), /not running in a tslab kernel/);
 });
+
+test("an aborted signal (Kernel > Interrupt) ends the status as interrupted; later events and finish() draw nothing", () => {
+  let t = 0;
+  const { write, msgs } = recorder();
+  const ac = new AbortController();
+  const live = liveProgress({ write, now: () => t, title: "acc", target: 0.95, signal: ac.signal });
+  live.onProgress(tick(1000));
+  live.onProgress(student(0, 8000, 0.6));
+  t = 2500;
+  ac.abort();
+  const last = String(msgs[msgs.length - 1].data["text/html"]);
+  assert.match(last, /interrupted after 3s/);
+  assert.match(last, /cx seed 0 .*\(interrupted\)/);
+  const n = msgs.length;
+  t = 9000;
+  live.onProgress(student(0, 64000, 0.97)); // a worker's late event
+  live.finish();
+  assert.equal(msgs.length, n, "nothing reaches the displays after the interrupt");
+});
+
+test("long figure titles wrap at spaces instead of being clipped, with room made above the plot", async () => {
+  const { accuracyCurves } = await import("../src/report/plots");
+  const title = "held-out accuracy vs samples, teachers and students (QUICK MODE, preset smoke: n=20, k=3, teacher 128, student 16, seeds 0,1,2, cap 200k)";
+  const fig = accuracyCurves({ cx: { samples: [0, 1000], accuracy: [0.5, 0.9] } }, { title });
+  const text = String(fig.layout.title?.text);
+  assert.equal(text.replace(/<br>/g, " "), title);
+  assert.ok(text.split("<br>").every((l) => l.length <= 80), text);
+  assert.ok(Number((fig.layout.margin as { t: number }).t) >= 30 + 22 * text.split("<br>").length);
+});
+
+test("onProgressAs: runs of the same method and seed (ablation arms) get a status line and a curve each", () => {
+  const { write, msgs } = recorder();
+  let t = 0;
+  const live = liveProgress({ write, now: () => t, title: "arms", target: 0.95 });
+  live.onProgressAs("tapSteps = 40")(student(0, 8000, 0.7));
+  t += 5000;
+  live.onProgressAs("tapSteps = auto")(student(0, 8000, 0.6));
+  assert.deepEqual(Object.keys(live.curves()).sort(), ["tapSteps = 40 seed 0", "tapSteps = auto seed 0"]);
+  assert.match(String(msgs.filter((m) => m.id.endsWith("-status")).at(-1)?.data["text/plain"]), /tapSteps = 40 seed 0[\s\S]*tapSteps = auto seed 0/);
+});

@@ -147,6 +147,10 @@ test("figures carry no bundle; the loader carries plotly's basic bundle gzip+bas
   assert.match(first, /P\.newPlot\(el,/);
   assert.match(first, /window\.Plotly\?Promise\.resolve\(window\.Plotly\):window\.cdPlotly/, "waits for the loader");
   assert.match(figureHtml(fig, { expectedTraces: 7 }), /data-expected-traces="7"/);
+  // Where the script never runs (an untrusted notebook), the figure says why it is blank and how to trust it;
+  // the script removes the note before drawing.
+  assert.match(first, /<p class="cd-untrusted"[^>]*>Figure not drawn: .*not trusted.*File &gt; Trust Notebook.*jupyter trust/);
+  assert.ok(first.indexOf('el.removeChild(note)') < first.indexOf("P.newPlot"), "the note goes before plotly draws");
   const ids = [figureHtml(fig), figureHtml(fig)].map((h) => /id="([^"]+)"/.exec(h)?.[1]);
   assert.notEqual(ids[0], ids[1], "generated ids are unique");
 

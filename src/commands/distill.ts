@@ -235,7 +235,8 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
     }
 
     // Checked: now claim --out and run.
-    const claim = claimOutFolder("--out", plan.out, plan.force);
+    const created = new Date();
+    const claim = claimOutFolder("--out", plan.out, plan.force, false, { runId: `distill-${timeStamp(created)}`, created: created.toISOString(), runDir: plan.out });
     let claimed = true; // false: nothing of the run is kept (an empty --out is removed)
     const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
     const abort = new AbortController();

@@ -8,14 +8,14 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { backendInfo, describeBackend, initBackend } from "../backend";
+import { backendIdentity, backendInfo, describeBackend, identityMismatch, initBackend } from "../backend";
 import { ConfigError, configToJson, kebab } from "../config";
 import { TeacherFailed } from "../train/driver";
 import { TeacherInfo } from "../experiments/experiment";
 import { teacherSummaries } from "../experiments/summary";
-import { FileError, removeTmpFiles, sha256, writeFileAtomic } from "../io";
+import { fileErrorOf, removeTmpFiles, sha256, writeFileAtomic } from "../io";
 import { Interrupted } from "../train/state";
-import { Claim, claimOutFolder, lockFolder, prepareFolder } from "../experiments/folders";
+import { Claim, claimOutFolder, contentOf, lockFolder, prepareFolder, removeDeadTmpFolders } from "../experiments/folders";
 import { runExperiment } from "../experiments/engine";
 import { Experiment } from "../experiments/experiment";
 import { CommonConfig } from "../experiments/fields";
@@ -24,7 +24,7 @@ import { WorkerCrashed } from "../experiments/pool";
 import { SummaryBase, writeResults } from "../experiments/results";
 import { Progress, fmtDuration, progressPrinter } from "../progress";
 import { plotlyBundlePath } from "../report/html";
-import { RUN_FORMAT, RunFile, checkRunDir, createRunFolder, installStopHandlers, resumeCommand, writeRunFile } from "./runFolder";
+import { RUN_FORMAT, RunFile, checkFinished, checkRunDir, createRunFolder, finishedFile, installStopHandlers, resumeCommand, writeRunFile } from "./runFolder";
 import { CommandPlan, configText, helpText, planCommand } from "./plan";
 
 /** The exit code of a run stopped by a teacher that did not learn (2 is bad input, 130 an interrupt). */
@@ -55,20 +55,21 @@ function writeTeacherFailure(plan: CommandPlan<object>, cfg: object, e: TeacherF
 /** Claim --out and the run folder (new or resumed); on failure nothing claimed is kept. */
 function claimFolders(plan: CommandPlan<object>, run: RunFile): Claim[] {
   const claims: Claim[] = [];
+  const owner = { runId: plan.runId, created: run.created, runDir: path.resolve(plan.runDir) };
   try {
     if (plan.resume) {
       // The run folder first: a second resume of the same run is refused naming it.
       claims.push(lockFolder("--resume", plan.runDir, "the run folder"));
       removeTmpFiles(plan.runDir);
-      claims.push(claimOutFolder("--out", plan.out, plan.force, true));
+      claims.push(claimOutFolder("--out", plan.out, plan.force, true, owner));
     } else {
-      claims.push(claimOutFolder("--out", plan.out, plan.force));
+      claims.push(claimOutFolder("--out", plan.out, plan.force, false, owner));
       claims.push(createRunFolder(plan.runsDir, plan.runId, plan.force, configText(plan.cfg), run));
     }
     return claims;
   } catch (e) {
     for (const c of claims) c.release();
-    if (!plan.resume && fs.existsSync(plan.out) && fs.readdirSync(plan.out).length === 0) fs.rmdirSync(plan.out);
+    if (!plan.resume && fs.existsSync(plan.out) && contentOf(plan.out).length === 0) fs.rmSync(plan.out, { recursive: true, force: true });
     throw e;
   }
 }
@@ -90,7 +91,13 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
   }
   if (!plan.resume) checkRunDir(plan.runDir, plan.force); // a taken run id is the first thing to report
   const backend = await initBackend(plan.backend);
-  if (plan.cacheDir) prepareFolder("--cache", plan.cacheDir);
+  const identity = backendIdentity();
+  const mismatch = plan.runFile?.identity ? identityMismatch(plan.runFile.identity) : null;
+  if (mismatch) throw new ConfigError("--resume", plan.runId, `the run ${mismatch}`);
+  if (plan.cacheDir) {
+    prepareFolder("--cache", plan.cacheDir);
+    removeDeadTmpFolders(plan.cacheDir); // teachers half-published by killed runs
+  }
   const { cfg, runDir } = plan;
   const { adapter } = backendInfo();
   const run: RunFile = plan.runFile ?? {
@@ -100,19 +107,27 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
     args: plan.args,
     backend,
     adapter,
+    identity,
     status: "running",
     elapsedSeconds: 0,
     created: new Date().toISOString(),
     files: { "config.json": sha256(configText(cfg)) },
   };
   const claims = claimFolders(plan, run);
+  try {
+    checkFinished(runDir, run); // what the run finished must still be there (never redone silently)
+  } catch (e) {
+    for (const c of claims) c.release();
+    throw e;
+  }
+  const finished = new Set(run.finished ?? []);
   if (plan.argsChanged) {
     // A resume that raised the teacher's budget (or allows a failed teacher): the run's config is now this one.
     const text = configText(cfg);
     writeFileAtomic(path.join(runDir, "config.json"), text);
     run.args = plan.args;
     run.files = { ...run.files, "config.json": sha256(text) };
-    writeRunFile(runDir, run);
+    writeRunFile(runDir, { ...run, finished: [...finished].sort() });
   }
   const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
   progress.line(
@@ -122,9 +137,10 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
   const elapsed = () => run.elapsedSeconds + (Date.now() - t0) / 1000;
   const stop = installStopHandlers((signal) => progress.line(`${signal}: finishing the current step and saving (again to quit at once)`));
   const resume = resumeCommand(exp.name, plan.runId, plan.runsDir);
+  const record = (status: RunFile["status"], files = run.files) => writeRunFile(runDir, { ...run, status, elapsedSeconds: elapsed(), files, finished: [...finished].sort() });
   const setStatus = (status: RunFile["status"]) => {
     try {
-      writeRunFile(runDir, { ...run, status, elapsedSeconds: elapsed() });
+      record(status);
     } catch {
       // the disk that failed the run may refuse this too; the last complete save still stands
     }
@@ -137,6 +153,11 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
       onProgress: (e) => {
         if (e.kind === "teacherDone") teachers[e.seed] = e.info;
         printer(e);
+        const f = finishedFile(runDir, e);
+        if (f !== null && !finished.has(f)) {
+          finished.add(f);
+          record("running");
+        }
       },
       workers: plan.workers,
       run: { dir: runDir, saveEvery: plan.saveEvery, shouldStop: stop.requested },
@@ -149,7 +170,7 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
       files = writeResults(d, cfg, summary, result.runs, result.files);
       if (plan.report && views.report) writeFileAtomic(path.join(d, "report.html"), views.report(result));
     }
-    writeRunFile(runDir, { ...run, status: "done", elapsedSeconds: elapsed(), files });
+    record("done", files);
     const allowed = Object.entries(result.teachers).filter(([, t]) => t.failed !== undefined);
     for (const [seed, t] of allowed)
       progress.line(`warning: the teacher of seed ${seed} did not learn (${t.failed}); its students were distilled from it anyway (--allow-failed-teacher)`);
@@ -181,11 +202,11 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
       process.stderr.write(`or distil from it anyway (a control): ${resume} --allow-failed-teacher\n`);
       return TEACHER_FAILED_EXIT;
     }
-    if (e instanceof FileError || e instanceof WorkerCrashed) {
-      process.stderr.write(`curriculum-distill: ${e.message}; finished work is kept: resume with: ${resume}\n`);
-      return e instanceof FileError ? 2 : 1;
+    const fileError = fileErrorOf(e);
+    if (fileError || e instanceof WorkerCrashed) {
+      process.stderr.write(`curriculum-distill: ${(fileError ?? (e as Error)).message}; finished work is kept: resume with: ${resume}\n`);
+      return fileError ? 2 : 1;
     }
-    if (e instanceof ConfigError) throw e;
     throw e;
   } finally {
     progress.close();

@@ -110,6 +110,14 @@ function positiveInt(flag: string, v: string | boolean | undefined, dflt: number
   return n;
 }
 
+/** A backend named by --backend (or, when absent, env CD_BACKEND) must exist: checked before anything is written, dry runs included. */
+export function checkBackendName(backend: string | undefined): void {
+  if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw new ConfigError("--backend", backend, `expected one of ${BACKENDS.join(", ")}`);
+  const env = process.env.CD_BACKEND;
+  if (backend === undefined && env !== undefined && !(BACKENDS as readonly string[]).includes(env))
+    throw new ConfigError("CD_BACKEND", env, `expected one of ${BACKENDS.join(", ")}`);
+}
+
 /** --workers: an integer from 1 to 256; default the number of cores. */
 export function parseWorkers(v: string | boolean | undefined): number {
   return positiveInt("--workers", v, defaultWorkers(), 256);
@@ -182,7 +190,7 @@ export function planCommand<C extends CommonConfig, D, S extends SummaryBase>(e:
   const argsChanged = runFile !== null && args.join("\u0000") !== runFile.args.join("\u0000");
   const cfg = argsChanged ? resolveExperiment(e, options.preset as string | undefined, { ...overrides, ...first.overrides }) : ownCfg;
   const backend = runFile?.backend ?? ((options.backend as string | undefined) || undefined);
-  if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw new ConfigError("--backend", backend, `expected one of ${BACKENDS.join(", ")}`);
+  checkBackendName(backend);
   if (options.cache !== undefined && options["no-cache"]) throw new ConfigError("--cache", options.cache, "conflicts with --no-cache");
   const cacheDir = options["no-cache"] ? null : checkFolderArg("--cache", (options.cache as string | undefined) ?? DEFAULT_CACHE);
   const runId = resumeId ?? (session["run-id"] !== undefined ? checkRunId(session["run-id"] as string) : defaultRunId(runsDir, e.runName(cfg)));

@@ -12,9 +12,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../config";
-import { writeRecord, timeStamp } from "../io";
+import { FileError, writeRecord, timeStamp } from "../io";
 import { readChecked } from "../train/state";
-import { Claim, LOCK_FILE, lockHolder, ownLock, prepareFolder, writeOwnLock } from "../experiments/folders";
+import { CheckpointError } from "../train/checkpoints";
+import { ProgressEvent, studentFiles } from "../experiments/engine";
+import { teacherRecordFile } from "../experiments/teachers";
+import { Claim, LOCK_FILE, lockHolder, ownLock, prepareFolder, removeDeadTmpFolders, rmQuietly, writeOwnLock } from "../experiments/folders";
 
 export const RUNS_DIR = "data/runs";
 export const RUN_FORMAT = "curriculum-distill/run@2" as const;
@@ -31,12 +34,16 @@ const RUN = z.object({
   args: z.array(z.string()),
   backend: z.string(),
   adapter: ADAPTER,
+  /** The full backend identity (backendIdentity()): a resume under another one is refused. Absent in runs made before it was recorded. */
+  identity: z.object({ key: z.string(), description: z.string(), native: z.string().nullable() }).optional(),
   status: z.enum(["running", "interrupted", "failed", "done"]),
   /** Wall seconds spent by earlier sessions of the run. */
   elapsedSeconds: z.number().nonnegative(),
   created: z.string(),
   /** SHA-256 of result files written so far (config.json at the start, the rest at the end). */
   files: z.record(z.string()),
+  /** The teacher records and student results this run has finished (relative paths): never lost silently. */
+  finished: z.array(z.string()).optional(),
 });
 export type RunFile = z.infer<typeof RUN>;
 
@@ -73,20 +80,22 @@ export function createRunFolder(runsDir: string, runId: string, force: boolean, 
   prepareFolder("--runs-dir", runsDir);
   const dir = path.join(runsDir, runId);
   checkRunDir(dir, force);
+  removeDeadTmpFolders(runsDir); // run folders half-made by killed runs
   const tmp = path.join(runsDir, `.${runId}.${process.pid}.tmp`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
-  writeOwnLock(tmp);
-  fs.writeFileSync(path.join(tmp, "config.json"), configText);
-  writeRecord(path.join(tmp, "run.json"), run);
-  if (force && fs.existsSync(dir)) {
-    checkRunDir(dir, true);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
   try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp);
+    writeOwnLock(tmp);
+    fs.writeFileSync(path.join(tmp, "config.json"), configText);
+    writeRecord(path.join(tmp, "run.json"), run);
+    if (force && fs.existsSync(dir)) {
+      checkRunDir(dir, true);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
     fs.renameSync(tmp, dir);
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    rmQuietly(tmp);
+    if (e instanceof ConfigError || e instanceof FileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOTEMPTY" || code === "EEXIST") throw new ConfigError("--run-id", dir, "run folder exists (another run took this id first; use --resume to continue it)");
     throw new ConfigError("--runs-dir", path.dirname(dir), `cannot create the run folder (${code})`);
@@ -105,21 +114,52 @@ export function readRunFile(runsDir: string, runId: string, command: string): Ru
   return rest;
 }
 
+/** run.json of run folder `dir`, verified (a CheckpointError naming it otherwise). */
+export function readRunRecord(dir: string): RunFile {
+  const { checksum: _c, ...rest } = readChecked(path.join(dir, "run.json"), RUN, "run file");
+  return rest;
+}
+
 export function writeRunFile(dir: string, r: RunFile): void {
   writeRecord(path.join(dir, "run.json"), r);
 }
 
-const shellQuote = (s: string) => (/^[A-Za-z0-9._/:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-/** The exact command that resumes a run. */
-export function resumeCommand(command: string, runId: string, runsDir: string): string {
-  const dirPart = path.resolve(runsDir) === path.resolve(RUNS_DIR) ? "" : ` --runs-dir ${shellQuote(runsDir)}`;
-  return `curriculum-distill ${command} --resume ${shellQuote(runId)}${dirPart}`;
+/** The file a finished teacher or student of the engine's event leaves in run folder `dir` (relative), or null. */
+export function finishedFile(dir: string, e: ProgressEvent): string | null {
+  if (e.kind === "teacherDone") return path.relative(dir, teacherRecordFile(dir, e.seed));
+  if (e.kind === "studentDone") return path.relative(dir, studentFiles(dir, e.run.seed, e.run.method).result);
+  return null;
 }
 
 /**
- * Ctrl-C / SIGTERM: the first asks the run to finish its step, save and stop; a second quits at
- * once (the last periodic save stays valid). Returns the flag and a function that removes the handlers.
+ * A resumed run's finished files must all be there: a deleted teacher record or student result is
+ * one line naming it, never a silent retrain (nor a teacher this run trained reported as cached).
+ */
+export function checkFinished(dir: string, run: RunFile): void {
+  for (const f of run.finished ?? []) {
+    const file = path.join(dir, f);
+    if (!fs.existsSync(file))
+      throw new CheckpointError(
+        file,
+        `missing, but run.json records it as finished by this run (deleted?); finished work is never redone silently: restore the file, or start a new run`,
+      );
+  }
+}
+
+const shellQuote = (s: string) => (/^[A-Za-z0-9._/:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** The exact command that resumes a run, from any folder (--runs-dir absolute). */
+export function resumeCommand(command: string, runId: string, runsDir: string): string {
+  return `curriculum-distill ${command} --resume ${shellQuote(runId)} --runs-dir ${shellQuote(path.resolve(runsDir))}`;
+}
+
+/** The signals that ask a run to save and stop (a terminal closed, a scheduler's kill, Ctrl-C, Ctrl-\\). */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
+
+/**
+ * Ctrl-C / SIGTERM / SIGHUP / SIGQUIT: the first asks the run to finish its step, save and stop; a
+ * second quits at once (the last periodic save stays valid). Returns the flag and a function that
+ * removes the handlers.
  */
 export function installStopHandlers(onFirst: (signal: string) => void): { requested: () => boolean; remove: () => void } {
   let stop = false;
@@ -128,13 +168,11 @@ export function installStopHandlers(onFirst: (signal: string) => void): { reques
     stop = true;
     onFirst(signal);
   };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  for (const s of STOP_SIGNALS) process.on(s, handler);
   return {
     requested: () => stop,
     remove: () => {
-      process.off("SIGINT", handler);
-      process.off("SIGTERM", handler);
+      for (const s of STOP_SIGNALS) process.off(s, handler);
     },
   };
 }

@@ -1,21 +1,22 @@
 /** `curriculum-distill sweep --grid FILE --shard i/N --out DIR` and `curriculum-distill merge --out DIR`. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BACKENDS, backendInfo, initBackend } from "../backend";
+import { backendIdentity, backendInfo, describeBackend, identityMismatch, initBackend } from "../backend";
 import { ConfigError } from "../config";
 import { parseArgs } from "../cliArgs";
 import { sha256, writeFileAtomic, writeJsonAtomic } from "../io";
 import { Interrupted } from "../train/state";
 import { DEFAULT_CACHE } from "../experiments/engine";
-import { checkFolderArg, lockFolder, lockHolder, prepareFolder } from "../experiments/folders";
+import { checkFolderArg, contentOf, lockFolder, lockHolder, prepareFolder, removeDeadTmpFolders } from "../experiments/folders";
+import { ProgressEvent } from "../experiments/engine";
 import { AnyConfig, EXPERIMENTS, isExperimentName } from "../experiments/registry";
 import { ExperimentName } from "../experiments/experiment";
 import { writeResults } from "../experiments/results";
 import { GridFile, SweepJob, claimSweepFile, jobSummary, mergeSweep, mergedFiles, parseGrid, parseShard, readSweepFile, shardJobs, sweepJobs } from "../experiments/sweep";
 import { fmtSamples } from "../progress";
 import { alignedTable } from "../report/text";
-import { RUN_FORMAT, createRunFolder, installStopHandlers, writeRunFile } from "./runFolder";
-import { configText } from "./plan";
+import { RUN_FORMAT, RunFile, checkFinished, readRunRecord, createRunFolder, finishedFile, installStopHandlers, writeRunFile } from "./runFolder";
+import { checkBackendName, configText } from "./plan";
 
 export const SWEEP_HELP = `usage: curriculum-distill sweep --grid FILE --out DIR [--shard i/N] [--backend NAME] [--cache DIR] [--force] [--quiet]
        curriculum-distill merge --out DIR [--allow-missing]
@@ -40,25 +41,37 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   if (typeof options.grid !== "string") throw new ConfigError("--grid", null, "required");
   if (typeof options.out !== "string") throw new ConfigError("--out", null, "required");
   if (!fs.existsSync(options.grid) || !fs.statSync(options.grid).isFile()) throw new ConfigError("--grid", options.grid, "no such file");
+  const shard = parseShard((options.shard as string | undefined) ?? "0/1");
+  const backendName = options.backend as string | undefined;
+  checkBackendName(backendName);
+  const out = checkFolderArg("--out", options.out);
+  const cache = checkFolderArg("--cache", (options.cache as string | undefined) ?? DEFAULT_CACHE);
+  // The grid is checked whole (schema, duplicates, job count) before any job is made.
   const grid = parseGrid(fs.readFileSync(options.grid, "utf8"), options.grid);
   if (!isExperimentName(grid.command)) throw new ConfigError("grid.command", grid.command, `expected one of ${Object.keys(EXPERIMENTS).join(", ")}`);
   const exp = EXPERIMENTS[grid.command];
-  const shard = parseShard((options.shard as string | undefined) ?? "0/1");
-  const backendName = options.backend as string | undefined;
-  if (backendName !== undefined && !(BACKENDS as readonly string[]).includes(backendName))
-    throw new ConfigError("--backend", backendName, `expected one of ${BACKENDS.join(", ")}`);
   const jobs = sweepJobs(grid);
   // Every job's config is checked before anything runs or is written, so a bad grid fails at once (exit 2).
   const configs = jobs.map((j) => exp.resolve(grid.preset, { ...(grid.base ?? {}), ...j.point, seeds: [j.seed] }));
-  const out = checkFolderArg("--out", options.out);
-  const cache = checkFolderArg("--cache", (options.cache as string | undefined) ?? DEFAULT_CACHE);
   const backend = await initBackend(backendName);
   prepareFolder("--out", out);
   prepareFolder("--cache", cache);
-  claimSweepFile(out, grid, Boolean(options.force));
+  removeDeadTmpFolders(out); // job folders half-made by killed shards
+  removeDeadTmpFolders(cache); // teachers half-published by killed runs
+  // One writer at a time claims the folder (the same lock as every command's): sweep.json is
+  // created or checked under it; then shards of the same grid share the folder, one writer per job.
+  const claim = lockFolder("--out", out, "the sweep folder");
+  try {
+    const foreign = contentOf(out).filter((f) => !SWEEP_ENTRY.test(f));
+    if (foreign.length > 0 && !fs.existsSync(path.join(out, "sweep.json")))
+      throw new ConfigError("--out", options.out, `is not empty and holds no sweep (${foreign[0]}, ...); use another --out`);
+    claimSweepFile(out, grid, Boolean(options.force), () => runningJob(out));
+  } finally {
+    claim.release();
+  }
   const mine = shardJobs(jobs, shard);
   const log = (s: string) => options.quiet || process.stderr.write(s + "\n");
-  log(`sweep: backend ${backend}; shard ${shard[0]}/${shard[1]}: ${mine.length} of ${jobs.length} jobs`);
+  log(`sweep: backend ${describeBackend()}; shard ${shard[0]}/${shard[1]}: ${mine.length} of ${jobs.length} jobs`);
   const stop = installStopHandlers((signal) => log(`${signal}: finishing the current step and saving (again to quit at once)`));
   try {
     for (const j of mine) {
@@ -71,7 +84,17 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   } finally {
     stop.remove();
   }
+  void backend;
   return 0;
+}
+
+/** What a sweep folder may hold besides its jobs' folders. */
+const SWEEP_ENTRY = /^(sweep\.json|merged\.json|merged\.csv|job-\d+-[0-9a-f]{8})$/;
+
+/** A job folder of `out` locked by a live process (of any grid), or null. */
+function runningJob(out: string): string | null {
+  for (const f of fs.readdirSync(out)) if (/^job-/.test(f) && lockHolder(path.join(out, f))) return f;
+  return null;
 }
 
 async function runJob(
@@ -98,23 +121,39 @@ async function runJob(
   if (got.problem) log(`  ${j.id}: corrupt (${got.problem}); running it again`);
   const text = configText(cfg);
   const resumable = !got.problem && fs.existsSync(path.join(dir, "config.json")) && fs.readFileSync(path.join(dir, "config.json"), "utf8") === text;
-  const run = {
+  const earlier = resumable ? readRunRecord(dir) : null;
+  const run: RunFile = earlier ?? {
     format: RUN_FORMAT,
     command: name,
     runId: j.id,
     args: [],
     backend: backendInfo().backend,
     adapter: backendInfo().adapter,
+    identity: backendIdentity(),
     status: "running" as const,
     elapsedSeconds: 0,
     created: new Date().toISOString(),
     files: { "config.json": sha256(text) },
   };
-  const claim = resumable ? lockFolder("--out", dir, `sweep job ${j.id}`) : createRunFolder(out, j.id, true, text, run);
+  const claim = earlier ? lockFolder("--out", dir, `sweep job ${j.id}`) : createRunFolder(out, j.id, true, text, run);
   try {
-    const r = await exp.run(cfg, { cacheDir: cache, run: { dir, saveEvery: 10, shouldStop } });
+    if (earlier) {
+      // A job continues only on the backend it started on, with everything it finished still there.
+      const mismatch = earlier.identity ? identityMismatch(earlier.identity) : null;
+      if (mismatch) throw new ConfigError("--out", dir, `sweep job ${j.id} ${mismatch}; remove ${dir} to run it again here`);
+      checkFinished(dir, earlier);
+    }
+    const finished = new Set(run.finished ?? []);
+    const onProgress = (e: ProgressEvent) => {
+      const f = finishedFile(dir, e);
+      if (f !== null && !finished.has(f)) {
+        finished.add(f);
+        writeRunFile(dir, { ...run, status: "running", finished: [...finished].sort() });
+      }
+    };
+    const r = await exp.run(cfg, { cacheDir: cache, onProgress, run: { dir, saveEvery: 10, shouldStop } });
     const files = writeResults(dir, cfg, { ...r.result.summary, point: j.point, seed: j.seed, job: j.id }, r.result.runs, r.result.files);
-    writeRunFile(dir, { ...run, status: "done", files });
+    writeRunFile(dir, { ...run, status: "done", files, finished: [...finished].sort() });
     log(`  ${j.id} ${JSON.stringify(j.point)} seed ${j.seed}: done`);
     return "done";
   } catch (e) {
@@ -143,9 +182,16 @@ export async function mergeCommand(argv: readonly string[]): Promise<number> {
   if (!isExperimentName(grid.command)) throw new ConfigError("grid.command", grid.command, `expected one of ${Object.keys(EXPERIMENTS).join(", ")}`);
   const metric = EXPERIMENTS[grid.command].metric;
   const merged = mergeSweep(out, grid, metric, Boolean(options["allow-missing"]), (s) => process.stderr.write(`warning: ${s}\n`));
+  if (merged.backends.length > 1)
+    process.stderr.write(`warning: the jobs ran on ${merged.backends.length} backends (${merged.backends.join(", ")}); merged.json lists each job's\n`);
   const files = mergedFiles(grid, metric, merged);
-  writeJsonAtomic(path.join(out, "merged.json"), files.json);
-  writeFileAtomic(path.join(out, "merged.csv"), files.csv);
+  const claim = lockFolder("--out", out, "the sweep folder"); // one writer per folder, merge included
+  try {
+    writeJsonAtomic(path.join(out, "merged.json"), files.json);
+    writeFileAtomic(path.join(out, "merged.csv"), files.csv);
+  } finally {
+    claim.release();
+  }
   const keys = Object.keys(grid.grid);
   const show = (v: number | null) => (v === null ? "not reached" : metric.column === "accuracy" ? v.toFixed(4) : fmtSamples(v));
   process.stdout.write(

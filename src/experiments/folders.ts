@@ -14,9 +14,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../config";
-import { makeDirs } from "../io";
+import { makeDirs, writeJsonAtomic } from "../io";
 
 export const LOCK_FILE = ".lock";
+/** In a result folder (--out): which run's results it holds (see claimOutFolder). */
+export const OWNER_FILE = ".owner.json";
 
 /** statfs magic numbers of kernel file systems no results belong on. */
 const SPECIAL_FS = new Set([
@@ -35,6 +37,12 @@ export function checkFolderArg(flag: string, dir: string): string {
   const abs = path.resolve(dir);
   if (/^\/(proc|sys)(\/|$)/.test(abs) || (/^\/dev(\/|$)/.test(abs) && !/^\/dev\/shm(\/|$)/.test(abs))) {
     throw new ConfigError(flag, dir, "is on a special file system (/proc, /sys, /dev), not a place for results");
+  }
+  try {
+    fs.statSync(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw new ConfigError(flag, dir, `cannot be used (${code}${code === "ELOOP" ? ": a loop of symbolic links" : ""})`);
   }
   const base = nearestExisting(abs);
   let st: fs.Stats;
@@ -64,7 +72,7 @@ export function prepareFolder(flag: string, dir: string): void {
     fs.closeSync(fd);
     fs.rmSync(probe);
   } catch (e) {
-    fs.rmSync(probe, { force: true });
+    rmQuietly(probe);
     throw new ConfigError(flag, dir, `is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }
@@ -121,8 +129,17 @@ export interface Claim {
 
 const held = new Set<string>();
 process.on("exit", () => {
-  for (const f of held) fs.rmSync(f, { force: true });
+  for (const f of held) rmQuietly(f);
 });
+
+/** Remove a file or folder, ignoring every error: a lock left behind (a read-only remount, say) is stale and taken over later. */
+export function rmQuietly(file: string): void {
+  try {
+    fs.rmSync(file, { recursive: true, force: true });
+  } catch {
+    // best effort
+  }
+}
 
 /**
  * Claim `dir` (which must exist) for this process. A live holder is refused with one line naming
@@ -131,7 +148,11 @@ process.on("exit", () => {
 export function lockFolder(flag: string, dir: string, what: string): Claim {
   const file = path.join(dir, LOCK_FILE);
   const tmp = path.join(dir, `.lock.${process.pid}.${Date.now()}`);
-  fs.writeFileSync(tmp, JSON.stringify(ME));
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(ME));
+  } catch (e) {
+    throw new ConfigError(flag, dir, `cannot be locked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   try {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -150,7 +171,7 @@ export function lockFolder(flag: string, dir: string, what: string): Claim {
       }
     }
   } finally {
-    fs.rmSync(tmp, { force: true });
+    rmQuietly(tmp);
   }
   return ownLock(dir);
 }
@@ -168,7 +189,7 @@ export function ownLock(dir: string): Claim {
     dir,
     release() {
       const l = readLock(file);
-      if (l && l.pid === ME.pid && l.start === ME.start) fs.rmSync(file, { force: true });
+      if (l && l.pid === ME.pid && l.start === ME.start) rmQuietly(file);
       held.delete(file);
     },
   };
@@ -177,20 +198,95 @@ export function ownLock(dir: string): Claim {
 /** Entries of a folder other than a stale lock and temporary files (what makes it "not empty"). */
 export function contentOf(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f !== LOCK_FILE && !/\.tmp$/.test(f) && !f.startsWith(".probe-"));
+  return fs.readdirSync(dir).filter((f) => f !== LOCK_FILE && f !== OWNER_FILE && !/\.tmp$/.test(f) && !f.startsWith(".probe-"));
+}
+
+/** The run a result folder belongs to: its id and creation time (a copied run folder is the same run). */
+export interface Owner {
+  runId: string;
+  created: string;
+  runDir: string;
+}
+
+function readOwner(dir: string): Owner | null {
+  try {
+    const o = JSON.parse(fs.readFileSync(path.join(dir, OWNER_FILE), "utf8")) as Owner;
+    return typeof o.runId === "string" && typeof o.created === "string" ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Record that `dir` holds `owner`'s results (written when a run claims it, and with its results). */
+export function writeOwner(dir: string, owner: Owner): void {
+  writeJsonAtomic(path.join(dir, OWNER_FILE), owner);
 }
 
 /**
  * Claim a result folder (--out): created and proven writable, locked, and empty unless `force`.
- * A folder holding only a stale lock counts as empty.
+ * A folder holding only a stale lock counts as empty. A folder holding a sweep (sweep.json) is
+ * never a run's --out. The claim records `owner` in the folder; a resume (`resume`) is refused when
+ * the folder holds results of another run (it took the folder meanwhile): a resume never replaces
+ * another run's results.
  */
-export function claimOutFolder(flag: string, dir: string, force: boolean, resume = false): Claim {
+export function claimOutFolder(flag: string, dir: string, force: boolean, resume: boolean, owner: Owner): Claim {
   const abs = checkFolderArg(flag, dir);
+  if (fs.existsSync(path.join(abs, "sweep.json"))) throw new ConfigError(flag, dir, "is a sweep folder (it holds sweep.json); a run's results go to another --out");
   if (fs.existsSync(abs) && contentOf(abs).length > 0 && !force && !resume) {
     const holder = lockHolder(abs);
     if (holder) throw new ConfigError(flag, dir, `is in use by process ${holder.pid} on ${holder.host} (one writer per folder)`);
-    throw new ConfigError(flag, dir, "exists and is not empty (use --force to overwrite)");
+    const o = readOwner(abs);
+    throw new ConfigError(flag, dir, `exists and is not empty (use --force to overwrite)${o ? `; it holds the results of run ${o.runId}` : ""}`);
   }
   prepareFolder(flag, abs);
-  return lockFolder(flag, abs, "the folder");
+  const claim = lockFolder(flag, abs, "the folder");
+  try {
+    if (resume) {
+      const o = readOwner(abs);
+      const mine = o !== null && o.runId === owner.runId && o.created === owner.created;
+      if (!mine && contentOf(abs).length > 0)
+        throw new ConfigError(
+          flag,
+          dir,
+          o
+            ? `now holds the results of run ${o.runId} (${o.runDir}); resuming ${owner.runId} would replace them: move them away, then resume again`
+            : `holds files that run ${owner.runId} did not write (no ${OWNER_FILE} naming it); resuming would replace them: move them away, then resume again`,
+        );
+    }
+    writeOwner(abs, owner);
+    return claim;
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
+}
+
+/**
+ * Remove the temporary folders (`.<name>.<pid>.tmp`) that a killed or failed process left in `dir`:
+ * those whose `.lock` names a dead process of this host, or (no lock yet) whose pid is dead here.
+ * A live writer's folder is never touched. Returns how many were removed.
+ */
+export function removeDeadTmpFolders(dir: string): number {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const e of entries) {
+    const m = /^\..+\.(\d+)\.tmp$/.exec(e.name);
+    if (!m || !e.isDirectory()) continue;
+    const p = path.join(dir, e.name);
+    const l = readLock(path.join(p, LOCK_FILE));
+    const dead = l ? !alive(l) : !alive({ pid: Number(m[1]), host: ME.host, start: null, since: "" });
+    if (!dead || Number(m[1]) === process.pid) continue;
+    try {
+      fs.rmSync(p, { recursive: true, force: true });
+      n++;
+    } catch {
+      // another process removed it first, or the disk refuses: left for the next start
+    }
+  }
+  return n;
 }

@@ -20,13 +20,14 @@ import { labelsPhase } from "../distill/outputs";
 import { plan } from "../distill/phases";
 import { Checkpoint } from "../distill/outputs";
 import { NamedTensors } from "../models/types";
-import { hashKey, writeRecord } from "../io";
+import { canonicalJson, hashKey, writeRecord } from "../io";
 import { CheckpointError, disposeWeights, loadWeights, saveWeights, shapesOf } from "../train/checkpoints";
 import { trainRun } from "../train/run";
 import { count, readChecked } from "../train/state";
 import { TeacherInfo, TeacherPlan, TrainedTeacher, teacherInfoOf } from "./experiment";
 import { EvalEvent } from "../train/loop";
 import { TeacherFailed, teacherPolicy, teacherShortfall } from "../train/driver";
+import { LOCK_FILE, rmQuietly, writeOwnLock } from "./folders";
 
 export const TEACHER_FORMAT = "curriculum-distill/teacher@2";
 
@@ -60,6 +61,8 @@ const RECORD = z.object({
   attempt: count,
   entry: z.string().regex(/^[0-9a-f]{16}$/),
   entryChecksum: z.string(),
+  /** The backend key the entry was made with (absent in records written before it was kept). */
+  backend: z.string().optional(),
   info: z.object({
     samplesToTarget: count.nullable(),
     samples: count,
@@ -96,11 +99,31 @@ function teacherOf(model: TrainedTeacher["model"], init: NamedTensors, checkpoin
   };
 }
 
-/** Load a published entry, every file verified; null when `dir` holds none. */
-function loadEntry(tp: TeacherPlan, dir: string, cached: boolean, t0: number): { teacher: TrainedTeacher; checksum: string } | null {
+/** The fields where two cache keys differ, as "field: stored vs wanted" (for the refusal message). */
+function keyDiff(stored: Record<string, unknown>, wanted: Record<string, unknown>): string {
+  const fields = [...new Set([...Object.keys(stored), ...Object.keys(wanted)])].filter((k) => canonicalJson(stored[k]) !== canonicalJson(wanted[k]));
+  return fields
+    .slice(0, 3)
+    .map((k) => `${k}: ${canonicalJson(stored[k]) ?? "absent"} there, ${canonicalJson(wanted[k]) ?? "absent"} here`)
+    .join("; ");
+}
+
+/** An entry's teacher.json, read and verified, and its stored key compared with the requested one. */
+function readEntry(meta: string, key: Record<string, unknown>): z.infer<typeof ENTRY> & { checksum: string } {
+  const e = readChecked(meta, ENTRY, "teacher cache entry");
+  if (canonicalJson(e.key) !== canonicalJson(key))
+    throw new CheckpointError(
+      meta,
+      `holds the teacher of cache key ${hashKey(e.key)}, not of the requested ${hashKey(key)} (${keyDiff(e.key, key)}): a copied or moved entry; remove ${path.dirname(meta)} to train this one again`,
+    );
+  return e;
+}
+
+/** Load a published entry, every file verified (its stored key must be `key`); null when `dir` holds none. */
+function loadEntry(tp: TeacherPlan, dir: string, key: Record<string, unknown>, cached: boolean, t0: number): { teacher: TrainedTeacher; checksum: string } | null {
   const meta = path.join(dir, "teacher.json");
   if (!fs.existsSync(meta)) return null;
-  const e = readChecked(meta, ENTRY, "teacher cache entry");
+  const e = readEntry(meta, key);
   const model = tp.create();
   const expect = shapesOf(model.snapshot());
   const loaded: NamedTensors[] = [];
@@ -125,30 +148,44 @@ function loadEntry(tp: TeacherPlan, dir: string, cached: boolean, t0: number): {
 
 /** Publish a teacher as a cache entry (once: a complete folder renamed into place); returns its checksum. */
 async function publish(dir: string, key: Record<string, unknown>, t: TrainedTeacher): Promise<string> {
+  // Built aside as `.<key>.<pid>.tmp`, with a lock naming this process so that a later start can
+  // tell a dead writer's leftovers (removeDeadTmpFolders) from a live one's; removed on any failure.
   const tmp = `${path.join(path.dirname(dir), `.${path.basename(dir)}`)}.${process.pid}.tmp`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const init = (await saveWeights(path.join(tmp, "init"), t.init)).sha256;
-  const checkpoints = [];
-  for (const c of t.checkpoints)
-    checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
-  const { seconds: _s, stepsPerSecond: _r, cached: _c, ...info } = t.info;
-  const checksum = writeRecord(path.join(tmp, "teacher.json"), { format: TEACHER_FORMAT, key, info: { ...info, attempt: info.attempt ?? 0 }, init, checkpoints });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.renameSync(tmp, dir);
-      return checksum;
-    } catch (e) {
-      if (fs.existsSync(path.join(dir, "teacher.json")) || attempt > 2) {
-        fs.rmSync(tmp, { recursive: true, force: true });
-        if (!fs.existsSync(path.join(dir, "teacher.json"))) throw new CheckpointError(dir, `cannot publish the teacher here (${(e as NodeJS.ErrnoException).code})`);
-        // Published meanwhile by another run (same key, so the same bytes): that entry stands.
-        return readChecked(path.join(dir, "teacher.json"), ENTRY, "teacher cache entry").checksum;
+  let checksum: string;
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    writeOwnLock(tmp);
+    const init = (await saveWeights(path.join(tmp, "init"), t.init)).sha256;
+    const checkpoints = [];
+    for (const c of t.checkpoints)
+      checkpoints.push({ step: c.step, samples: c.samples, accuracy: c.accuracy, sha256: (await saveWeights(path.join(tmp, ckptName(c.samples)), c.weights)).sha256 });
+    const { seconds: _s, stepsPerSecond: _r, cached: _c, ...info } = t.info;
+    checksum = writeRecord(path.join(tmp, "teacher.json"), { format: TEACHER_FORMAT, key, info: { ...info, attempt: info.attempt ?? 0 }, init, checkpoints });
+    fs.rmSync(path.join(tmp, LOCK_FILE));
+  } catch (e) {
+    rmQuietly(tmp);
+    throw e;
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.renameSync(tmp, dir);
+        return checksum;
+      } catch (e) {
+        if (fs.existsSync(path.join(dir, "teacher.json")) || attempt > 2) {
+          if (!fs.existsSync(path.join(dir, "teacher.json"))) throw new CheckpointError(dir, `cannot publish the teacher here (${(e as NodeJS.ErrnoException).code})`);
+          // Published meanwhile by another run (same key, so the same bytes): that entry stands.
+          return readEntry(path.join(dir, "teacher.json"), key).checksum;
+        }
+        // A folder without teacher.json is no entry (debris, or damage): moved away, then replaced.
+        const debris = path.join(path.dirname(dir), `.${path.basename(dir)}-debris.${process.pid}.tmp`);
+        fs.renameSync(dir, debris);
+        fs.rmSync(debris, { recursive: true, force: true });
       }
-      // A folder without teacher.json is no entry (debris, or damage): moved away, then replaced.
-      const debris = `${tmp}.debris`;
-      fs.renameSync(dir, debris);
-      fs.rmSync(debris, { recursive: true, force: true });
     }
+  } finally {
+    rmQuietly(tmp); // nothing left when renamed into place; the unpublished copy otherwise
   }
 }
 
@@ -215,6 +252,9 @@ function progressDirs(runDir: string, seed: number): string[] {
     .map((f) => path.join(dir, f));
 }
 
+/** The run's record of its seed-`seed` teacher (which cache entry it used, and its own view of it). */
+export const teacherRecordFile = (runDir: string, seed: number) => path.join(runDir, "teachers", `seed${seed}.json`);
+
 /**
  * The teacher of `seed`: the run's recorded one, a cached one, or a newly trained one (published
  * to the cache). A teacher that misses its requirement (TeacherPlan.requirement: its target by
@@ -231,7 +271,7 @@ export async function obtainTeacher(
   onEval?: (e: TeacherEvent) => void,
 ): Promise<TrainedTeacher> {
   const run = store.run;
-  const recordFile = run ? path.join(run.dir, "teachers", `seed${seed}.json`) : null;
+  const recordFile = run ? teacherRecordFile(run.dir, seed) : null;
   const record = recordFile && fs.existsSync(recordFile) ? readChecked(recordFile, RECORD, "teacher record") : null;
   for (let attempt = record?.attempt ?? 0; ; attempt++) {
     const tp = plans(attempt);
@@ -242,8 +282,15 @@ export async function obtainTeacher(
       const t0 = Date.now();
       if (record) {
         // The run already has its teacher: exactly that entry, or one line naming what is wrong.
-        if (record.entry !== hash || !dir) throw new CheckpointError(recordFile!, `names teacher ${record.entry}, but this config's teacher is ${hash}`);
-        const got = loadEntry(tp, dir, record.info.cached, t0);
+        if (!dir) throw new CheckpointError(recordFile!, `names cache entry ${record.entry}, but this session has no teacher cache`);
+        if (record.entry !== hash) {
+          const why =
+            record.backend !== undefined && record.backend !== key.backend
+              ? `it was made with backend ${record.backend}, and this session has ${key.backend} (results would mix two kernels' rounding; resume with the same backend)`
+              : "the teacher's cache key changed (a different version of the tool?)";
+          throw new CheckpointError(recordFile!, `names teacher ${record.entry}, but this session's teacher for the config is ${hash}: ${why}`);
+        }
+        const got = loadEntry(tp, dir, key, record.info.cached, t0);
         if (!got) throw new CheckpointError(path.join(dir, "teacher.json"), `missing: the run's teacher record ${recordFile} names this cache entry`);
         if (got.checksum !== record.entryChecksum) throw new CheckpointError(path.join(dir, "teacher.json"), `does not match the run's teacher record ${recordFile} (checksum)`);
         got.teacher.info = infoInOrder({ ...got.teacher.info, ...record.info });
@@ -252,7 +299,7 @@ export async function obtainTeacher(
       const progressDir = run ? path.join(run.dir, "teachers", `seed${seed}-attempt${attempt}`) : null;
       // Trained (partly) by this run when its progress folder exists, or when the cache is the run's own.
       const mine = progressDir !== null && (fs.existsSync(progressDir) || path.resolve(dir ?? "").startsWith(path.resolve(run!.dir) + path.sep));
-      let got = dir ? loadEntry(tp, dir, !mine, t0) : null;
+      let got = dir ? loadEntry(tp, dir, key, !mine, t0) : null;
       if (!got) {
         const teacher = await train(tp, attempt, progressDir, store, onEval);
         got = { teacher, checksum: dir ? await publish(dir, key, teacher) : "" };
@@ -273,7 +320,7 @@ export async function obtainTeacher(
       }
       if (recordFile && dir) {
         const { curve: _c, ...info } = teacher.info;
-        writeRecord(recordFile, { attempt, entry: hash, entryChecksum: got.checksum, info: { ...info, attempt } });
+        writeRecord(recordFile, { attempt, entry: hash, entryChecksum: got.checksum, backend: key.backend, info: { ...info, attempt } });
       }
       if (run) for (const d of progressDirs(run.dir, seed)) fs.rmSync(d, { recursive: true, force: true });
       return teacher;

@@ -25,18 +25,39 @@ function armRuns(arm: AblationArm, method: string | undefined): StudentRun[] {
   return arm.runs.filter((r) => method === undefined || r.method === method);
 }
 
-/** The seeds of the arms, ascending, unless given. */
-export function ablationSeeds(arms: readonly AblationArm[], opts: AblationOpts = {}): number[] {
-  if (opts.seeds) return opts.seeds.slice();
-  const s = new Set<number>();
-  for (const a of arms) for (const r of armRuns(a, opts.method)) s.add(r.seed);
-  return [...s].sort((a, b) => a - b);
+/**
+ * Every arm must hold a run for every seed of the ablation: an arm with no runs (a setting that never ran,
+ * e.g. after the seeds were edited and only some cells re-run) is an error, never a "not reached" bar or a
+ * silently dropped row. Throws naming the arm and the missing seeds.
+ */
+export function checkArms(arms: readonly AblationArm[], seeds: readonly number[], method?: string): void {
+  if (arms.length === 0) throw new Error("ablation: no arms");
+  for (const a of arms) {
+    const have = new Set(armRuns(a, method).map((r) => r.seed));
+    const missing = seeds.filter((s) => !have.has(s));
+    if (have.size === 0) throw new Error(`ablation arm "${a.label}" has no runs${method ? ` of ${method}` : ""}: run its cell (with the ablation's seeds ${seeds.join(",")}) before drawing it`);
+    if (missing.length > 0) throw new Error(`ablation arm "${a.label}" has no run for seed(s) ${missing.join(",")} (it has ${[...have].sort((x, y) => x - y).join(",")}): re-run its cell`);
+  }
 }
 
-/** Samples to target per seed (null: not reached, or no run for that seed). */
+/** The seeds of the arms, ascending, unless given. */
+export function ablationSeeds(arms: readonly AblationArm[], opts: AblationOpts = {}): number[] {
+  let seeds: number[];
+  if (opts.seeds) seeds = opts.seeds.slice();
+  else {
+    const s = new Set<number>();
+    for (const a of arms) for (const r of armRuns(a, opts.method)) s.add(r.seed);
+    seeds = [...s].sort((a, b) => a - b);
+  }
+  checkArms(arms, seeds, opts.method);
+  return seeds;
+}
+
+/** Samples to target per seed (null: not reached). A seed with no run is an error (checkArms). */
 export function armSamples(arm: AblationArm, seeds: readonly number[], method?: string): Array<number | null> {
+  checkArms([arm], seeds, method);
   const runs = armRuns(arm, method);
-  return seeds.map((seed) => runs.find((r) => r.seed === seed)?.samplesToTarget ?? null);
+  return seeds.map((seed) => (runs.find((r) => r.seed === seed) as StudentRun).samplesToTarget);
 }
 
 /** Samples to target per arm: bars at the median over seeds from zero, every seed a marker (samplesToTargetBars). */
@@ -50,6 +71,7 @@ export function ablationBars(arms: readonly AblationArm[], opts: AblationOpts & 
 
 /** Learning curves keyed by arm label (one curve per seed), for accuracyCurves. */
 export function ablationCurves(arms: readonly AblationArm[], method?: string): Record<string, Curve[]> {
+  ablationSeeds(arms, { method });
   const out: Record<string, Curve[]> = {};
   for (const a of arms) {
     const runs = armRuns(a, method).sort((x, y) => x.seed - y.seed);

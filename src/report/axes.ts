@@ -6,7 +6,9 @@
  *   minor ticks as bare digits ("3 ... 10 ... 2 3"), which read as other numbers;
  * - a numeric axis whose values are all integers (n, k, widths) gets integer ticks: the values themselves
  *   when there are at most 12 of them, else an integer tick step, never a tick like 10.5;
- * - bars start from zero on a linear axis (bar builders set `rangemode: "tozero"` and refuse log axes).
+ * - bars start from zero on a linear axis (bar builders set `rangemode: "tozero"` and refuse log axes);
+ * - a long title wraps (`<br>` between words, the top margin grown to fit) instead of being clipped at
+ *   both ends: plotly never wraps a title by itself.
  *
  * Keep this file within TypeScript 5.0 syntax: notebooks compile against its .d.ts with tslab's TS 5.0.4.
  */
@@ -80,11 +82,42 @@ export function integerTicks(values: readonly number[], atValues = true): Partia
   return null;
 }
 
+/** Longest title line before it wraps: about what a figure 700 px wide shows at plotly's title font. */
+export const TITLE_LINE_CHARS = 80;
+
+/** `text` broken into lines of at most `width` characters at spaces (a longer word stays whole), joined by `<br>`. */
+export function wrapTitle(text: string, width = TITLE_LINE_CHARS): string {
+  if (text.includes("<br>") || text.length <= width) return text;
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join("<br>");
+}
+
+/** Wrap the layout's title in place and make room for its lines in the top margin. */
+export function wrapLayoutTitle(layout: FigureSpec["layout"]): void {
+  if (!layout.title?.text) return;
+  const text = wrapTitle(layout.title.text);
+  const lines = text.split("<br>").length;
+  layout.title = { ...layout.title, text };
+  if (lines > 1) {
+    const margin = (layout.margin ?? {}) as Record<string, number>;
+    layout.margin = { ...margin, t: Math.max(margin.t ?? 0, 30 + 22 * lines) };
+  }
+}
+
 /**
- * Apply the rules above to a spec's numeric axes, in place; returns the spec. An axis the caller
+ * Apply the rules above to a spec's numeric axes (and its title), in place; returns the spec. An axis the caller
  * already gave `tickvals` keeps them. Horizontal bars keep their values on x (`orientation: "h"`).
  */
 export function honestAxes(spec: FigureSpec): FigureSpec {
+  wrapLayoutTitle(spec.layout);
   const horizontal = spec.data.some((t) => t.orientation === "h");
   for (const key of ["x", "y"] as const) {
     const axis = key === "x" ? spec.layout.xaxis : spec.layout.yaxis;

@@ -8,7 +8,7 @@
  * Keep this file within TypeScript 5.0 syntax (notebooks compile against its .d.ts).
  */
 import { MethodSummary, medianOfReached } from "../experiments/summary";
-import { honestAxes } from "./axes";
+import { honestAxes, tickLabel } from "./axes";
 import { FigureSpec, Trace, colorFor, samplesToTargetBars } from "./plots";
 
 export interface CostFigures {
@@ -23,14 +23,28 @@ function reachedNote(s: MethodSummary): string {
   return hit === s.samplesToTarget.length ? "" : ` (${hit}/${s.samplesToTarget.length} reached)`;
 }
 
-/** The three figures for `methods` (a parity summary's), target and sample cap as in the run. */
-export function costFigures(methods: Record<string, MethodSummary>, opts: { target: number; cap: number; height?: number }): CostFigures {
+export interface CostFigureOpts {
+  /** The runs' accuracy target and sample cap. */
+  target: number;
+  cap: number;
+  /** What the figures show, in every title (e.g. parityRunLabel(result.config)): the configuration, QUICK MODE. */
+  label?: string;
+  height?: number;
+}
+
+/**
+ * The three figures for `methods` (a parity summary's), target and sample cap as in the run. Every value
+ * label uses the axis's own number format (tickLabel: 80M, 9.1G); a method that reached the target on no
+ * seed gets a red cross at zero labelled "not reached", never an empty slot.
+ */
+export function costFigures(methods: Record<string, MethodSummary>, opts: CostFigureOpts): CostFigures {
   const names = Object.keys(methods).filter((m) => methods[m].storedBytes !== undefined);
   if (names.length === 0) throw new Error("costFigures: this summary has no cost fields (made before cost accounting): re-run it");
-  const height = opts.height ?? 360;
+  const height = opts.height ?? 380;
+  const of = opts.label ? ` (${opts.label})` : "";
   const samples = samplesToTargetBars(
     names.map((m) => ({ method: m, samples: methods[m].samplesToTarget.map((x) => x ?? NaN) })),
-    { cap: opts.cap, title: `samples to ${Math.round(opts.target * 100)}% (median over seeds)`, height },
+    { cap: opts.cap, title: `samples to ${Math.round(opts.target * 100)}% (median over seeds)${of}`, height },
   );
   const flopsTrace = (who: "teacher" | "student", i: number): Trace => {
     const y = names.map((m) => medianOfReached(who === "teacher" ? methods[m].teacherFlopsToTarget : methods[m].studentFlopsToTarget));
@@ -39,16 +53,31 @@ export function costFigures(methods: Record<string, MethodSummary>, opts: { targ
       name: who === "teacher" ? "teacher forward" : "student (forward + backward)",
       x: names,
       y,
-      text: names.map((m, j) => (Number.isFinite(y[j]) ? y[j].toExponential(1).replace("e+", "e") : "not reached") + reachedNote(methods[m])),
+      text: names.map((m, j) => (Number.isFinite(y[j]) ? tickLabel(Number(y[j].toPrecision(2))) + reachedNote(methods[m]) : "")),
       textposition: "outside",
       cliponaxis: false,
       marker: { color: colorFor(i + 3), opacity: 0.8 },
     };
   };
+  const never = names.filter((m) => methods[m].samplesToTarget.every((x) => x === null));
+  const computeData = [flopsTrace("teacher", 0), flopsTrace("student", 1)];
+  if (never.length > 0) {
+    computeData.push({
+      type: "scatter",
+      mode: "text+markers",
+      name: "not reached",
+      x: never,
+      y: never.map(() => 0),
+      text: never.map((m) => `not reached by ${tickLabel(opts.cap)} (0/${methods[m].samplesToTarget.length})`),
+      textposition: "top center",
+      marker: { symbol: "x", color: "#d62728", size: 11 },
+      hoverinfo: "text",
+    });
+  }
   const compute = honestAxes({
-    data: [flopsTrace("teacher", 0), flopsTrace("student", 1)],
+    data: computeData,
     layout: {
-      title: { text: `FLOPs to ${Math.round(opts.target * 100)}% (median over the seeds that reached it)` },
+      title: { text: `FLOPs to ${Math.round(opts.target * 100)}% (median over the seeds that reached it)${of}` },
       barmode: "group",
       xaxis: { type: "category", title: { text: "method" } },
       yaxis: { title: { text: "FLOPs" } },
@@ -71,7 +100,7 @@ export function costFigures(methods: Record<string, MethodSummary>, opts: { targ
       },
     ],
     layout: {
-      title: { text: "storage besides the final teacher (checkpoints as saved)" },
+      title: { text: `storage besides the final teacher (checkpoints as saved)${of}` },
       xaxis: { type: "category", title: { text: "method" } },
       yaxis: { title: { text: "MB (10^6 bytes)" } },
       showlegend: false,

@@ -104,6 +104,16 @@ function newId(): string {
 export const NO_PLOTLY_MESSAGE = "plotly is not loaded on this page: run the notebook's first cell (notebookSetup), then this one";
 
 /**
+ * What a figure shows where its script did not run: Jupyter runs no script of a notebook it does not trust
+ * (one received from someone else, or saved by another program), so its figures stay blank. The script
+ * removes this note as soon as it runs.
+ */
+export const UNTRUSTED_MESSAGE =
+  "Figure not drawn: Jupyter did not run this output's script, which happens when the notebook is not trusted " +
+  "(it was not last saved by you). Trust it with File > Trust Notebook (or `jupyter trust NOTEBOOK.ipynb`), then " +
+  "reload the page; or re-run the cells.";
+
+/**
  * A figure as HTML: `<div>` + `<script>` that draws it once plotly is there (window.Plotly, or the
  * loader's promise). Carries no bundle: a notebook's first cell emits plotlyLoaderHtml (notebookSetup),
  * a report page has it in <head>. In a notebook use `show(spec)` (notebook.ts).
@@ -116,9 +126,11 @@ export function figureHtml(spec: FigureSpec, opts: FigureHtmlOpts = {}): string 
   const config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
   const eid = escapeHtml(id);
   return (
-    `<div id="${eid}" class="cd-figure" data-expected-traces="${expected}" style="width:100%;min-height:${height}px"></div>\n` +
+    `<div id="${eid}" class="cd-figure" data-expected-traces="${expected}" style="width:100%;min-height:${height}px">` +
+    `<p class="cd-untrusted" style="color:#a33;font-style:italic">${escapeHtml(UNTRUSTED_MESSAGE)}</p></div>\n` +
     `<script type="text/javascript">(function(){` +
     `var el=document.getElementById(${scriptJson(id)});` +
+    `var note=el.querySelector(".cd-untrusted");if(note)el.removeChild(note);` +
     `function fail(msg){el.textContent=msg;el.setAttribute("data-error",msg);}` +
     `function draw(){` +
     `var p=window.Plotly?Promise.resolve(window.Plotly):window.cdPlotly;` +

@@ -34,6 +34,8 @@ export interface LiveProgressOptions {
   target?: number | null;
   /** Log x axis (default true: teachers and students span decades of samples). */
   logX?: boolean;
+  /** Accuracy in percent on a range from zero (accuracyCurves' `percent`), for notebooks whose tables speak percent. */
+  percent?: boolean;
   /** Show teachers' curves on the chart (default true). */
   teachers?: boolean;
   /** Redraw the status at most this often (default 1000 ms); job starts and ends redraw at once. */
@@ -44,11 +46,21 @@ export interface LiveProgressOptions {
   now?: () => number;
   /** The display writer (default: the running tslab kernel's). */
   write?: DisplayWriter;
+  /**
+   * The cell's abort signal (interruptSignal()): when it aborts, the status ends as "interrupted after ..."
+   * and later events are ignored, so nothing of an interrupted run reaches the displays afterwards.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LiveProgress {
   /** For runParity / runExperiment / EXPERIMENTS[...].run: `{ onProgress: live.onProgress }`. */
   onProgress(e: ProgressEvent): void;
+  /**
+   * onProgress for one of several runs of the same method and seed (an ablation's arms): its student jobs are
+   * named `label` instead of the method, so each arm gets its own status line and curve.
+   */
+  onProgressAs(label: string): (e: ProgressEvent) => void;
   /** For distill(): `onEvent: live.distillEvents("cx", { maxSamples })`; `seed` labels the job (default 0). */
   distillEvents(job: string, opts: { maxSamples: number; seed?: number }): (e: LoopEvent) => void;
   /** The curves so far, by job ("cx seed 0", "teacher seed 0"). */
@@ -89,9 +101,11 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
   const lines: string[] = [];
   let statusDrawn = -Infinity;
   let statusDirty = false;
+  let interrupted = false;
   const statusHtml = (final: boolean) => {
     const running = [...jobs.values()];
-    const head = final ? `done in ${fmtDuration((now() - t0) / 1000)}` : `running for ${fmtDuration((now() - t0) / 1000)}`;
+    const elapsed = fmtDuration((now() - t0) / 1000);
+    const head = interrupted ? `interrupted after ${elapsed}` : final ? `done in ${elapsed}` : `running for ${elapsed}`;
     const text = [...lines, ...running, head].join("\n");
     return `<pre class="cd-live-status" style="margin:4px 0;font-size:12px;line-height:1.35">${escapeHtml(text)}</pre>`;
   };
@@ -126,7 +140,7 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
   let chartDrawn = -Infinity;
   let chartDirty = false;
   const title = opts.title ?? "held-out accuracy vs samples";
-  const chartOpts = (running: boolean): AccuracyCurvesOpts => ({ logX: opts.logX ?? true, target: target ?? undefined, title: running ? `${title} [live]` : title });
+  const chartOpts = (running: boolean): AccuracyCurvesOpts => ({ logX: opts.logX ?? true, target: target ?? undefined, title: running ? `${title} [live]` : title, percent: opts.percent });
   const liveFigure = (running = true): FigureSpec => {
     const byJob: Record<string, Curve> = {};
     for (const [k, c] of curves) byJob[k] = c;
@@ -155,7 +169,20 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
     drawChart(fresh);
   };
 
+  const onInterrupt = () => {
+    if (interrupted) return;
+    for (const text of jobs.values()) lines.push(`${text.replace(/, ETA to cap [^,]*$/, "")} (interrupted)`);
+    jobs.clear();
+    interrupted = true;
+    drawStatus(true, true);
+  };
+  if (opts.signal) {
+    if (opts.signal.aborted) interrupted = true;
+    else opts.signal.addEventListener("abort", onInterrupt, { once: true });
+  }
+
   const onProgress = (e: ProgressEvent) => {
+    if (interrupted) return;
     printer(e);
     if (e.kind === "teacher" && showTeachers) point(`teacher seed ${e.seed}`, e.samples, e.accuracy);
     else if (e.kind === "student") point(`${e.method} seed ${e.seed}`, e.samples, e.accuracy);
@@ -165,6 +192,14 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
 
   return {
     onProgress,
+    onProgressAs(label) {
+      return (e) => {
+        if (e.kind === "student") onProgress({ ...e, method: label });
+        else if (e.kind === "studentDone") onProgress({ ...e, run: { ...e.run, method: label } });
+        else if (e.kind === "tick" && e.job !== "teacher") onProgress({ ...e, job: label });
+        else onProgress(e);
+      };
+    },
     distillEvents(job, o) {
       const seed = o.seed ?? 0;
       return (e) => {
@@ -181,6 +216,7 @@ export function liveProgress(opts: LiveProgressOptions = {}): LiveProgress {
       return out;
     },
     finish(figure) {
+      if (interrupted) return; // the status already says "interrupted"; the chart keeps its last state
       // Jobs still listed (distill runs, which have no "done" event) keep their last line, without the ETA.
       for (const text of jobs.values()) lines.push(`${text.replace(/, ETA to cap [^,]*$/, "")} (ended)`);
       jobs.clear();

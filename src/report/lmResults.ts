@@ -84,6 +84,7 @@ export function accuracyVsCompute(r: MlmResult, title?: string): FigureSpec {
     perSeed: true,
     title: title ?? `${r.config.corpus}, preset ${r.config.preset}: masked-token accuracy against compute`,
     xTitle: "FLOPs spent (teacher forward + student)",
-    yTitle: "validation masked-token accuracy",
+    yTitle: "validation masked-token accuracy (%)",
+    percent: true,
   });
 }

@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { escapeHtml, figureHtml, plotlyLoaderHtml } from "./html";
 import type { FigureSpec } from "./plots";
+import { referenceTable } from "./references";
 import { DataFrameLike, Row, TableHtmlOpts, frameHtml, isDataFrame, tableHtml } from "./tables";
 
 const LOADED_AT = Date.now();
@@ -190,6 +191,9 @@ export function modeBannerHtml(quick: boolean, opts: NotebookSetupOpts): string 
  */
 export function notebookSetup(opts: NotebookSetupOpts): NotebookContext {
   warned = false;
+  // scripts/tslab-hints.js (loaded by the kernel's launcher) reads this: a "Cannot find name" in a kernel
+  // where no setup cell ran (a fresh or restarted kernel) gets a hint to run the setup cell first.
+  (globalThis as { __cdNotebookSetup?: boolean }).__cdNotebookSetup = true;
   const staleness = warnIfStale();
   const quick = process.env.CD_QUICK === "1";
   displayBundle({ "text/html": `${plotlyLoaderHtml()}\n${modeBannerHtml(quick, opts)}` });
@@ -201,4 +205,39 @@ export function notebookSetup(opts: NotebookSetupOpts): NotebookContext {
     workers: Number.isInteger(workers) && workers >= 1 ? workers : 2,
     staleness,
   };
+}
+
+let currentAbort: AbortController | null = null;
+let sigintListening = false;
+
+/**
+ * An AbortSignal that aborts when the kernel is interrupted (Kernel > Interrupt: Jupyter sends the kernel
+ * SIGINT, on which tslab gives up waiting for the cell; this makes the work itself stop). Each call starts
+ * a new signal for the cell that asked; an interrupt aborts the latest one.
+ */
+export function interruptSignal(): AbortSignal {
+  if (!sigintListening) {
+    sigintListening = true;
+    process.on("SIGINT", () => currentAbort?.abort(new Error("interrupted (Kernel > Interrupt)")));
+  }
+  currentAbort = new AbortController();
+  return currentAbort.signal;
+}
+
+/**
+ * Run options for a long cell, with `signal` set to interruptSignal(): the experiment runner and distill()
+ * stop their work (workers included) when the kernel is interrupted, and write nothing after it.
+ *   const r = await runParity(cfg, interruptible({ cacheDir: nb.cacheDir, onProgress: live.onProgress }));
+ */
+export function interruptible<T extends object>(opts: T): T & { signal: AbortSignal } {
+  return { ...opts, signal: interruptSignal() };
+}
+
+/**
+ * Show a full-size reference result beside a notebook's own (quick) numbers: a table from the committed
+ * result summaries in docs/results (references.ts), captioned as a reference, not this run.
+ */
+export function showReference(name: string): void {
+  const t = referenceTable(name);
+  show(t.rows, { caption: `FULL-SIZE REFERENCE (committed results, not this run): ${t.caption}` });
 }

@@ -159,6 +159,20 @@ export interface AccuracyCurvesOpts extends CommonOpts {
   yRange?: [number, number];
   /** Fixed colours per method name. */
   colors?: Record<string, string>;
+  /**
+   * Accuracy in percent (values and target x 100, "%" in the y title) on a range from zero to just above the
+   * highest value, for notebooks whose tables speak percent: a range fitted to 4.5-9.2% would magnify noise.
+   */
+  percent?: boolean;
+}
+
+/** [0, a round number just above the highest value]: a percent axis that does not magnify small differences. */
+export function percentRange(data: readonly Trace[]): [number, number] | undefined {
+  const ys = data.flatMap((t) => t.y).filter((v) => Number.isFinite(v));
+  if (ys.length === 0) return undefined;
+  const hi = Math.max(...ys) * 1.1;
+  const step = hi > 50 ? 10 : hi > 20 ? 5 : hi > 5 ? 2 : 1;
+  return [0, Math.min(100, Math.ceil(hi / step) * step)];
 }
 
 /**
@@ -168,6 +182,19 @@ export interface AccuracyCurvesOpts extends CommonOpts {
  */
 export function accuracyCurves(curvesByMethod: Record<string, Curve | Curve[]>, opts: AccuracyCurvesOpts = {}): FigureSpec {
   const metric = opts.metric ?? "accuracy";
+  if (opts.percent && metric === "accuracy") {
+    const scaled: Record<string, Curve[]> = {};
+    for (const [m, v] of Object.entries(curvesByMethod)) scaled[m] = (Array.isArray(v) ? v : [v]).map((c) => ({ ...c, accuracy: c.accuracy.map((a) => 100 * a) }));
+    const spec = accuracyCurves(scaled, {
+      ...opts,
+      percent: false,
+      target: opts.target === undefined ? undefined : 100 * opts.target,
+      yTitle: opts.yTitle ?? "held-out accuracy (%)",
+      yRange: [0, 1], // placeholder, replaced below (the fraction range would clip percent values)
+    });
+    spec.layout.yaxis.range = opts.yRange ?? percentRange(spec.data);
+    return spec;
+  }
   const data: Trace[] = [];
   const methods = Object.keys(curvesByMethod);
   let xMax = -Infinity;
@@ -386,7 +413,8 @@ export function samplesToTargetBars(rows: SamplesToTarget[], opts: SamplesToTarg
   layout.showlegend = false;
   if (missed && opts.cap !== undefined) {
     layout.shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: opts.cap, y1: opts.cap, line: { color: "#d62728", width: 1, dash: "dot" } }];
-    layout.annotations = [{ xref: "paper", x: 1, xanchor: "right", y: opts.cap, yanchor: "bottom", showarrow: false, text: `cap ${fmtSamples(opts.cap)}: × = not reached`, font: { color: "#d62728", size: 11 } }];
+    // The key goes under the axis, not on the cap line, where the bars' "not reached" labels are.
+    layout.xaxis.title = { text: `${layout.xaxis.title?.text ?? "method"}  (dotted line: the cap, ${fmtSamples(opts.cap)}; × = not reached)` };
   }
   const bars: Trace = {
     type: "bar",

@@ -10,7 +10,7 @@
  * Keep this file within TypeScript 5.0 syntax: notebooks compile against its .d.ts with tslab's TS 5.0.4.
  */
 import type { StudentRun } from "../experiments/results";
-import type { AblationArm } from "./ablation";
+import { AblationArm, ablationSeeds } from "./ablation";
 import { fmtSamples } from "../progress";
 import { medianFrame, pairedFrame, pairedSummary, runsFrame } from "./frames";
 import { DataFrameLike, danfo, frameRecords as records } from "./tables";
@@ -129,6 +129,7 @@ export function ablationTable(arms: readonly AblationArm[], opts: { cap: number;
   if (opts.baseline !== undefined && !arms.some((a) => a.label === opts.baseline)) {
     throw new Error(`ablationTable: baseline ${JSON.stringify(opts.baseline)} is not one of the arms (${arms.map((a) => a.label).join(", ")})`);
   }
+  ablationSeeds(arms, { method: opts.method }); // an arm without runs (or missing a seed) is an error, not a dropped row
   const t = methodTable(armsFrame(arms, opts.method), { cap: opts.cap, by: "setting", order: arms.map((a) => a.label), baseline: opts.baseline ?? "\u0000none" });
   const name = opts.name ?? "setting";
   return name === "setting" ? t : t.rename({ setting: name });

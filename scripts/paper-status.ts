@@ -1,0 +1,72 @@
+/**
+ * Where the papers'-scale run (the `paper` preset: n 100, k 6, a 50,000-wide teacher at batch 1)
+ * stands, as one JSON object for docs/results/paper-scale.json: per seed, the teacher's held-out
+ * accuracy at each evaluation so far (from its saved, checksummed state in the run folder, or its
+ * finished record), and every finished student's result (from the results folder). The run is
+ * resumable and lives outside the checkout; this reads it without touching it.
+ *
+ *   npx tsx scripts/paper-status.ts --run /work/runs/paper-scale --out /work/results/paper-scale \
+ *     --command "<the command that started it>" > docs/results/paper-scale.json
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { readRecord } from "../src/io";
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const runDir = arg("--run");
+const outDir = arg("--out");
+if (!runDir) throw new Error("--run DIR is required (the run folder)");
+
+const point = z.object({ samples: z.number(), accuracy: z.number(), loss: z.number() });
+const teacherState = z.object({
+  position: z.object({ samples: z.number(), step: z.number(), seconds: z.number() }).passthrough(),
+  policy: z.object({ curve: z.array(point), hit: z.number().nullable() }).passthrough(),
+}).passthrough();
+const stateFile = z.object({ data: z.unknown() }).passthrough();
+
+/** Every teacher attempt's saved state in the run folder: seed, attempt, samples so far, the curve. */
+function teachers(): unknown[] {
+  const dir = path.join(runDir!, "teachers");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((d) => /^seed(\d+)-attempt(\d+)$/.exec(d))
+    .filter((m): m is RegExpExecArray => m !== null && fs.existsSync(path.join(dir, m[0], "state.json")))
+    .map((m) => {
+      const rec = readRecord(path.join(dir, m[0], "state.json"), stateFile, "teacher state");
+      const s = teacherState.parse(rec.data);
+      const { samples, step, seconds } = s.position;
+      return {
+        seed: Number(m[1]),
+        attempt: Number(m[2]),
+        samples,
+        steps: step,
+        seconds: Math.round(seconds),
+        stepsPerSecond: seconds > 0 ? Math.round(step / seconds) : null,
+        samplesToTarget: s.policy.hit,
+        curve: s.policy.curve.map((p) => [p.samples, Math.round(p.accuracy * 1e4) / 1e4]),
+      };
+    });
+}
+
+const summaryFile = outDir ? path.join(outDir, "summary.json") : null;
+const summary = summaryFile && fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, "utf8")) : null;
+const run = JSON.parse(fs.readFileSync(path.join(runDir, "run.json"), "utf8")) as { status?: string; args?: string[]; runId?: string };
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      command: arg("--command") ?? null,
+      resume: `curriculum-distill parity --resume ${run.runId ?? path.basename(runDir)} --runs-dir ${path.dirname(path.resolve(runDir))}`,
+      status: run.status ?? null,
+      measured: new Date().toISOString(),
+      teachers: teachers(),
+      summary,
+    },
+    null,
+    1,
+  )}\n`,
+);
