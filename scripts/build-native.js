@@ -3,7 +3,10 @@
  * Builds the native kernel library (native/kernels.cc -> native/build/Release/cd_native.node) with
  * node-gyp against Debian's OpenBLAS. `npm ci` runs it through the `install` script with --optional:
  * a failed build prints why and what to install, and the project then runs on pure wasm kernels.
- * `npm run build:native` runs it without --optional (a failure is an error).
+ * `npm run build:native` runs it without --optional (a failure is an error); so does
+ * `npx curriculum-distill build-native` in an app that installed the package: the build for apps
+ * whose install ran no dependency scripts (ignore-scripts, pnpm, npm's allowScripts; npm 11.19 still
+ * runs this one, with a warning that allowScripts does not cover it).
  *
  * node-gyp is the one npm ships (npm puts it on PATH for scripts and names it in
  * npm_config_node_gyp); Node's headers come from npm's `nodedir` setting or the node-gyp cache.
@@ -27,7 +30,7 @@ function nodeGyp() {
 function fail(why) {
   const hint = "the native kernels need g++, make, python3 and OpenBLAS's headers: apt-get install -y g++ make python3 libopenblas-dev";
   if (optional) {
-    process.stderr.write(`curriculum-distill: native kernels not built (${why}); running on pure wasm kernels. To build them: ${hint}, then npm run build:native\n`);
+    process.stderr.write(`curriculum-distill: native kernels not built (${why}); running on pure wasm kernels. To build them: ${hint}, then npx curriculum-distill build-native (npm run build:native in its repository)\n`);
     process.exit(0);
   }
   process.stderr.write(`build-native: ${why}\n${hint}\n`);

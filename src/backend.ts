@@ -22,6 +22,7 @@ import * as os from "node:os";
 import { installBackendKernels } from "./kernels";
 import { ADDON_PATH, nativeAddon, nativeUnavailableReason } from "./kernels/addon";
 import { nativeActive } from "./kernels/native";
+import { hasPackage } from "./optional";
 
 export type BackendName = "tensorflow" | "webgpu" | "wasm" | "cpu";
 export const BACKENDS: readonly BackendName[] = ["tensorflow", "webgpu", "wasm", "cpu"];
@@ -215,6 +216,11 @@ export async function initBackend(name?: string): Promise<BackendName> {
     }
   }
   if (chosen === null) {
+    // Optional peer dependencies of the package: name the one to install.
+    const needs = want === "webgpu" ? ["webgpu", "@tensorflow/tfjs-backend-webgpu"] : want === "wasm" ? ["@tensorflow/tfjs-backend-wasm"] : [];
+    const missing = needs.filter((p) => !hasPackage(p));
+    const spec = (p: string) => (p.startsWith("@tensorflow/") ? `${p}@${tf.version_core}` : p); // tfjs's backends pin tfjs-core exactly
+    if (missing.length > 0) throw new BackendError(`${want}: needs the npm package${missing.length > 1 ? "s" : ""} ${missing.join(" and ")}: npm install ${missing.map(spec).join(" ")}`);
     if (want === "webgpu") throw new BackendError("webgpu: no WebGPU adapter (no hardware GPU driver found, and SwiftShader is not installed: apt-get install chromium-common libvulkan1)");
     if (want === "tensorflow") throw new BackendError("tensorflow: @tensorflow/tfjs-node(-gpu) is not installed (its install downloads libtensorflow; see environment.md)");
     throw new BackendError(`could not load backend "${want ?? order.join("/")}"`);

@@ -11,6 +11,9 @@ import { ConfigError } from "./config";
 import { FileError, fileErrorOf } from "./io";
 import { experimentCommand } from "./commands/experiment";
 import { mergeCommand, sweepCommand } from "./commands/sweep";
+import { buildNativeCommand } from "./commands/buildNative";
+import { distillCommand } from "./commands/distill";
+import { MissingPackageError } from "./optional";
 import { EXPERIMENTS } from "./experiments/registry";
 import { ExperimentName } from "./experiments/experiment";
 
@@ -24,8 +27,10 @@ const COMMANDS: Record<string, { help: string; run: (argv: readonly string[]) =>
   ...Object.fromEntries(
     Object.values(EXPERIMENTS).map((e) => [e.name, { help: HELPS[e.name], run: (argv: readonly string[]) => e.visit((exp, views) => experimentCommand(exp, views, argv)) }]),
   ),
+  distill: { help: "distil a saved TensorFlow.js layers model into a student on data from files (CSV or a tf.data module)", run: distillCommand },
   sweep: { help: "run one shard (--shard i/N) of a grid of configs and seeds", run: sweepCommand },
   merge: { help: "combine a sweep's job folders into one summary", run: mergeCommand },
+  "build-native": { help: "build the optional native kernels (npx curriculum-distill build-native)", run: buildNativeCommand },
 };
 
 /** The package's version, from its package.json (next to src/ and dist/). */
@@ -61,7 +66,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await c.run(rest);
   } catch (e) {
     const fileError = fileErrorOf(e);
-    if (e instanceof ConfigError || e instanceof BackendError || fileError) {
+    if (e instanceof ConfigError || e instanceof BackendError || e instanceof MissingPackageError || fileError) {
       process.stderr.write(`curriculum-distill: ${(fileError ?? (e as Error)).message}\n`);
       return 2;
     }

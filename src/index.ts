@@ -60,6 +60,7 @@ export type { DriveCallbacks, DriveOptions, DriveResult, PhaseEndEvent, Policy, 
 export * from "./cost";
 export * from "./stats";
 export { fileHandler, registerFileIo } from "./models/layersIo";
+export { MissingPackageError } from "./optional";
 
 // file:// saving and loading for layers models in Node (tfjs-node, which normally provides it, cannot
 // install here): `await student.save("file://./student")` works once the library is imported.

@@ -8,7 +8,7 @@
  * at once when its phase changes, so a log never fills with redraws and never goes silent for long.
  * The caller feeds it as often as it likes (the training loop ticks about once a second).
  */
-import { createLogUpdate } from "log-update";
+import type { createLogUpdate } from "log-update";
 import type { ProgressEvent } from "./experiments/engine";
 import { fmtDuration, fmtSamples } from "./format";
 
@@ -36,6 +36,19 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/**
+ * log-update's in-place redraw, loaded when a terminal first needs it: it is an ES module, which
+ * `require` loads only on Node >= 20.19, so loading it with the library would break
+ * `require("curriculum-distill")` on older Node 20s. Unavailable: plain lines instead (null).
+ */
+function redrawer(stream: NodeJS.WriteStream): ReturnType<typeof createLogUpdate> | null {
+  try {
+    return (require("log-update") as { createLogUpdate: typeof createLogUpdate }).createLogUpdate(stream, { showCursor: false });
+  } catch {
+    return null;
+  }
+}
+
 export class Progress implements ProgressSink {
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
@@ -55,7 +68,7 @@ export class Progress implements ProgressSink {
     this.plainMs = (opts.plainEverySeconds ?? 30) * 1000;
     this.redrawMs = opts.redrawMs ?? 250;
     this.now = opts.now ?? Date.now;
-    this.draw = this.tty && !this.quiet ? createLogUpdate(this.stream, { showCursor: false }) : null;
+    this.draw = this.tty && !this.quiet ? redrawer(this.stream) : null;
   }
 
   /** The status of job `key` (its line); `phase` changing prints at once in plain mode. */

@@ -82,7 +82,7 @@ async function main() {
   for (let s = 0; s < steps; s++) {
     const b = await tp.task.nextBatch();
     batches.push({ tok: Array.from(b.x.dataSync()), y: Array.from((b.y as tf.Tensor).dataSync()) });
-    const loss = trainStep(model, phase, b, (g) => opt.apply(phase.trainable, g));
+    const loss = trainStep(model, phase, b, opt);
     losses.push(loss.dataSync()[0]);
     loss.dispose();
     b.x.dispose();

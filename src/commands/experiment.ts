@@ -23,6 +23,7 @@ import { Views } from "../experiments/registry";
 import { WorkerCrashed } from "../experiments/pool";
 import { SummaryBase, writeResults } from "../experiments/results";
 import { Progress, fmtDuration, progressPrinter } from "../progress";
+import { plotlyBundlePath } from "../report/html";
 import { RUN_FORMAT, RunFile, checkFinished, checkRunDir, createRunFolder, finishedFile, installStopHandlers, resumeCommand, writeRunFile } from "./runFolder";
 import { CommandPlan, configText, helpText, planCommand } from "./plan";
 
@@ -81,6 +82,7 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
   }
   const plan = planCommand(exp, argv);
   if (plan.report && !views.report) throw new ConfigError("--report", true, `no HTML report for ${exp.name} yet`);
+  if (plan.report) plotlyBundlePath(); // an absent plotly (an optional package) is named before any work
   if (plan.dryRun) {
     process.stdout.write(
       JSON.stringify({ runId: plan.runId, runDir: plan.runDir, out: plan.out, resume: plan.resume, workers: plan.workers, config: configToJson(plan.cfg) }, null, 2) + "\n",

