@@ -308,7 +308,7 @@ export function describeBackend(): string {
 
 /**
  * Threads the native MLP kernels split a wide layer across, in the calling thread: `n`, else the
- * environment's CD_THREADS, else every core. The CLI's worker threads each take their share of the
+ * environment's CD_THREADS (or OMP_NUM_THREADS), else every core. The CLI's worker threads each take their share of the
  * cores (cores / workers): two workers of two threads each on two cores ran ten times slower.
  * Results do not depend on it (native/mlp.cc sums in fixed blocks). Returns the number in effect
  * (1 without the native library).
@@ -316,7 +316,7 @@ export function describeBackend(): string {
 export function setKernelThreads(n?: number): number {
   const addon = nativeAddon();
   if (addon === null) return 1;
-  const fromEnv = Number(process.env.CD_THREADS);
-  const want = n ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : os.cpus().length);
+  const env = [process.env.CD_THREADS, process.env.OMP_NUM_THREADS].map(Number).find((v) => Number.isInteger(v) && v > 0);
+  const want = n ?? env ?? os.cpus().length;
   return addon.mlpThreads(new Uint8Array(0), Math.max(1, Math.floor(want)));
 }

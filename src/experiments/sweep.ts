@@ -175,7 +175,7 @@ export function claimSweepFile(out: string, grid: GridFile, force: boolean, jobR
   }
   if (!writeRecordExclusive(file, { format: "curriculum-distill/sweep@2", grid })) {
     // Created meanwhile by another sweep: the same grid is fine, another is refused.
-    return claimSweepFile(out, grid, false, jobRunning);
+    claimSweepFile(out, grid, false, jobRunning);
   }
 }
 
