@@ -60,6 +60,8 @@ process.stdout.write(
   `${JSON.stringify(
     {
       command: arg("--command") ?? null,
+      source: "run folder",
+      sourceNote: "the run folder's checksummed teacher states and the results folder's summary.json, read by scripts/paper-status.ts",
       resume: `curriculum-distill parity --resume ${run.runId ?? path.basename(runDir)} --runs-dir ${path.dirname(path.resolve(runDir))}`,
       status: run.status ?? null,
       measured: new Date().toISOString(),

@@ -34,7 +34,7 @@ test("every named table and figure renders from its summary; every summary names
   for (const f of fs.readdirSync(REFERENCE_DIR).filter((x) => x.endsWith(".json"))) {
     const r = JSON.parse(fs.readFileSync(path.join(REFERENCE_DIR, f), "utf8"));
     assert.equal(typeof r.command, "string", `${f}: the command that produced it`);
-    assert.ok(["summary.json", "transcribed"].includes(r.source), `${f}: source is summary.json or transcribed`);
+    assert.ok(["summary.json", "transcribed", "bench", "run folder"].includes(r.source), `${f}: source is summary.json, a bench run, a run folder or transcribed`);
     assert.equal(typeof r.sourceNote, "string", `${f}: where its numbers come from`);
   }
   assert.equal(medianAtCap([80000, null, 96000], 3e6), 96000);

@@ -169,7 +169,8 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
     },
     projectTap(x: tf.Tensor, tap: string, Pt: tf.Tensor2D): tf.Tensor | null {
       tapDim(tap);
-      if (x.rank !== 2 || !mlpKernelActive("CdMlpTapTarget")) return null;
+      // One pass that skips inactive units pays at small batches; larger ones are two products (sgemm).
+      if (x.rank !== 2 || x.shape[0] > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpTapTarget")) return null;
       settle();
       return mlpTapTarget(weights, x as tf.Tensor2D, Pt, tap === "hidden");
     },

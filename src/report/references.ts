@@ -173,6 +173,47 @@ function layersVsMlp(dir: string): ReferenceTable {
   return { caption: `${r.title} (${source("layers-vs-mlp", r)})`, rows };
 }
 
+/** The papers'-scale run as far as it went (docs/results/paper-scale.json, written by scripts/paper-status.ts). */
+function paperScale(dir: string): ReferenceTable {
+  const r = readReference("paper-scale", dir);
+  const rows: Row[] = (r.teachers as Json[]).map((t) => {
+    const last = t.curve[t.curve.length - 1] ?? [t.samples, NaN];
+    const best = Math.max(...t.curve.map((p: [number, number]) => p[1]));
+    return {
+      seed: String(t.seed),
+      "teacher samples (batch 1: steps)": fmtSamples(t.samples),
+      "held-out accuracy, latest": pct(last[1], 1),
+      "best so far": pct(best, 1),
+      "to 99%": t.samplesToTarget === null ? "not yet" : fmtSamples(t.samplesToTarget),
+      "steps per second": String(t.stepsPerSecond ?? "-"),
+    };
+  });
+  return { caption: `The paper preset (n=100, k=6, teacher 50,000 wide, batch 1, SGD 0.005), status ${r.status} at ${String(r.measured).slice(0, 16)} UTC (docs/results/paper-scale.json)`, rows };
+}
+
+/** The paper section of `npm run bench` against the PyTorch peer in the same run (docs/results/bench-paper.json). */
+function paperBench(dir: string): ReferenceTable {
+  const r = readReference("bench-paper", dir);
+  const p = r.paper;
+  const ms = (x: number) => `${x.toFixed(2)} ms`;
+  const row = (step: string, ours: number, theirs: number, perSample = 1): Row => ({
+    step,
+    ours: perSample === 1 ? ms(ours) : `${ms(ours)} (${(ours / perSample).toFixed(3)} ms a sample)`,
+    PyTorch: ms(theirs),
+    "ours / PyTorch": (ours / theirs).toFixed(3),
+  });
+  const rows = [
+    row("teacher step (batch 1)", p.teacherStepMs, p.pytorch.teacherStepMs),
+    row("one-shot step, teacher forward included (batch 1)", p.oneshotStepMs, p.pytorch.oneshotStepMs),
+    row("cx tap step, teacher hidden layer and projection included (batch 1)", p.tapStepMs[0], p.pytorch.tapStepMs[0]),
+    row("scratch step (batch 1)", p.scratchStepMs, p.pytorch.scratchStepMs),
+    row("one-shot step (batch 32)", p.batch32.oneshotStepMs, p.pytorch.batch32.oneshotStepMs, 32),
+    row("cx tap step (batch 32)", p.batch32.tapStepMs[0], p.pytorch.batch32.tapStepMs[0], 32),
+    row("scratch step (batch 32)", p.batch32.scratchStepMs, p.pytorch.batch32.scratchStepMs, 32),
+  ];
+  return { caption: `The papers' scale per step (n 100, teacher 50,000, student 100), ${r.backend}${r.native ? " + native kernels" : ""}, PyTorch ${r.pytorchVersion ?? "1.13"} one thread, one run (docs/results/bench-paper.json: ${r.command})`, rows };
+}
+
 /** Every reference table by name (the name in `<!-- table:NAME -->` markers and in `showReference`). */
 export const REFERENCE_TABLES: Record<string, (dir: string) => ReferenceTable> = {
   "parity-main": (dir) => parityMethods("parity-main", dir),
@@ -190,6 +231,8 @@ export const REFERENCE_TABLES: Record<string, (dir: string) => ReferenceTable> =
   "mlm-pcfg-comparisons": (dir) => mlmComparisons("mlm-pcfg-reference", dir),
   "mlm-main": mlmMain,
   "layers-vs-mlp": layersVsMlp,
+  "paper-scale": paperScale,
+  "paper-bench": paperBench,
 };
 
 function comparison(name: string, method: string, steps: number, dir: string): Json {
