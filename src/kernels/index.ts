@@ -2,7 +2,7 @@
  * The kernels layer: one registry (registry.ts) and the layers it installs per backend, side by
  * side — wasm: "xnnpack" (xnnpack.ts), "native" (native.ts, the C++ library in native/), then
  * "conv" (conv.ts: the convolution gradients tfjs-backend-wasm lacks; native when "native" is on);
- * webgpu: "wgsl" (webgpu/, WGSL compute shaders) and "wgsl-mlp" (webgpu/mlp.ts, the MLP step). The
+ * webgpu: "wgsl" (webgpu/, WGSL compute shaders; webgpu/mlp.ts the MLP step). The
  * cpu backend runs tfjs's stock kernels and the composites in src/ops/composite.ts, against which
  * every layer is tested.
  */
@@ -12,11 +12,10 @@ import { convLayer } from "./conv";
 import { nativeLayer } from "./native";
 import { KernelBackend, defineLayers, installKernels, layerActive } from "./registry";
 import { wgslLayer } from "./webgpu";
-import { wgslMlpLayer } from "./webgpu/mlp";
 import { xnnpackLayer } from "./xnnpack";
 
 defineLayers("wasm", [xnnpackLayer, nativeLayer, convLayer]);
-defineLayers("webgpu", [wgslLayer, wgslMlpLayer]);
+defineLayers("webgpu", [wgslLayer]);
 // Batch normalisation's gradient without tfjs's full-size Tile (same values; all backends).
 registerBatchNormGradient();
 

@@ -7,6 +7,7 @@
  * backend's composite (src/ops/composite.ts), values and gradients.
  */
 import type { KernelLayer, LayerKernel } from "../registry";
+import { mlpStepWebGpu } from "./mlp";
 import { attentionKernels } from "./attention";
 import { asGpu } from "./dispatch";
 import { embeddingKernels } from "./embedding";
@@ -36,7 +37,9 @@ export const wgslLayer: KernelLayer = {
   name: "wgsl",
   backend: "webgpu",
   available: () => true,
-  kernels: Object.fromEntries(
-    Object.entries(KERNELS).map(([name, k]): [string, LayerKernel] => [name, (args) => k(asGpu(args.backend), args.inputs, args.attrs)]),
-  ),
+  kernels: {
+    ...Object.fromEntries(Object.entries(KERNELS).map(([name, k]): [string, LayerKernel] => [name, (args) => k(asGpu(args.backend), args.inputs, args.attrs)])),
+    // The two-layer MLP's whole SGD step in three dispatches, weights updated in place (mlp.ts).
+    CdMlpStep: (args) => mlpStepWebGpu(args),
+  },
 };

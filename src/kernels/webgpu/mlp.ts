@@ -16,7 +16,7 @@
  * MAX_BATCH are declined (the kernel throws; src/ops/mlp.ts only calls it below that).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { KernelArgs, KernelLayer, KernelOutput } from "../registry";
+import type { KernelArgs, KernelOutput } from "../registry";
 
 /** Rows of a batch the update pass keeps per thread (a private array): larger batches take the reference path. */
 export const MAX_BATCH = 64;
@@ -240,6 +240,12 @@ export function mlpStepWebGpu(args: KernelArgs): KernelOutput {
   const C = W2.shape[1];
   const units = mode === 0 || mode === 3 ? H : Number(attrs.dim);
   if (B > MAX_BATCH) throw new Error(`CdMlpStep (webgpu): batch ${B} is above ${MAX_BATCH}`);
+  // tfjs-webgpu keeps a float32 made by casting int data in its int buffer (a relabel): these shaders
+  // read float bits, so such an input would be read wrong. Class ids (mode 3) are read as int bits.
+  for (const [name, t] of [["x", x], ...(mode === 3 ? [] : [["target", target]])] as Array<[string, tf.TensorInfo]>) {
+    const stored = (be.tensorMap.get(t.dataId) as { dtype?: string } | undefined)?.dtype ?? t.dtype;
+    if (stored !== "float32") throw new Error(`CdMlpStep (webgpu): ${name} is stored as ${stored}, not float32 (a cast of int data): pass float values`);
+  }
   const nwg = Math.ceil(units / WG);
   const p = pipelinesOf(be.device);
   const scratch = (size: number) => be.makeTensorInfo([Math.max(1, size)], "float32");
@@ -263,11 +269,3 @@ export function mlpStepWebGpu(args: KernelArgs): KernelOutput {
   for (const t of [pre, partial, g]) be.disposeData(t.dataId); // released once the queue is submitted
   return [loss];
 }
-
-/** The MLP step's layer of the webgpu backend (the other fused kernels live beside it in this folder). */
-export const wgslMlpLayer: KernelLayer = {
-  name: "wgsl-mlp",
-  backend: "webgpu",
-  available: () => tf.findBackend("webgpu") !== null,
-  kernels: { CdMlpStep: (args) => mlpStepWebGpu(args) },
-};
