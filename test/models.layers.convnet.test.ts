@@ -150,6 +150,9 @@ test("distill(): a softmax convnet teacher into a smaller convnet on wasm with t
     teacher: fromLayersModel(teacherModel), student: fromLayersModel(studentModel), data, method: "cx", budget: { steps: 30 },
     pairs: [{ teacherTap: "r1", studentTap: "r1" }, { teacherTap: "c2", studentTap: "c2" }], tapSteps: 10,
     optimizer: { kind: "adam", lr: 0.01 }, validation: { xs, ys }, evalEvery: 10,
+    // The labels are this untrained teacher's own predictions, 97% one class: distill()'s weak-teacher check
+    // (accuracy within two standard errors of the commonest class's share) would rightly refuse it.
+    allowWeakTeacher: true,
   });
   assert.equal(r.steps, 30);
   const last = r.curve[r.curve.length - 1];
