@@ -186,6 +186,8 @@ export interface ConvnetExampleConfig {
   studentWidth: number;
   seed: number;
   data?: ShapesOptions;
+  /** Distil from a teacher no better than chance on the validation set (quick runs: a few teacher steps). Default false. */
+  allowWeakTeacher?: boolean;
 }
 
 /**
@@ -260,6 +262,7 @@ export async function runConvnetExample(
       optimizer: { kind: "adam", lr: cfg.lr },
       validation,
       evalEvery: cfg.evalEvery,
+      allowWeakTeacher: cfg.allowWeakTeacher ?? false,
       onEvent: (e) => hooks.onEvent?.(method, e),
     });
     studentModel.dispose();
