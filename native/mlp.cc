@@ -20,9 +20,18 @@
 // The same step by tfjs ops (the model's hand-derived gradients, then p -= lr g) is the reference
 // it is tested against on the cpu backend (test/kernels.mlp.test.ts).
 #include <omp.h>
+#include <sys/mman.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -67,6 +76,104 @@ inline void axpyMinus(float* row, float c, const float* v, int64_t n) {
   for (int64_t i = 0; i < n; i++) row[i] -= c * v[i];
 }
 
+// Backs a large matrix with 2 MB pages where the kernel allows it: a 20 MB first layer in 4 KB pages
+// is 5,000 pages, more than the TLB holds. madvise(MADV_HUGEPAGE) asks for huge pages (this
+// machine's THP setting is "madvise": nothing gets them unasked) and MADV_COLLAPSE (Linux 6.1+)
+// rebuilds the pages already touched. Both are hints: an error leaves the memory as it was, and no
+// value changes. Done once per range.
+void adviseHuge(const void* data, int64_t bytes) {
+  constexpr uintptr_t kHuge = uintptr_t{1} << 21;
+  if (bytes < (int64_t{4} << 20)) return;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + static_cast<uintptr_t>(bytes)) & ~(kHuge - 1);
+  if (end <= begin) return;
+  static std::mutex mutex;
+  static std::set<std::pair<uintptr_t, uintptr_t>> done;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!done.insert({begin, end}).second) return;
+#if defined(MADV_HUGEPAGE)
+  void* p = reinterpret_cast<void*>(begin);
+  if (madvise(p, end - begin, MADV_HUGEPAGE) != 0) return;
+#if !defined(MADV_COLLAPSE)
+#define MADV_COLLAPSE 25
+#endif
+  (void)madvise(p, end - begin, MADV_COLLAPSE);
+#endif
+}
+
+// CD_MLP_ROWS=1 turns the batch-1 paths below off (rows one at a time, as for larger batches): the
+// test that they give the same bits runs a step sequence both ways (test/kernels.mlp.test.ts).
+bool batchOnePaths() {
+  static const bool on = [] {
+    const char* v = std::getenv("CD_MLP_ROWS");
+    return v == nullptr || std::string(v) != "1";
+  }();
+  return on;
+}
+
+#if defined(__SSE2__)
+// (t0 + t1) + (t2 + t3): dot()'s final sum of its four lanes.
+inline float laneSum(__m128 v) {
+  alignas(16) float t[4];
+  _mm_store_ps(t, v);
+  return (t[0] + t[1]) + (t[2] + t[3]);
+}
+
+// Four consecutive rows (row length n) at batch 1: each row's held-back update (row -= c[r] * xp,
+// xp null: none) and then its dot product with x, in one sweep. The same operations in the same order
+// as applyPending + dot, so the same bits: a row with c[r] = 0 is written back unchanged (its
+// product is masked to +0, and w - (+0) is w for every w, -0 included), which costs no extra
+// traffic on a cache that writes back what it evicts and saves the branch per row that a random
+// half of active units mispredicts. Four rows in flight keep four independent sums.
+inline void rows4(float* w, int64_t n, const float* c, const float* xp, const float* x, float* out) {
+  __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  float* w0 = w;
+  float* w1 = w + n;
+  float* w2 = w + 2 * n;
+  float* w3 = w + 3 * n;
+  int64_t i = 0;
+  if (xp != nullptr) {
+    const __m128 c0 = _mm_set1_ps(c[0]), c1 = _mm_set1_ps(c[1]), c2 = _mm_set1_ps(c[2]), c3 = _mm_set1_ps(c[3]);
+    const __m128 zero = _mm_setzero_ps();
+    const __m128 m0 = _mm_cmpneq_ps(c0, zero), m1 = _mm_cmpneq_ps(c1, zero), m2 = _mm_cmpneq_ps(c2, zero), m3 = _mm_cmpneq_ps(c3, zero);
+    for (; i + 4 <= n; i += 4) {
+      const __m128 xv = _mm_loadu_ps(x + i), pv = _mm_loadu_ps(xp + i);
+      const __m128 v0 = _mm_sub_ps(_mm_loadu_ps(w0 + i), _mm_and_ps(_mm_mul_ps(c0, pv), m0));
+      const __m128 v1 = _mm_sub_ps(_mm_loadu_ps(w1 + i), _mm_and_ps(_mm_mul_ps(c1, pv), m1));
+      const __m128 v2 = _mm_sub_ps(_mm_loadu_ps(w2 + i), _mm_and_ps(_mm_mul_ps(c2, pv), m2));
+      const __m128 v3 = _mm_sub_ps(_mm_loadu_ps(w3 + i), _mm_and_ps(_mm_mul_ps(c3, pv), m3));
+      _mm_storeu_ps(w0 + i, v0);
+      _mm_storeu_ps(w1 + i, v1);
+      _mm_storeu_ps(w2 + i, v2);
+      _mm_storeu_ps(w3 + i, v3);
+      s0 = _mm_add_ps(s0, _mm_mul_ps(v0, xv));
+      s1 = _mm_add_ps(s1, _mm_mul_ps(v1, xv));
+      s2 = _mm_add_ps(s2, _mm_mul_ps(v2, xv));
+      s3 = _mm_add_ps(s3, _mm_mul_ps(v3, xv));
+    }
+  } else {
+    for (; i + 4 <= n; i += 4) {
+      const __m128 xv = _mm_loadu_ps(x + i);
+      s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(w0 + i), xv));
+      s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(w1 + i), xv));
+      s2 = _mm_add_ps(s2, _mm_mul_ps(_mm_loadu_ps(w2 + i), xv));
+      s3 = _mm_add_ps(s3, _mm_mul_ps(_mm_loadu_ps(w3 + i), xv));
+    }
+  }
+  out[0] = laneSum(s0);
+  out[1] = laneSum(s1);
+  out[2] = laneSum(s2);
+  out[3] = laneSum(s3);
+  for (int r = 0; r < 4; r++) {
+    float* row = w + r * n;
+    for (int64_t k = i; k < n; k++) {
+      if (xp != nullptr && c[r] != 0.f) row[k] -= c[r] * xp[k];
+      out[r] += row[k] * x[k];
+    }
+  }
+}
+#endif
+
 struct Shapes {
   int64_t B, n, H, C;
 };
@@ -99,7 +206,29 @@ void forwardPass(const Shapes& s, int64_t units, const float* x, float* W1, cons
 #pragma omp parallel for schedule(static) if (big)
   for (int64_t blk = 0; blk < blocks; blk++) {
     float* part = parts.data() + blk * width;
-    for (int64_t j = blockStart(blk, blocks, units); j < blockStart(blk + 1, blocks, units); j++) {
+    int64_t j = blockStart(blk, blocks, units);
+    const int64_t stop = blockStart(blk + 1, blocks, units);
+#if defined(__SSE2__)
+    // Batch 1 with at most one held-back row: four rows per sweep (rows4: the same bits as below).
+    if (s.B == 1 && pending.B <= 1 && batchOnePaths()) {
+      const float zeros[4] = {0.f, 0.f, 0.f, 0.f};
+      for (; j + 4 <= stop; j += 4) {
+        const bool held = pending.B == 1 && j + 4 <= pending.units;
+        if (pending.B == 1 && !held && j < pending.units) break;  // the held-back update ends inside this group: rows one by one
+        float dots[4];
+        rows4(W1 + j * s.n, s.n, held ? pending.d + j : zeros, held ? pending.x : nullptr, x, dots);
+        for (int r = 0; r < 4; r++) {
+          const float a = b1[j + r] + dots[r];
+          pre[j + r] = a;
+          if (logits && a > 0.f) {
+            const float* w2 = W2 + (j + r) * s.C;
+            for (int64_t c = 0; c < s.C; c++) part[c] += a * w2[c];
+          }
+        }
+      }
+    }
+#endif
+    for (; j < stop; j++) {
       float* w = W1 + j * s.n;
       applyPending(pending, j, s.n, w);
       for (int64_t b = 0; b < s.B; b++) {
@@ -151,6 +280,7 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
     if (dim < 1 || dim > s.H) a.fail("dim must be in [1, H]");
     const float* x = a.f32(5, s.B * s.n);
     float* W1 = a.f32(6, s.H * s.n);
+    adviseHuge(W1, s.H * s.n * 4);
     float* b1 = a.f32(7, s.H);
     float* W2 = a.f32(8, s.H * s.C);
     float* b2 = a.f32(9, s.C);
@@ -197,6 +327,51 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
           g[b * s.C + c] = (static_cast<float>(std::exp(logp)) - t) * invB;
         }
       }
+      if (s.B == 1 && batchOnePaths()) {
+        // Batch 1: the loop below with its per-unit batch loops unrolled (the same operations in the
+        // same order; dot() of two classes is (0 + g0 w0) + g1 w1 ...).
+        const float* g0 = g.data();
+        if (s.C == 2) {
+          // Two classes (parity): the same again with dot() and the class loop written out, so that
+          // the loop has no inner loops or calls left.
+          const float ga = g0[0], gb = g0[1];
+#pragma omp parallel for schedule(static) if (big)
+          for (int64_t j = 0; j < s.H; j++) {
+            float* w2 = W2 + 2 * j;
+            const float p = pre[j];
+            const float dp = p > 0.f ? (0.f + ga * w2[0]) + gb * w2[1] : 0.f;
+            const float act = p < 0.f ? 0.f : p;  // std::max(p, 0.f)
+            w2[0] -= lr * (0.f + act * ga);
+            w2[1] -= lr * (0.f + act * gb);
+            b1[j] -= lr * (0.f + dp);
+            if (held != nullptr) {
+              held[j] = lr * dp;
+            } else if (dp != 0.f) {
+              axpyMinus(W1 + j * s.n, lr * dp, x, s.n);
+            }
+          }
+        } else
+#pragma omp parallel for schedule(static) if (big)
+        for (int64_t j = 0; j < s.H; j++) {
+          float* w2 = W2 + j * s.C;
+          const float p = pre[j];
+          const float dp = p > 0.f ? dot(g0, w2, s.C) : 0.f;  // the old W2
+          const float act = std::max(p, 0.f);
+          for (int64_t c = 0; c < s.C; c++) {
+            float gw = 0.f;
+            gw += act * g0[c];
+            w2[c] -= lr * gw;
+          }
+          float db = 0.f;
+          db += dp;
+          b1[j] -= lr * db;
+          if (held != nullptr) {
+            held[j] = lr * dp;
+          } else if (dp != 0.f) {
+            axpyMinus(W1 + j * s.n, lr * dp, x, s.n);
+          }
+        }
+      } else
 #pragma omp parallel if (big)
       {
         std::vector<float> dpre(s.B);
@@ -256,6 +431,7 @@ napi_value MlpForwardImpl(napi_env env, napi_callback_info info) {
     const Shapes s{a.count(1), a.count(2), a.count(3), a.count(4)};
     const float* x = a.f32(5, s.B * s.n);
     const float* W1 = a.f32(6, s.H * s.n);
+    adviseHuge(W1, s.H * s.n * 4);
     const float* b1 = a.f32(7, s.H);
     const float* W2 = a.f32(8, s.H * s.C);
     const float* b2 = a.f32(9, s.C);
@@ -295,8 +471,10 @@ napi_value MlpTapTargetImpl(napi_env env, napi_callback_info info) {
     const int64_t B = a.count(1), n = a.count(2), H = a.count(3), m = a.count(4);
     const float* x = a.f32(5, B * n);
     const float* W1 = a.f32(6, H * n);
+    adviseHuge(W1, H * n * 4);
     const float* b1 = a.f32(7, H);
     const float* Pt = a.f32(8, H * m);
+    adviseHuge(Pt, H * m * 4);
     float* out = a.f32(9, B * m);
     const bool post = a.integer(10) != 0;
     std::fill(out, out + B * m, 0.f);
@@ -306,7 +484,26 @@ napi_value MlpTapTargetImpl(napi_env env, napi_callback_info info) {
 #pragma omp parallel for schedule(static) if (big)
     for (int64_t blk = 0; blk < blocks; blk++) {
       float* part = parts.data() + blk * B * m;
-      for (int64_t j = blockStart(blk, blocks, H); j < blockStart(blk + 1, blocks, H); j++) {
+      int64_t j = blockStart(blk, blocks, H);
+      const int64_t stop = blockStart(blk + 1, blocks, H);
+      [[maybe_unused]] const auto accumulate = [&](int64_t unit, float act) {
+        if (post) act = std::max(act, 0.f);
+        if (act == 0.f) return;
+        const float* p = Pt + unit * m;
+#pragma omp simd
+        for (int64_t k = 0; k < m; k++) part[k] += act * p[k];
+      };
+#if defined(__SSE2__)
+      if (B == 1 && batchOnePaths()) {  // four rows per sweep, as in forwardPass
+        const float zeros[4] = {0.f, 0.f, 0.f, 0.f};
+        for (; j + 4 <= stop; j += 4) {
+          float dots[4];
+          rows4(const_cast<float*>(W1) + j * n, n, zeros, nullptr, x, dots);  // no update: W1 is only read
+          for (int r = 0; r < 4; r++) accumulate(j + r, b1[j + r] + dots[r]);
+        }
+      }
+#endif
+      for (; j < stop; j++) {
         const float* w = W1 + j * n;
         const float* p = Pt + j * m;
         for (int64_t b = 0; b < B; b++) {

@@ -4,6 +4,8 @@
  * two and three classes, taps on relu and on the pre-activation with every unit or the first few,
  * and one wide layer that takes the multi-threaded path.
  */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
@@ -143,4 +145,17 @@ test("settling a held-back update at any step gives bit for bit the weights of n
   };
   const never = run(0);
   for (const every of [1, 7]) assert.deepEqual(run(every), never, `settled every ${every} steps`);
+});
+
+test("batch 1's four-rows-per-sweep paths give bit for bit what the row-at-a-time loop gives (CD_MLP_ROWS=1), every step kind, forward and tap projection", { skip }, () => {
+  const run = (rows: string) => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "mlpRowsChild.ts")], { env: { ...process.env, CD_MLP_ROWS: rows }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, { losses: number[]; weights: string }>;
+  };
+  const rows = run("1");
+  const fast = run("0");
+  assert.equal(Object.keys(rows).length, 3);
+  for (const v of Object.values(rows)) assert.ok(v.losses.every((l) => Number.isFinite(l) && l > 0), "every step ran and gave a loss");
+  assert.deepEqual(fast, rows);
 });
