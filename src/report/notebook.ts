@@ -218,7 +218,16 @@ let sigintListening = false;
 export function interruptSignal(): AbortSignal {
   if (!sigintListening) {
     sigintListening = true;
-    process.on("SIGINT", () => currentAbort?.abort(new Error("interrupted (Kernel > Interrupt)")));
+    // Registered after the cell's synchronous part, not during it. tslab runs that part through
+    // vm.runInThisContext({ breakOnSigint: true }): node takes every SIGINT listener off for its duration
+    // and puts them back after it, and when it stops its SIGINT watchdog it sets the signal's handler to
+    // node's exit-on-SIGINT. Putting tslab's listener back re-installs libuv's handler over that, but only
+    // if no SIGINT listener is active by then: one added during the synchronous part (ours, here) keeps
+    // libuv from re-installing it, and the next interrupt kills the kernel (exit by SIGINT, no message;
+    // seen with strace: rt_sigaction(SIGINT, SA_RESETHAND) after the cell started, then the kill).
+    const listen = () => process.on("SIGINT", () => currentAbort?.abort(new Error("interrupted (Kernel > Interrupt)")));
+    if (process.listenerCount("SIGINT") === 0) setImmediate(listen);
+    else listen();
   }
   currentAbort = new AbortController();
   return currentAbort.signal;
