@@ -20,6 +20,8 @@ import { execFileSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import * as os from "node:os";
 import { installBackendKernels } from "./kernels";
+import { layerActive } from "./kernels/registry";
+import { WGSL_VERSION } from "./kernels/webgpu";
 import { ADDON_PATH, nativeAddon, nativeUnavailableReason } from "./kernels/addon";
 import { nativeActive } from "./kernels/native";
 import { hasPackage } from "./optional";
@@ -263,14 +265,15 @@ export function nativeBuildId(): string | null {
 
 /**
  * What a cached or resumed result depends on: the backend, plus the native library's build on wasm
- * (its products round differently from XNNPACK's, and builds may differ) and the adapter on WebGPU.
+ * (its products round differently from XNNPACK's, and builds may differ) and, on WebGPU, the adapter and
+ * the version of the project's WGSL kernels.
  * Teacher caches, run.json and every sweep job are keyed by it.
  */
 export function backendKey(): string {
   const { backend, adapter: a } = backendInfo();
   const native = nativeBuildId();
   if (backend === "wasm" && native !== null) return `wasm+native@${createHash("sha256").update(native).digest("hex").slice(0, 12)}`;
-  if (backend === "webgpu" && a !== null) return `webgpu:${a.vendor}/${a.architecture}`;
+  if (backend === "webgpu" && a !== null) return `webgpu:${a.vendor}/${a.architecture}${layerActive("webgpu", "wgsl") ? `+wgsl@${WGSL_VERSION}` : ""}`;
   return backend;
 }
 

@@ -34,7 +34,7 @@ test("every named table and figure renders from its summary; every summary names
   for (const f of fs.readdirSync(REFERENCE_DIR).filter((x) => x.endsWith(".json"))) {
     const r = JSON.parse(fs.readFileSync(path.join(REFERENCE_DIR, f), "utf8"));
     assert.equal(typeof r.command, "string", `${f}: the command that produced it`);
-    assert.ok(["summary.json", "transcribed", "bench", "run folder"].includes(r.source), `${f}: source is summary.json, a bench run, a run folder or transcribed`);
+    assert.ok(["summary.json", "transcribed", "bench", "run folder", "JSON lines"].includes(r.source), `${f}: source is summary.json, a bench run, a run folder, JSON lines or transcribed`);
     assert.equal(typeof r.sourceNote, "string", `${f}: where its numbers come from`);
   }
   assert.equal(medianAtCap([80000, null, 96000], 3e6), 96000);
@@ -61,4 +61,22 @@ test("a changed summary makes the check fail, and npm run docs rewrites only bet
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test("every relative link in README.md, environment.md and docs/ points at a file that exists", () => {
+  const root = path.join(__dirname, "..");
+  const files = ["README.md", "environment.md", ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`), ...fs.readdirSync(path.join(root, "docs", "notes")).filter((f) => f.endsWith(".md")).map((f) => `docs/notes/${f}`)];
+  const broken: string[] = [];
+  let checked = 0;
+  for (const f of files) {
+    const text = fs.readFileSync(path.join(root, f), "utf8");
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1].split("#")[0];
+      if (target === "" || /^[a-z]+:/i.test(target)) continue; // an anchor in the same file, or a URL
+      checked++;
+      if (!fs.existsSync(path.join(root, path.dirname(f), target))) broken.push(`${f}: ${m[1]}`);
+    }
+  }
+  assert.ok(checked > 20, `only ${checked} links found: the pattern is wrong`);
+  assert.deepEqual(broken, [], "broken links");
 });

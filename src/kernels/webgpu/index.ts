@@ -30,6 +30,14 @@ const KERNELS: Record<string, WgslKernel> = {
   ...selfAttentionKernels,
 };
 
+/**
+ * The version of the shaders' arithmetic. It is part of the webgpu backend's identity (backendKey in
+ * src/backend.ts), so that a cached teacher or a resumed run never mixes two versions' rounding: bump it
+ * whenever a shader changes what it computes or in what order. test/kernels.wgslVersion.test.ts pins it to
+ * a hash of this folder's sources and fails, saying so, when they change without a bump.
+ */
+export const WGSL_VERSION = 1;
+
 /** Names of the wgsl layer's kernels. */
 export const WGSL_KERNELS = Object.keys(KERNELS);
 
