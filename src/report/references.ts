@@ -214,6 +214,30 @@ function paperBench(dir: string): ReferenceTable {
   return { caption: `The papers' scale per step (n 100, teacher 50,000, student 100), ${r.backend}${r.native ? " + native kernels" : ""}, PyTorch ${r.pytorchVersion ?? "1.13"} one thread, one run (docs/results/bench-paper.json: ${r.command})`, rows };
 }
 
+/**
+ * Teacher success within the cap (issue 23): samples to 99% held-out accuracy per seed, one initialisation
+ * each, ours against the PyTorch peer on the same seed numbers (which pick different random draws in the two).
+ */
+function teacherSuccess(dir: string): ReferenceTable {
+  const r = readReference("teacher-success", dir);
+  const rows: Row[] = [];
+  for (const c of r.configurations as Json[]) {
+    for (const impl of ["ours", "peer"] as const) {
+      const xs = c[impl] as Array<number | null | string>;
+      const done = xs.filter((x): x is number | null => x === null || typeof x === "number");
+      const row: Row = { "n, k (cap)": `${c.n}, ${c.k} (${fmtSamples(c.cap)})`, impl: impl === "ours" ? "ours" : "PyTorch peer" };
+      (r.seeds as number[]).forEach((s, i) => {
+        const x = xs[i];
+        row[`seed ${s}`] = typeof x === "string" ? x : x === null ? "missed" : fmtSamples(x);
+      });
+      row.reached = `${done.filter((x) => x !== null).length} of ${done.length}`;
+      row["median (miss = cap)"] = done.length ? fmtSamples(medianAtCap(done, c.cap)) : "-";
+      rows.push(row);
+    }
+  }
+  return { caption: `Transformer teacher (${r.teacher}): samples to 99% held-out accuracy, one initialisation per seed (docs/results/teacher-success.json; commands in docs/notes/teachers.md)`, rows };
+}
+
 /** Every reference table by name (the name in `<!-- table:NAME -->` markers and in `showReference`). */
 export const REFERENCE_TABLES: Record<string, (dir: string) => ReferenceTable> = {
   "parity-main": (dir) => parityMethods("parity-main", dir),
@@ -233,6 +257,7 @@ export const REFERENCE_TABLES: Record<string, (dir: string) => ReferenceTable> =
   "layers-vs-mlp": layersVsMlp,
   "paper-scale": paperScale,
   "paper-bench": paperBench,
+  "teacher-success": teacherSuccess,
 };
 
 function comparison(name: string, method: string, steps: number, dir: string): Json {
