@@ -30,11 +30,12 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
+
 namespace {
 
-struct ConvError {
-  std::string message;
-};
+using cdn::Args;
+using cdn::guarded;
 
 struct Geometry {
   int64_t N, H, W, C, OH, OW, D, KH, KW, sh, sw, dh, dw, pt, pl;
@@ -43,70 +44,24 @@ struct Geometry {
   bool identity() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && OH == H && OW == W; }
 };
 
-class ConvArgs {
- public:
-  ConvArgs(napi_env env, napi_callback_info info, const char* name) : env_(env), name_(name) {
-    size_t argc = 19;
-    napi_value argv[19];
-    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-    if (argc != 19) fail("expected 19 arguments, got " + std::to_string(argc));
-    for (size_t i = 0; i < 19; i++) argv_[i] = argv[i];
-    bool isTyped = false;
-    napi_is_typedarray(env, argv_[0], &isTyped);
-    if (!isTyped) fail("argument 0 must be the heap (a Uint8Array)");
-    napi_typedarray_type type;
-    size_t length = 0;
-    void* data = nullptr;
-    napi_value buffer;
-    size_t byteOffset = 0;
-    napi_get_typedarray_info(env, argv_[0], &type, &length, &data, &buffer, &byteOffset);
-    if (type != napi_uint8_array) fail("argument 0 must be a Uint8Array");
-    heap_ = static_cast<uint8_t*>(data);
-    heapBytes_ = length;
-    int64_t* g = &geo.N;
-    for (size_t i = 0; i < 15; i++) g[i] = integer(1 + i);
-    if (geo.N < 0 || geo.H < 1 || geo.W < 1 || geo.C < 1 || geo.OH < 0 || geo.OW < 0 || geo.D < 1 || geo.KH < 1 || geo.KW < 1 ||
-        geo.sh < 1 || geo.sw < 1 || geo.dh < 1 || geo.dw < 1 || geo.pt < 0 || geo.pl < 0)
-      fail("bad geometry");
-  }
-
-  [[noreturn]] void fail(const std::string& what) const { throw ConvError{std::string(name_) + ": " + what}; }
-
-  float* f32(size_t i, int64_t elements) const {
-    int64_t off = integer(i);
-    if (off < 0 || off % 4 != 0) fail("argument " + std::to_string(i) + ": bad offset " + std::to_string(off));
-    uint64_t end = static_cast<uint64_t>(off) + static_cast<uint64_t>(elements) * 4u;
-    if (end > heapBytes_) fail("argument " + std::to_string(i) + ": range [" + std::to_string(off) + ", " + std::to_string(end) + ") is outside the heap");
-    return reinterpret_cast<float*>(heap_ + off);
-  }
-
+// The geometry in arguments 1-15, checked (argument access and its range checks: common.h's Args).
+Geometry readGeometry(const Args& a) {
   Geometry geo{};
+  int64_t* g = &geo.N;
+  for (size_t i = 0; i < 15; i++) g[i] = a.integer(1 + i);
+  if (geo.N < 0 || geo.H < 1 || geo.W < 1 || geo.C < 1 || geo.OH < 0 || geo.OW < 0 || geo.D < 1 || geo.KH < 1 || geo.KW < 1 ||
+      geo.sh < 1 || geo.sw < 1 || geo.dh < 1 || geo.dw < 1 || geo.pt < 0 || geo.pl < 0)
+    a.fail("bad geometry");
+  return geo;
+}
 
- private:
-  int64_t integer(size_t i) const {
-    double d = 0;
-    if (napi_get_value_double(env_, argv_[i], &d) != napi_ok) fail("argument " + std::to_string(i) + " must be a number");
-    if (d != std::floor(d) || std::fabs(d) > 9.0e15) fail("argument " + std::to_string(i) + " must be an integer");
-    return static_cast<int64_t>(d);
-  }
-
-  napi_env env_;
-  const char* name_;
-  napi_value argv_[19];
-  uint8_t* heap_ = nullptr;
-  size_t heapBytes_ = 0;
-};
-
+// common.h's guarded for a body that writes its outputs in place and returns nothing.
 template <typename F>
 napi_value guardedConv(napi_env env, F body) {
-  try {
+  return guarded(env, [&]() -> napi_value {
     body();
-  } catch (const ConvError& e) {
-    napi_throw_error(env, nullptr, e.message.c_str());
-  } catch (const std::bad_alloc&) {
-    napi_throw_error(env, nullptr, "cd_native: out of memory");
-  }
-  return nullptr;
+    return nullptr;
+  });
 }
 
 // Calls f(row, ih, iw) for every output position (row = (n*OH + oh)*OW + ow) whose tap (kh, kw)
@@ -136,8 +91,8 @@ void gatherTap(const Geometry& g, const float* x, int64_t kh, int64_t kw, float*
 // ------------------------------------------------------------------------------------------------
 napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   return guardedConv(env, [&] {
-    ConvArgs a(env, info, "conv2dBackpropFilter");
-    const Geometry& g = a.geo;
+    Args a(env, info, 19, "conv2dBackpropFilter");
+    const Geometry g = readGeometry(a);
     const float* x = a.f32(16, g.N * g.H * g.W * g.C);
     const float* dy = a.f32(17, g.rows() * g.D);
     float* dw = a.f32(18, g.KH * g.KW * g.C * g.D);
@@ -165,8 +120,8 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
 // ------------------------------------------------------------------------------------------------
 napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   return guardedConv(env, [&] {
-    ConvArgs a(env, info, "conv2dBackpropInput");
-    const Geometry& g = a.geo;
+    Args a(env, info, 19, "conv2dBackpropInput");
+    const Geometry g = readGeometry(a);
     const float* dy = a.f32(16, g.rows() * g.D);
     const float* w = a.f32(17, g.KH * g.KW * g.C * g.D);
     float* dx = a.f32(18, g.N * g.H * g.W * g.C);
@@ -199,8 +154,8 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
 // ------------------------------------------------------------------------------------------------
 napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
   return guardedConv(env, [&] {
-    ConvArgs a(env, info, "depthwiseBackpropFilter");
-    const Geometry& g = a.geo;
+    Args a(env, info, 19, "depthwiseBackpropFilter");
+    const Geometry g = readGeometry(a);
     const int64_t C = g.C, M = g.D, CM = C * M;
     const float* x = a.f32(16, g.N * g.H * g.W * C);
     const float* dy = a.f32(17, g.rows() * CM);
@@ -231,8 +186,8 @@ napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
 // ------------------------------------------------------------------------------------------------
 napi_value DepthwiseBackpropInput(napi_env env, napi_callback_info info) {
   return guardedConv(env, [&] {
-    ConvArgs a(env, info, "depthwiseBackpropInput");
-    const Geometry& g = a.geo;
+    Args a(env, info, 19, "depthwiseBackpropInput");
+    const Geometry g = readGeometry(a);
     const int64_t C = g.C, M = g.D, CM = C * M;
     const float* dy = a.f32(16, g.rows() * CM);
     const float* w = a.f32(17, g.KH * g.KW * CM);
