@@ -59,3 +59,28 @@ test("WebGPU: one fused step is 3 dispatches, one kernel, and leaks nothing", { 
   tf.dispose([x, t]);
   m.dispose();
 });
+
+test("WebGPU: inputs that tfjs-webgpu keeps in an int buffer (a float32 cast of int data) are converted, not read as float bits", { skip }, async () => {
+  await initBackend("webgpu");
+  const run = async (cast: boolean) => {
+    const m = createMlp({ inputDim: 6, width: 20, outputDim: 2 }, new Rng("int-buffer"));
+    const bits = [1, -1, -1, 1, 1, -1];
+    const x = cast ? tf.tidy(() => tf.cast(tf.tensor2d([bits], [1, 6], "int32"), "float32")) : tf.tensor2d([bits]);
+    const t = tf.tensor2d([[0.25, 0.75]]);
+    const losses: number[] = [];
+    for (let s = 0; s < 3; s++) {
+      const loss = tf.tidy(() => m.sgdStep!(x, t, 0.1)!);
+      losses.push((await loss.data())[0]); // WebGPU in Node has no synchronous read
+      loss.dispose();
+    }
+    const w = await Promise.all(m.variables.map(async (v) => Array.from(await v.data())));
+    tf.dispose([x, t]);
+    m.dispose();
+    return { losses, w };
+  };
+  const n0 = tf.memory().numTensors;
+  const plain = await run(false);
+  const cast = await run(true);
+  assert.deepEqual(cast, plain);
+  assert.equal(tf.memory().numTensors, n0, "no tensor left, the converted temporaries included");
+});

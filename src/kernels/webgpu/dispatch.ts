@@ -156,6 +156,18 @@ function convertSpec(n: number, from: "f32" | "i32", to: "f32" | "i32"): ShaderS
 }
 
 /**
+ * `t` in a buffer of element type `want`: `t` itself, or (when tfjs-webgpu keeps it in a buffer of the other
+ * type) a converted temporary, recorded as one dispatch, that the caller disposes after recording its kernel.
+ */
+export function asBufferType(gpu: Gpu, t: Info, want: "f32" | "i32"): Info {
+  const have = bufferType(gpu, t);
+  if (have === want) return t;
+  const y = output(gpu, t.shape.slice(), want === "f32" ? "float32" : "int32");
+  dispatch(gpu, convertSpec(size(t.shape), have, want), [t], [y], Math.ceil(size(t.shape) / 256));
+  return y;
+}
+
+/**
  * Record one dispatch of `spec` over `workgroups` workgroups (split over x and y when above the
  * 65,535-per-dimension limit; shaders use `idx`/`wid.x + wid.y * nwg.x` and bound-check). An input
  * whose buffer holds another element type than the shader reads is converted into a temporary first.
@@ -165,13 +177,9 @@ export function dispatch(gpu: Gpu, spec: ShaderSpec, inputs: readonly Info[], ou
   if (workgroups <= 0) return;
   const temps: Info[] = [];
   inputs = inputs.map((t, i) => {
-    const want = spec.inputs[i][1];
-    const have = bufferType(gpu, t);
-    if (have === want) return t;
-    const y = output(gpu, t.shape.slice(), want === "f32" ? "float32" : "int32");
-    dispatch(gpu, convertSpec(size(t.shape), have, want), [t], [y], Math.ceil(size(t.shape) / 256));
-    temps.push(y);
-    return y;
+    const r = asBufferType(gpu, t, spec.inputs[i][1]);
+    if (r !== t) temps.push(r);
+    return r;
   });
   const limit = storageLimit(gpu);
   if (inputs.length + outputs.length > limit) throw new Error(`${spec.name}: ${inputs.length + outputs.length} storage buffers exceed this device's ${limit}`);

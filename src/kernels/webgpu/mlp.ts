@@ -17,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelArgs, KernelOutput } from "../registry";
+import { asBufferType, asGpu } from "./dispatch";
 
 /** Rows of a batch the update pass keeps per thread (a private array): larger batches take the reference path. */
 export const MAX_BATCH = 64;
@@ -232,20 +233,21 @@ function bufferOf(be: GpuBackend, t: tf.TensorInfo): GPUBufferBinding {
  */
 export function mlpStepWebGpu(args: KernelArgs): KernelOutput {
   const be = args.backend as unknown as GpuBackend;
-  const { x, W1, b1, W2, b2, target } = args.inputs as Record<string, tf.TensorInfo>;
+  const { W1, b1, W2, b2 } = args.inputs as Record<string, tf.TensorInfo>;
   const attrs = args.attrs ?? {};
   const mode = Number(attrs.mode);
-  const [B, n] = x.shape;
+  const [B, n] = (args.inputs.x as tf.TensorInfo).shape;
   const [H] = W1.shape;
   const C = W2.shape[1];
   const units = mode === 0 || mode === 3 ? H : Number(attrs.dim);
   if (B > MAX_BATCH) throw new Error(`CdMlpStep (webgpu): batch ${B} is above ${MAX_BATCH}`);
   // tfjs-webgpu keeps a float32 made by casting int data in its int buffer (a relabel): these shaders
-  // read float bits, so such an input would be read wrong. Class ids (mode 3) are read as int bits.
-  for (const [name, t] of [["x", x], ...(mode === 3 ? [] : [["target", target]])] as Array<[string, tf.TensorInfo]>) {
-    const stored = (be.tensorMap.get(t.dataId) as { dtype?: string } | undefined)?.dtype ?? t.dtype;
-    if (stored !== "float32") throw new Error(`CdMlpStep (webgpu): ${name} is stored as ${stored}, not float32 (a cast of int data): pass float values`);
-  }
+  // read float bits, so such an input is converted first (one dispatch, dispatch.ts). Class ids (mode 3)
+  // are read as int bits.
+  const gpu = asGpu(args.backend);
+  const x = asBufferType(gpu, args.inputs.x as tf.TensorInfo, "f32");
+  const target = mode === 3 ? (args.inputs.target as tf.TensorInfo) : asBufferType(gpu, args.inputs.target as tf.TensorInfo, "f32");
+  const converted = [x, target].filter((t) => t !== args.inputs.x && t !== args.inputs.target);
   const nwg = Math.ceil(units / WG);
   const p = pipelinesOf(be.device);
   const scratch = (size: number) => be.makeTensorInfo([Math.max(1, size)], "float32");
@@ -266,6 +268,6 @@ export function mlpStepWebGpu(args: KernelArgs): KernelOutput {
   record(be, p.forward, [uniforms, buf(x), buf(W1), buf(b1), buf(W2), buf(target), buf(pre), buf(partial)], nwg);
   record(be, p.loss, [uniforms, buf(partial), buf(b2), buf(target), buf(g), buf(loss)], 1);
   record(be, p.update, [uniforms, buf(x), buf(W1), buf(b1), buf(W2), buf(b2), buf(pre), buf(g)], nwg);
-  for (const t of [pre, partial, g]) be.disposeData(t.dataId); // released once the queue is submitted
+  for (const t of [pre, partial, g, ...converted]) be.disposeData(t.dataId); // released once the queue is submitted
   return [loss];
 }
