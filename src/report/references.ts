@@ -238,6 +238,24 @@ function teacherSuccess(dir: string): ReferenceTable {
   return { caption: `Transformer teacher (${r.teacher}): samples to 99% held-out accuracy, one initialisation per seed (docs/results/teacher-success.json; commands in docs/notes/teachers.md)`, rows };
 }
 
+/** Kernels per step on the cpu composite and on WebGPU with the project's WGSL kernels (issue 27). */
+function kernelCountsTable(dir: string): ReferenceTable {
+  const r = readReference("kernel-counts", dir);
+  const list = (x: number | number[]) => (Array.isArray(x) ? x : [x]);
+  const fmt = (x: number | number[]) => list(x).map((v) => v.toLocaleString("en-US")).join(" / ");
+  const rows: Row[] = (r.steps as Json[]).map((s) => {
+    const c = list(s.composite);
+    const w = list(s.webgpu);
+    return {
+      step: s.step,
+      "cpu composite": fmt(s.composite),
+      "webgpu + wgsl": fmt(s.webgpu) + (s.dispatches !== undefined ? ` (${fmt(s.dispatches)} dispatches)` : ""),
+      "fewer by": c.map((v, i) => `${(v / w[i]).toFixed(1)}x`).join(" / "),
+    };
+  });
+  return { caption: `Kernels per training step as tf.profile counts them (docs/results/kernel-counts.json: ${r.command})`, rows };
+}
+
 /** Every reference table by name (the name in `<!-- table:NAME -->` markers and in `showReference`). */
 export const REFERENCE_TABLES: Record<string, (dir: string) => ReferenceTable> = {
   "parity-main": (dir) => parityMethods("parity-main", dir),
@@ -258,6 +276,7 @@ export const REFERENCE_TABLES: Record<string, (dir: string) => ReferenceTable> =
   "paper-scale": paperScale,
   "paper-bench": paperBench,
   "teacher-success": teacherSuccess,
+  "kernel-counts": kernelCountsTable,
 };
 
 function comparison(name: string, method: string, steps: number, dir: string): Json {
