@@ -32,7 +32,8 @@ async function main() {
     const onEval = (e: TeacherEvent) => {
       if (e.kind === "eval" && ++evals % 16 === 0) process.stderr.write(`seed ${seed}: ${e.samples} samples, accuracy ${e.accuracy.toFixed(4)}, ${e.seconds.toFixed(0)} s\n`);
     };
-    const t = await obtainTeacher(seed, (a) => exp.teacher(cfg, seed, null, a + attempt), 0, { cacheDir: null }, onEval);
+    // allowFailed: a teacher that misses its target is a result here (samplesToTarget null), not a stop.
+    const t = await obtainTeacher(seed, (a) => exp.teacher(cfg, seed, null, a + attempt), 0, { cacheDir: null, allowFailed: true }, onEval);
     const i = t.info;
     const out = { impl: "ours", exp: name, preset, ...overrides, seed, attempt, samplesToTarget: i.samplesToTarget, samples: i.samples, accuracy: i.accuracy, seconds: (Date.now() - t0) / 1000 };
     process.stdout.write(`${JSON.stringify(out)}\n`);
