@@ -13,25 +13,31 @@ import * as path from "node:path";
 
 const root = path.join(__dirname, "..");
 
-test("02: a late cell after a restart says to run the setup cell; after editing the seeds, cells run in any order label every output with the seeds of the result it shows", () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-order-"));
+/** Runs a kernel-client script (scripts/nb*.py) on notebook 02 in quick mode with its own cache and results folders. */
+function run02(script: string): string {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-nb02-"));
   try {
     const setup = spawnSync("bash", ["scripts/notebooks-setup.sh", "--no-chromium"], { cwd: root, encoding: "utf8", timeout: 15 * 60 * 1000 });
     assert.equal(setup.status, 0, `notebooks-setup failed:\n${setup.stdout}\n${setup.stderr}`);
-    const r = spawnSync("/usr/bin/python3", ["scripts/nborder.py", "notebooks/02-sparse-parity-mlp.ipynb"], {
+    const r = spawnSync("/usr/bin/python3", [script, "notebooks/02-sparse-parity-mlp.ipynb"], {
       cwd: root,
       encoding: "utf8",
       env: { ...process.env, CD_QUICK: "1", CD_CACHE_DIR: path.join(tmp, "cache"), CD_RESULTS_DIR: path.join(tmp, "results"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
       timeout: 15 * 60 * 1000,
     });
     if (r.status !== 0) process.stderr.write(`${r.stdout}\n${r.stderr}\n`);
-    assert.equal(r.status, 0, "scripts/nborder.py failed (its output is above)");
-    assert.match(r.stdout, /finding +cell +\d+: labels seeds 0,1,2 \(expected 0,1,2\)/);
-    assert.match(r.stdout, /restart +cell +\d+: hint shown/, "a late cell after a restart says to run the setup cell");
-    assert.match(r.stdout, /ok {3}every output labels the seeds of the result it shows/);
+    assert.equal(r.status, 0, `${script} failed (its output is above)`);
+    return r.stdout;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+test("02: a late cell after a restart says to run the setup cell; after editing the seeds, cells run in any order label every output with the seeds of the result it shows", () => {
+  const out = run02("scripts/nborder.py");
+  assert.match(out, /finding +cell +\d+: labels seeds 0,1,2 \(expected 0,1,2\)/);
+  assert.match(out, /restart +cell +\d+: hint shown/, "a late cell after a restart says to run the setup cell");
+  assert.match(out, /ok {3}every output labels the seeds of the result it shows/);
 });
 
 test("a notebook executed and saved as Jupyter saves it (outputs, kernel metadata) leaves git status clean", () => {
@@ -64,24 +70,10 @@ test("a notebook executed and saved as Jupyter saves it (outputs, kernel metadat
 });
 
 test("02: Kernel > Interrupt during the headline stops its work (no CPU, no file written 2 s after), the next cell shows only its own output, and the cell runs again", () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-interrupt-"));
-  try {
-    const setup = spawnSync("bash", ["scripts/notebooks-setup.sh", "--no-chromium"], { cwd: root, encoding: "utf8", timeout: 15 * 60 * 1000 });
-    assert.equal(setup.status, 0, `notebooks-setup failed:\n${setup.stdout}\n${setup.stderr}`);
-    const r = spawnSync("/usr/bin/python3", ["scripts/nbinterrupt.py", "notebooks/02-sparse-parity-mlp.ipynb"], {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, CD_QUICK: "1", CD_CACHE_DIR: path.join(tmp, "cache"), CD_RESULTS_DIR: path.join(tmp, "results"), PYDEVD_DISABLE_FILE_VALIDATION: "1" },
-      timeout: 15 * 60 * 1000,
-    });
-    if (r.status !== 0) process.stderr.write(`${r.stdout}\n${r.stderr}\n`);
-    assert.equal(r.status, 0, "scripts/nbinterrupt.py failed (its output is above)");
-    assert.match(r.stdout, /headline +cell +\d+: running, [0-9.]+ CPU s/);
-    assert.match(r.stdout, /interrupt: the cell replied '(error|abort)' after [0-9.]+ s; the kernel is alive/);
-    assert.match(r.stdout, /after +2-5 s: 0\.[0-1]\d of a core; 0 file\(s\) created or modified/);
-    assert.match(r.stdout, /probe +cell +: 'probe 42'/);
-    assert.match(r.stdout, /re-run completed/);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  const out = run02("scripts/nbinterrupt.py");
+  assert.match(out, /headline +cell +\d+: running, [0-9.]+ CPU s/);
+  assert.match(out, /interrupt: the cell replied '(error|abort)' after [0-9.]+ s; the kernel is alive/);
+  assert.match(out, /after +2-5 s: 0\.[0-1]\d of a core; 0 file\(s\) created or modified/);
+  assert.match(out, /probe +cell +: 'probe 42'/);
+  assert.match(out, /re-run completed/);
 });
