@@ -309,7 +309,20 @@ const MLP_CONFIGS = ["main", "n40k5", "n50k4"];
 const and3 = (xs: string[]) => `${xs.slice(0, -1).join(", ")} and ${xs[xs.length - 1]}`;
 
 /** Every figure quoted in prose, by name (`<!-- fig:NAME -->...<!-- /fig -->`). */
+const kernelStep = (dir: string, step: string) => {
+  const k = (readReference("kernel-counts", dir).steps as Json[]).find((x) => x.step === step);
+  if (!k) throw new Error(`kernel-counts: no step "${step}"`);
+  return `${(k.composite as number).toLocaleString("en-US")} to ${(k.webgpu as number).toLocaleString("en-US")}`;
+};
+
 export const REFERENCE_FIGURES: Record<string, (dir: string) => string> = {
+  "paper-bench.teacher": (dir) => `${readReference("bench-paper", dir).paper.teacherStepMs.toFixed(2)} ms`,
+  "paper-bench.teacher-vs-pytorch": (dir) => {
+    const p = readReference("bench-paper", dir).paper;
+    return `1/${Math.round(p.pytorch.teacherStepMs / p.teacherStepMs)}`;
+  },
+  "kernels.transformer-teacher": (dir) => kernelStep(dir, "parity transformer teacher"),
+  "kernels.mlm-teacher": (dir) => kernelStep(dir, "masked LM teacher (toy size)"),
   "parity-main.cx": (dir) => fmtSamples(parityMedian("parity-main", "cx", dir)),
   "parity-main.oneshot": (dir) => fmtSamples(parityMedian("parity-main", "oneshot", dir)),
   "parity-main.progressive": (dir) => fmtSamples(parityMedian("parity-main", "progressive", dir)),
