@@ -8,6 +8,7 @@
  *   npx tsx scripts/paper-status.ts --run /work/runs/paper-scale --out /work/results/paper-scale \
  *     --command "<the command that started it>" > docs/results/paper-scale.json
  */
+import { lockHolder } from "../src/experiments/folders";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
@@ -63,7 +64,8 @@ process.stdout.write(
       source: "run folder",
       sourceNote: "the run folder's checksummed teacher states and the results folder's summary.json, read by scripts/paper-status.ts",
       resume: `curriculum-distill parity --resume ${run.runId ?? path.basename(runDir)} --runs-dir ${path.dirname(path.resolve(runDir))}`,
-      status: run.status ?? null,
+      // run.json's status is written when a run stops; while one runs, its results folder's lock names it.
+      status: outDir && lockHolder(outDir) !== null ? "running" : (run.status ?? null),
       measured: new Date().toISOString(),
       teachers: teachers(),
       summary,
