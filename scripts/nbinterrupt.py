@@ -23,6 +23,8 @@ from nbclient import NotebookClient
 from jupyter_client.blocking import BlockingKernelClient
 from nbclient.util import run_sync
 
+from nborder import texts  # a cell's text outputs (scripts/ is on the path: this script's folder)
+
 DELAY = float(os.environ.get("CD_INTERRUPT_DELAY", "6"))
 
 
@@ -58,16 +60,6 @@ def snapshot(dirs):
                 except OSError:
                     pass
     return out
-
-
-def texts(cell):
-    out = []
-    for o in cell.get("outputs", []):
-        if o.get("output_type") == "stream":
-            out.append(o.get("text", ""))
-        for v in o.get("data", {}).values():
-            out.append(v if isinstance(v, str) else str(v))
-    return "\n".join(out)
 
 
 def main():
