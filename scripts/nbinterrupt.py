@@ -6,7 +6,7 @@ Usage: nbinterrupt.py [NOTEBOOK]   (default notebooks/02-sparse-parity-mlp.ipynb
 CD_CACHE_DIR / CD_RESULTS_DIR pointing at an empty temporary folder)
 
 Through nbclient (kernel "tslab"): run the setup cell; start the headline cell without waiting; interrupt the kernel
-once its workers are training (DELAY seconds); then, from 2 s after the interrupt:
+once it has computed for a whole second, at least CD_INTERRUPT_DELAY (2) s after the cell started; then, from 2 s after the interrupt:
   - the kernel's process tree (tslab's node and its worker threads) uses under 15% of a core over 2 s;
   - no file under CD_CACHE_DIR or CD_RESULTS_DIR is created or modified from then on (checked over 3 s);
   - a probe cell run next prints only its own output (nothing of the interrupted cell: no progress, no "headline
@@ -25,7 +25,7 @@ from nbclient.util import run_sync
 
 from nborder import texts  # a cell's text outputs (scripts/ is on the path: this script's folder)
 
-DELAY = float(os.environ.get("CD_INTERRUPT_DELAY", "6"))
+MIN_DELAY = float(os.environ.get("CD_INTERRUPT_DELAY", "2"))
 
 
 def tree_cpu_seconds(root_pid):
@@ -81,23 +81,42 @@ def main():
         bkc.load_connection_info(client.km.get_connection_info())
         bkc.start_channels()
         msg_id = bkc.execute(nb.cells[headline].source)
-        time.sleep(DELAY)
-        busy = tree_cpu_seconds(pid)
-        time.sleep(1)
-        busy = tree_cpu_seconds(pid) - busy
-        print(f"headline  cell {headline:2}: running, {busy:.2f} CPU s in the last second before the interrupt")
+        t_start = time.time()
+
+        def reply_status(timeout):
+            """The headline's execute_reply status if it arrives within timeout seconds, else None."""
+            end = time.time() + timeout
+            while time.time() < end:
+                try:
+                    reply = bkc.get_shell_msg(timeout=max(0.01, end - time.time()))
+                except Exception:  # queue.Empty: no reply yet
+                    return None
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    return reply["content"].get("status")
+            return None
+
+        # Interrupt as soon as the cell has computed for a whole second (0.3 CPU s/s or more) and at least
+        # MIN_DELAY s after it started, so that the interrupt lands mid-training however fast the machine is; a
+        # reply before then means the cell ended on its own and the test would prove nothing.
+        busy, last = 0.0, tree_cpu_seconds(pid)
+        early = None
+        while time.time() - t_start < 120:
+            early = reply_status(1.0)
+            now = tree_cpu_seconds(pid)
+            busy, last = now - last, now
+            if early is not None or (busy >= 0.3 and time.time() - t_start >= MIN_DELAY):
+                break
+        print(f"headline  cell {headline:2}: running, {busy:.2f} CPU s in the last second before the interrupt "
+              f"({time.time() - t_start:.1f} s after it started)")
+        if early is not None:
+            print(f"FAIL: the headline replied {early!r} {time.time() - t_start:.1f} s after it started, before any "
+                  "interrupt: nothing to test", file=sys.stderr)
+            return 1
         if busy < 0.3:
-            problems.append(f"the headline was not training when interrupted ({busy:.2f} CPU s/s): raise CD_INTERRUPT_DELAY")
+            problems.append(f"the headline was not training within 120 s ({busy:.2f} CPU s/s)")
         t_int = time.time()
         run_sync(client.km.interrupt_kernel)()
-        status = None
-        while status is None and time.time() - t_int < 10:
-            try:
-                reply = bkc.get_shell_msg(timeout=1)
-            except Exception:  # queue.Empty: no reply yet
-                continue
-            if reply["parent_header"].get("msg_id") == msg_id:
-                status = reply["content"].get("status")
+        status = reply_status(10)
         alive = client.km.provisioner.process.poll() is None
         bkc.stop_channels()
         print(f"interrupt: the cell replied '{status}' after {time.time() - t_int:.1f} s; the kernel is {'alive' if alive else 'dead'}")
@@ -129,9 +148,10 @@ def main():
         if out.strip() != "probe 42":
             problems.append(f"the next cell's output holds more than its own: {out[-300:]!r} ({', '.join(stray) or 'other text'})")
         nb.cells.pop()
+        t_rerun = time.time()
         client.execute_cell(nb.cells[headline], headline)
         done = "headline done" in texts(nb.cells[headline])
-        print(f"headline  cell {headline:2}: re-run {'completed' if done else 'did NOT complete'}")
+        print(f"headline  cell {headline:2}: re-run {'completed' if done else 'did NOT complete'} in {time.time() - t_rerun:.1f} s")
         if not done:
             problems.append("the headline cell, re-run after the interrupt, did not complete")
     if problems:

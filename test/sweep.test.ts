@@ -1,7 +1,7 @@
 /** Sharded sweeps: shards share a folder without colliding, merge combines them, bad grids exit 2. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -55,6 +55,53 @@ test("two shards into one folder, then merge: every job once, the table of the w
   const bad = cli(["sweep", "--grid", grid, "--out", path.join(tmp, "bad")]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /invalid tapSteps: -1/);
+});
+
+/** A lock file for `dir` as a live process `pid` would write it (the fields of src/experiments/folders.ts's LockInfo). */
+function liveLock(dir: string, pid: number, brief: boolean): void {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  fs.writeFileSync(path.join(dir, ".lock"), JSON.stringify({ pid, host: os.hostname(), start, since: new Date().toISOString(), ...(brief ? { brief: true } : {}) }));
+}
+
+test("a shard that finds another shard's brief claim on the sweep folder waits for it (a Slurm array's tasks start together); a run's lock is refused at once", async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-sweep-race-"));
+  const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+  let release: NodeJS.Timeout | undefined;
+  try {
+    const grid = path.join(tmp, "grid.json");
+    fs.writeFileSync(grid, JSON.stringify({
+      command: "parity", preset: "smoke",
+      base: { n: 10, k: 2, teacherWidth: 32, studentWidth: 4, heldout: 128, evalEvery: 25, ckptEvery: 50, maxSamples: 3e4, methods: ["oneshot"] },
+      grid: { tau: [1] }, seeds: [0],
+    }));
+    const out = path.join(tmp, "out");
+    fs.mkdirSync(out);
+    // Another shard (a live process) holds the brief claim; it lets go 1.5 s later.
+    liveLock(out, holder.pid!, true);
+    const t0 = Date.now();
+    const shard = spawn(process.execPath, [BIN, "sweep", "--grid", grid, "--out", out, "--cache", path.join(tmp, "cache"), "--quiet"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    shard.stderr.on("data", (d) => (stderr += d));
+    release = setTimeout(() => fs.rmSync(path.join(out, ".lock"), { force: true }), 1500);
+    const code = await new Promise<number | null>((r) => shard.on("close", r));
+    assert.equal(code, 0, stderr);
+    assert.ok(Date.now() - t0 >= 1500, "the shard ran while the other's claim was held");
+    assert.equal(fs.readdirSync(out).filter((d) => d.startsWith("job-")).length, 1);
+    // A run's lock (not brief) on a fresh folder: refused at once, naming --out.
+    const other = path.join(tmp, "other");
+    fs.mkdirSync(other);
+    liveLock(other, holder.pid!, false);
+    const t1 = Date.now();
+    const refused = cli(["sweep", "--grid", grid, "--out", other, "--cache", path.join(tmp, "cache"), "--quiet"]);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /--out.*in use by process/);
+    assert.ok(Date.now() - t1 < 20_000, "refused without waiting for the brief-claim timeout");
+  } finally {
+    clearTimeout(release);
+    holder.kill();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
 
 test("merged.csv with a list-valued grid field reads back in danfojs and in Python's csv module", async () => {

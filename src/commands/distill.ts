@@ -235,15 +235,25 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
     }
 
     // Checked: now claim --out and run.
-    const created = new Date();
-    const claim = claimOutFolder("--out", plan.out, plan.force, false, { runId: `distill-${timeStamp(created)}`, created: created.toISOString(), runDir: plan.out });
-    let claimed = true; // false: nothing of the run is kept (an empty --out is removed)
-    const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
+    // The stop handlers go in before --out is claimed: a Ctrl-C from here on is a saved stop, never node's
+    // default death with a claimed, empty --out left behind.
     const abort = new AbortController();
+    let say: (line: string) => void = (line) => process.stderr.write(line + "\n");
     const stop = installStopHandlers((signal) => {
-      progress.line(`${signal}: stopping after this step and saving the student (again to quit at once)`);
+      say(`${signal}: stopping after this step and saving the student (again to quit at once)`);
       abort.abort(signal);
     });
+    const created = new Date();
+    let claim: ReturnType<typeof claimOutFolder>;
+    try {
+      claim = claimOutFolder("--out", plan.out, plan.force, false, { runId: `distill-${timeStamp(created)}`, created: created.toISOString(), runDir: plan.out });
+    } catch (e) {
+      stop.remove();
+      throw e;
+    }
+    let claimed = true; // false: nothing of the run is kept (an empty --out is removed)
+    const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
+    say = (line) => progress.line(line);
     try {
       progress.line(
         `distill ${cfg.teacher} (${teacherModel.countParams()} parameters${softmax.teacher ? ", softmax output" : ""}) -> student (${studentModel.countParams()} parameters) by ${cfg.method}; ${cfg.steps} steps; backend ${describeBackend()}; results: ${plan.out}`,

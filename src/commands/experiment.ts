@@ -113,10 +113,16 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
     created: new Date().toISOString(),
     files: { "config.json": sha256(configText(cfg)) },
   };
-  const claims = claimFolders(plan, run);
+  // The stop handlers go in before the first file is written: a Ctrl-C between creating the run folder and
+  // training must end in a saved stop (exit 130, a resumable run), never in node's default death by signal.
+  let say: (line: string) => void = (line) => process.stderr.write(line + "\n");
+  const stop = installStopHandlers((signal) => say(`${signal}: finishing the current step and saving (again to quit at once)`));
+  let claims: ReturnType<typeof claimFolders> = [];
   try {
+    claims = claimFolders(plan, run);
     checkFinished(runDir, run); // what the run finished must still be there (never redone silently)
   } catch (e) {
+    stop.remove();
     for (const c of claims) c.release();
     throw e;
   }
@@ -135,7 +141,7 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
   );
   const t0 = Date.now();
   const elapsed = () => run.elapsedSeconds + (Date.now() - t0) / 1000;
-  const stop = installStopHandlers((signal) => progress.line(`${signal}: finishing the current step and saving (again to quit at once)`));
+  say = (line) => progress.line(line);
   const resume = resumeCommand(exp.name, plan.runId, plan.runsDir);
   const record = (status: RunFile["status"], files = run.files) => writeRunFile(runDir, { ...run, status, elapsedSeconds: elapsed(), files, finished: [...finished].sort() });
   const setStatus = (status: RunFile["status"]) => {

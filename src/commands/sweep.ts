@@ -60,19 +60,30 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   removeDeadTmpFolders(cache); // teachers half-published by killed runs
   // One writer at a time claims the folder (the same lock as every command's): sweep.json is
   // created or checked under it; then shards of the same grid share the folder, one writer per job.
-  const claim = lockFolder("--out", out, "the sweep folder");
+  const log = (s: string) => options.quiet || process.stderr.write(s + "\n");
+  // Before the first file is written: a Ctrl-C from here on is a saved stop, never node's default death.
+  const stop = installStopHandlers((signal) => log(`${signal}: finishing the current step and saving (again to quit at once)`));
+  let claim: ReturnType<typeof lockFolder>;
+  try {
+    // Brief: shards of one array start together, and each holds this lock only to check sweep.json.
+    claim = lockFolder("--out", out, "the sweep folder", { brief: true });
+  } catch (e) {
+    stop.remove();
+    throw e;
+  }
   try {
     const foreign = contentOf(out).filter((f) => !SWEEP_ENTRY.test(f));
     if (foreign.length > 0 && !fs.existsSync(path.join(out, "sweep.json")))
       throw new ConfigError("--out", options.out, `is not empty and holds no sweep (${foreign[0]}, ...); use another --out`);
     claimSweepFile(out, grid, Boolean(options.force), () => runningJob(out));
+  } catch (e) {
+    stop.remove();
+    throw e;
   } finally {
     claim.release();
   }
   const mine = shardJobs(jobs, shard);
-  const log = (s: string) => options.quiet || process.stderr.write(s + "\n");
   log(`sweep: backend ${describeBackend()}; shard ${shard[0]}/${shard[1]}: ${mine.length} of ${jobs.length} jobs`);
-  const stop = installStopHandlers((signal) => log(`${signal}: finishing the current step and saving (again to quit at once)`));
   try {
     for (const j of mine) {
       const status = await runJob(exp.name, j, configs[j.index], out, cache, stop.requested, log);
@@ -185,7 +196,7 @@ export async function mergeCommand(argv: readonly string[]): Promise<number> {
   if (merged.backends.length > 1)
     process.stderr.write(`warning: the jobs ran on ${merged.backends.length} backends (${merged.backends.join(", ")}); merged.json lists each job's\n`);
   const files = mergedFiles(grid, metric, merged);
-  const claim = lockFolder("--out", out, "the sweep folder"); // one writer per folder, merge included
+  const claim = lockFolder("--out", out, "the sweep folder", { brief: true }); // one writer per folder, merge included
   try {
     writeJsonAtomic(path.join(out, "merged.json"), files.json);
     writeFileAtomic(path.join(out, "merged.csv"), files.csv);

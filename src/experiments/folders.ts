@@ -83,6 +83,8 @@ interface LockInfo {
   /** Process start time (clock ticks since boot, /proc/<pid>/stat field 22): tells a reused pid. */
   start: string | null;
   since: string;
+  /** Held for a moment only (a sweep shard checking sweep.json, a merge): a brief claimant waits for it. */
+  brief?: boolean;
 }
 
 function startTime(pid: number): string | null {
@@ -95,6 +97,9 @@ function startTime(pid: number): string | null {
 }
 
 const ME: LockInfo = { pid: process.pid, host: os.hostname(), start: startTime(process.pid), since: new Date().toISOString() };
+
+/** How long a brief claimant waits for another brief holder before it is refused. */
+const BRIEF_WAIT_MS = 30_000;
 
 function alive(l: LockInfo): boolean {
   if (l.host !== ME.host) return true; // another machine: cannot tell, so it counts as live
@@ -145,11 +150,14 @@ export function rmQuietly(file: string): void {
  * Claim `dir` (which must exist) for this process. A live holder is refused with one line naming
  * it; a stale lock is taken over (renamed away first, so that only one of two racing claimants can).
  */
-export function lockFolder(flag: string, dir: string, what: string): Claim {
+export function lockFolder(flag: string, dir: string, what: string, opts: { brief?: boolean } = {}): Claim {
   const file = path.join(dir, LOCK_FILE);
   const tmp = path.join(dir, `.lock.${process.pid}.${Date.now()}`);
+  // A brief claimant (the shards of a Slurm array start within milliseconds of each other) waits for
+  // another brief holder instead of being refused; a run's lock is refused at once as before.
+  const waitUntil = Date.now() + BRIEF_WAIT_MS;
   try {
-    fs.writeFileSync(tmp, JSON.stringify(ME));
+    fs.writeFileSync(tmp, JSON.stringify(opts.brief ? { ...ME, brief: true } : ME));
   } catch (e) {
     throw new ConfigError(flag, dir, `cannot be locked (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
@@ -162,7 +170,14 @@ export function lockFolder(flag: string, dir: string, what: string): Claim {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 3) throw new ConfigError(flag, dir, `cannot be locked (${(e as NodeJS.ErrnoException).code})`);
       }
       const l = readLock(file);
-      if (l && alive(l)) throw new ConfigError(flag, dir, `${what} is in use by process ${l.pid} on ${l.host} since ${l.since} (one writer per folder)`);
+      if (l && alive(l)) {
+        if (opts.brief && l.brief && Date.now() < waitUntil) {
+          attempt = -1; // not a failed link: the holder is about to let go
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); // a synchronous 20 ms sleep
+          continue;
+        }
+        throw new ConfigError(flag, dir, `${what} is in use by process ${l.pid} on ${l.host} since ${l.since} (one writer per folder)`);
+      }
       try {
         fs.renameSync(file, `${file}.stale.${process.pid}`);
         fs.rmSync(`${file}.stale.${process.pid}`, { force: true });
