@@ -110,3 +110,6 @@ napi_value MlpForward(napi_env env, napi_callback_info info);
 napi_value MlpTapTarget(napi_env env, napi_callback_info info);
 napi_value MlpSettle(napi_env env, napi_callback_info info);
 napi_value MlpThreads(napi_env env, napi_callback_info info);
+napi_value MlpIsa(napi_env env, napi_callback_info info);
+// The MLP row kernels in use (native/lanes.h), "?" when CD_MLP_ISA names one this CPU cannot run.
+const char* MlpIsaName();

@@ -582,10 +582,14 @@ napi_value Sgd(napi_env env, napi_callback_info info) {
   });
 }
 
+// OpenBLAS's build string and the MLP row kernels in use (native/lanes.h): what results depend on.
 napi_value Config(napi_env env, napi_callback_info) {
   napi_value out;
   const char* cfg = openblas_get_config();
-  napi_create_string_utf8(env, cfg == nullptr ? "openblas" : cfg, NAPI_AUTO_LENGTH, &out);
+  std::string text = cfg == nullptr ? "openblas" : cfg;
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  text += std::string(" mlp-") + MlpIsaName();
+  napi_create_string_utf8(env, text.c_str(), NAPI_AUTO_LENGTH, &out);
   return out;
 }
 
@@ -634,6 +638,7 @@ NAPI_MODULE_INIT() {
       {"mlpTapTarget", MlpTapTarget},
       {"mlpSettle", MlpSettle},
       {"mlpThreads", MlpThreads},
+      {"mlpIsa", MlpIsa},
       {"config", Config},
       {"setThreads", SetThreads},
   };

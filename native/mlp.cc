@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "common.h"
+#include "lanes.h"
 
 namespace {
 using cdn::Args;
@@ -70,11 +71,6 @@ inline float dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-// row -= c * v (length n).
-inline void axpyMinus(float* row, float c, const float* v, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; i++) row[i] -= c * v[i];
-}
 
 // Backs a large matrix with 2 MB pages where the kernel allows it: a 20 MB first layer in 4 KB pages
 // is 5,000 pages, more than the TLB holds. madvise(MADV_HUGEPAGE) asks for huge pages (this
@@ -111,68 +107,46 @@ bool batchOnePaths() {
   return on;
 }
 
-#if defined(__SSE2__)
-// (t0 + t1) + (t2 + t3): dot()'s final sum of its four lanes.
-inline float laneSum(__m128 v) {
-  alignas(16) float t[4];
-  _mm_store_ps(t, v);
-  return (t[0] + t[1]) + (t[2] + t[3]);
+// The inner loops over first-layer rows (native/lanes.h): the widest build the CPU runs, or the one
+// CD_MLP_ISA names (base, avx2, avx512). Chosen once per process; its name is part of config(), so of the
+// native build's identity (src/backend.ts): two choices never share a cached teacher or a resumed run.
+struct LanesChoice {
+  const cdn::MlpLanes* lanes = nullptr;
+  std::string error;  // why CD_MLP_ISA cannot be used (lanes is null)
+};
+
+const LanesChoice& lanesChoice() {
+  static const LanesChoice choice = [] {
+    LanesChoice c;
+    const cdn::MlpLanes* avx512 = nullptr;
+    const cdn::MlpLanes* avx2 = nullptr;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) avx512 = cdn::lanesAvx512();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) avx2 = cdn::lanesAvx2();
+#endif
+    const char* want = std::getenv("CD_MLP_ISA");
+    if (want == nullptr || *want == '\0') {
+      c.lanes = avx512 != nullptr ? avx512 : avx2 != nullptr ? avx2 : cdn::lanesBase();
+    } else if (std::string(want) == "base") {
+      c.lanes = cdn::lanesBase();
+    } else if (std::string(want) == "avx2" || std::string(want) == "avx512") {
+      c.lanes = std::string(want) == "avx2" ? avx2 : avx512;
+      if (c.lanes == nullptr) c.error = std::string("this CPU (or this build) has no ") + (std::string(want) == "avx2" ? "AVX2 with FMA" : "AVX-512F") + "; use base" + (avx2 != nullptr ? " or avx2" : "");
+    } else {
+      c.error = "expected base, avx2 or avx512";
+    }
+    if (c.lanes == nullptr) c.error = "CD_MLP_ISA=" + std::string(want) + ": " + c.error;
+    return c;
+  }();
+  return choice;
 }
 
-// Four consecutive rows (row length n) at batch 1: each row's held-back update (row -= c[r] * xp,
-// xp null: none) and then its dot product with x, in one sweep. The same operations in the same order
-// as applyPending + dot, so the same bits: a row with c[r] = 0 is written back unchanged (its
-// product is masked to +0, and w - (+0) is w for every w, -0 included), which costs no extra
-// traffic on a cache that writes back what it evicts and saves the branch per row that a random
-// half of active units mispredicts. Four rows in flight keep four independent sums.
-inline void rows4(float* w, int64_t n, const float* c, const float* xp, const float* x, float* out) {
-  __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  float* w0 = w;
-  float* w1 = w + n;
-  float* w2 = w + 2 * n;
-  float* w3 = w + 3 * n;
-  int64_t i = 0;
-  if (xp != nullptr) {
-    const __m128 c0 = _mm_set1_ps(c[0]), c1 = _mm_set1_ps(c[1]), c2 = _mm_set1_ps(c[2]), c3 = _mm_set1_ps(c[3]);
-    const __m128 zero = _mm_setzero_ps();
-    const __m128 m0 = _mm_cmpneq_ps(c0, zero), m1 = _mm_cmpneq_ps(c1, zero), m2 = _mm_cmpneq_ps(c2, zero), m3 = _mm_cmpneq_ps(c3, zero);
-    for (; i + 4 <= n; i += 4) {
-      const __m128 xv = _mm_loadu_ps(x + i), pv = _mm_loadu_ps(xp + i);
-      const __m128 v0 = _mm_sub_ps(_mm_loadu_ps(w0 + i), _mm_and_ps(_mm_mul_ps(c0, pv), m0));
-      const __m128 v1 = _mm_sub_ps(_mm_loadu_ps(w1 + i), _mm_and_ps(_mm_mul_ps(c1, pv), m1));
-      const __m128 v2 = _mm_sub_ps(_mm_loadu_ps(w2 + i), _mm_and_ps(_mm_mul_ps(c2, pv), m2));
-      const __m128 v3 = _mm_sub_ps(_mm_loadu_ps(w3 + i), _mm_and_ps(_mm_mul_ps(c3, pv), m3));
-      _mm_storeu_ps(w0 + i, v0);
-      _mm_storeu_ps(w1 + i, v1);
-      _mm_storeu_ps(w2 + i, v2);
-      _mm_storeu_ps(w3 + i, v3);
-      s0 = _mm_add_ps(s0, _mm_mul_ps(v0, xv));
-      s1 = _mm_add_ps(s1, _mm_mul_ps(v1, xv));
-      s2 = _mm_add_ps(s2, _mm_mul_ps(v2, xv));
-      s3 = _mm_add_ps(s3, _mm_mul_ps(v3, xv));
-    }
-  } else {
-    for (; i + 4 <= n; i += 4) {
-      const __m128 xv = _mm_loadu_ps(x + i);
-      s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(w0 + i), xv));
-      s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(w1 + i), xv));
-      s2 = _mm_add_ps(s2, _mm_mul_ps(_mm_loadu_ps(w2 + i), xv));
-      s3 = _mm_add_ps(s3, _mm_mul_ps(_mm_loadu_ps(w3 + i), xv));
-    }
-  }
-  out[0] = laneSum(s0);
-  out[1] = laneSum(s1);
-  out[2] = laneSum(s2);
-  out[3] = laneSum(s3);
-  for (int r = 0; r < 4; r++) {
-    float* row = w + r * n;
-    for (int64_t k = i; k < n; k++) {
-      if (xp != nullptr && c[r] != 0.f) row[k] -= c[r] * xp[k];
-      out[r] += row[k] * x[k];
-    }
-  }
+const cdn::MlpLanes& lanes() {
+  const LanesChoice& c = lanesChoice();
+  if (c.lanes == nullptr) throw cdn::CallError{c.error};
+  return *c.lanes;
 }
-#endif
 
 struct Shapes {
   int64_t B, n, H, C;
@@ -190,15 +164,16 @@ struct Pending {
   const float* d = nullptr;  // [B, units]
 };
 
-inline void applyPending(const Pending& p, int64_t j, int64_t n, float* row) {
+inline void applyPending(const cdn::MlpLanes& L, const Pending& p, int64_t j, int64_t n, float* row) {
   if (j >= p.units) return;
   for (int64_t b = 0; b < p.B; b++) {
     const float c = p.d[b * p.units + j];
-    if (c != 0.f) axpyMinus(row, c, p.x + b * n, n);
+    if (c != 0.f) L.axpy(row, c, p.x + b * n, n);
   }
 }
 
 void forwardPass(const Shapes& s, int64_t units, const float* x, float* W1, const float* b1, const float* W2, float* pre, float* logits, const Pending& pending) {
+  const cdn::MlpLanes& L = lanes();
   const bool big = s.B * s.n * units >= kParallelMin;
   const int64_t blocks = blocksOf(units);
   const int64_t width = logits ? s.B * s.C : 0;
@@ -208,31 +183,36 @@ void forwardPass(const Shapes& s, int64_t units, const float* x, float* W1, cons
     float* part = parts.data() + blk * width;
     int64_t j = blockStart(blk, blocks, units);
     const int64_t stop = blockStart(blk + 1, blocks, units);
-#if defined(__SSE2__)
-    // Batch 1 with at most one held-back row: four rows per sweep (rows4: the same bits as below).
     if (s.B == 1 && pending.B <= 1 && batchOnePaths()) {
-      const float zeros[4] = {0.f, 0.f, 0.f, 0.f};
-      for (; j + 4 <= stop; j += 4) {
-        const bool held = pending.B == 1 && j + 4 <= pending.units;
-        if (pending.B == 1 && !held && j < pending.units) break;  // the held-back update ends inside this group: rows one by one
-        float dots[4];
-        rows4(W1 + j * s.n, s.n, held ? pending.d + j : zeros, held ? pending.x : nullptr, x, dots);
-        for (int r = 0; r < 4; r++) {
-          const float a = b1[j + r] + dots[r];
-          pre[j + r] = a;
-          if (logits && a > 0.f) {
-            const float* w2 = W2 + (j + r) * s.C;
+      // Batch 1 with at most one held-back row: four rows per sweep (forwardRows4: the same bits as the
+      // rows one by one below). A group that the held-back update ends inside goes row by row, and so
+      // does everything after it in the block.
+      const int64_t j0 = j;
+      const int64_t groupsEnd = j + (stop - j) / 4 * 4;
+      int64_t lim = groupsEnd;
+      if (pending.B == 1 && pending.units > j) {
+        const int64_t heldEnd = std::min(groupsEnd, j + (pending.units - j) / 4 * 4);
+        L.forwardRows4(W1, s.n, j, heldEnd, pending.d, pending.x, x, b1, pre);
+        j = heldEnd;
+        if (j < pending.units) lim = j;
+      }
+      if (j < lim) L.forwardRows4(W1, s.n, j, lim, nullptr, nullptr, x, b1, pre);
+      j = lim;
+      if (logits) {
+        for (int64_t u = j0; u < j; u++) {
+          const float a = pre[u];
+          if (a > 0.f) {
+            const float* w2 = W2 + u * s.C;
             for (int64_t c = 0; c < s.C; c++) part[c] += a * w2[c];
           }
         }
       }
     }
-#endif
     for (; j < stop; j++) {
       float* w = W1 + j * s.n;
-      applyPending(pending, j, s.n, w);
+      applyPending(L, pending, j, s.n, w);
       for (int64_t b = 0; b < s.B; b++) {
-        const float a = b1[j] + dot(w, x + b * s.n, s.n);
+        const float a = b1[j] + L.dot(w, x + b * s.n, s.n);
         pre[b * units + j] = a;
         if (logits && a > 0.f) {
           const float* w2 = W2 + j * s.C;
@@ -247,7 +227,7 @@ void forwardPass(const Shapes& s, int64_t units, const float* x, float* W1, cons
 
 // First-layer update of unit j from its pre-activation gradients dpre[b] (b < B): the bias now,
 // the row now or, in lazy mode, held back as lr * dpre in `held` [B, units] for the next pass.
-inline void updateUnit(const Shapes& s, int64_t j, const float* dpre, const float* x, float* W1, float* b1, float lr, float* held, int64_t units) {
+inline void updateUnit(const cdn::MlpLanes& L, const Shapes& s, int64_t j, const float* dpre, const float* x, float* W1, float* b1, float lr, float* held, int64_t units) {
   float db = 0.f;
   for (int64_t b = 0; b < s.B; b++) db += dpre[b];
   b1[j] -= lr * db;
@@ -257,7 +237,7 @@ inline void updateUnit(const Shapes& s, int64_t j, const float* dpre, const floa
   }
   float* w = W1 + j * s.n;
   for (int64_t b = 0; b < s.B; b++) {
-    if (dpre[b] != 0.f) axpyMinus(w, lr * dpre[b], x + b * s.n, s.n);
+    if (dpre[b] != 0.f) L.axpy(w, lr * dpre[b], x + b * s.n, s.n);
   }
 }
 
@@ -272,6 +252,7 @@ inline void updateUnit(const Shapes& s, int64_t j, const float* dpre, const floa
 napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args a(env, info, 19, "mlpStep");
+    const cdn::MlpLanes& L = lanes();
     const Shapes s{a.count(1), a.count(2), a.count(3), a.count(4)};
     const int mode = static_cast<int>(a.integer(12));
     if (mode < 0 || mode > 3) a.fail("mode must be 0, 1, 2 or 3");
@@ -347,7 +328,7 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
             if (held != nullptr) {
               held[j] = lr * dp;
             } else if (dp != 0.f) {
-              axpyMinus(W1 + j * s.n, lr * dp, x, s.n);
+              L.axpy(W1 + j * s.n, lr * dp, x, s.n);
             }
           }
         } else
@@ -368,7 +349,7 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
           if (held != nullptr) {
             held[j] = lr * dp;
           } else if (dp != 0.f) {
-            axpyMinus(W1 + j * s.n, lr * dp, x, s.n);
+            L.axpy(W1 + j * s.n, lr * dp, x, s.n);
           }
         }
       } else
@@ -387,7 +368,7 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
             for (int64_t b = 0; b < s.B; b++) gw += std::max(pre[b * units + j], 0.f) * g[b * s.C + c];
             w2[c] -= lr * gw;
           }
-          updateUnit(s, j, dpre.data(), x, W1, b1, lr, held, units);
+          updateUnit(L, s, j, dpre.data(), x, W1, b1, lr, held, units);
         }
       }
       for (int64_t c = 0; c < s.C; c++) {
@@ -413,7 +394,7 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
           l += static_cast<double>(diff) * diff;
           dpre[b] = mode == kTapPost && !(p > 0.f) ? 0.f : 2.f * diff * invB;
         }
-        updateUnit(s, j, dpre.data(), x, W1, b1, lr, held, units);
+        updateUnit(L, s, j, dpre.data(), x, W1, b1, lr, held, units);
       }
       losses[blk] = l;
     }
@@ -456,8 +437,9 @@ napi_value MlpSettleImpl(napi_env env, napi_callback_info info) {
     float* W1 = a.f32(4, p.units * n);
     p.x = a.f32(5, p.B * n);
     p.d = a.f32(6, p.B * p.units);
+    const cdn::MlpLanes& L = lanes();
 #pragma omp parallel for schedule(static) if (p.B * n * p.units >= kParallelMin)
-    for (int64_t j = 0; j < p.units; j++) applyPending(p, j, n, W1 + j * n);
+    for (int64_t j = 0; j < p.units; j++) applyPending(L, p, j, n, W1 + j * n);
     return nullptr;
   });
 }
@@ -468,6 +450,7 @@ napi_value MlpSettleImpl(napi_env env, napi_callback_info info) {
 napi_value MlpTapTargetImpl(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args a(env, info, 11, "mlpTapTarget");
+    const cdn::MlpLanes& L = lanes();
     const int64_t B = a.count(1), n = a.count(2), H = a.count(3), m = a.count(4);
     const float* x = a.f32(5, B * n);
     const float* W1 = a.f32(6, H * n);
@@ -486,40 +469,19 @@ napi_value MlpTapTargetImpl(napi_env env, napi_callback_info info) {
       float* part = parts.data() + blk * B * m;
       int64_t j = blockStart(blk, blocks, H);
       const int64_t stop = blockStart(blk + 1, blocks, H);
-      [[maybe_unused]] const auto accumulate = [&](int64_t unit, float act) {
-        if (post) act = std::max(act, 0.f);
-        if (act == 0.f) return;
-        const float* p = Pt + unit * m;
-#pragma omp simd
-        for (int64_t k = 0; k < m; k++) part[k] += act * p[k];
-      };
-#if defined(__SSE2__)
-      if (B == 1 && batchOnePaths()) {  // four rows per sweep, as in forwardPass
-        const float zeros[4] = {0.f, 0.f, 0.f, 0.f};
-        for (; j + 4 <= stop; j += 4) {
-          float dots[4];
-          // The projection rows two groups ahead, active or not: only the active half is read, a gappy
-          // pattern the hardware prefetcher follows badly; fetched ahead it streams (measured here: tap
-          // step 25-30% faster at the papers' scale). A prefetch changes no value.
-          if (j + 12 <= H) {
-            const char* ahead = reinterpret_cast<const char*>(Pt + (j + 8) * m);
-            for (int64_t o = 0; o < 4 * m * static_cast<int64_t>(sizeof(float)); o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
-          }
-          rows4(const_cast<float*>(W1) + j * n, n, zeros, nullptr, x, dots);  // no update: W1 is only read
-          for (int r = 0; r < 4; r++) accumulate(j + r, b1[j + r] + dots[r]);
-        }
+      if (B == 1 && batchOnePaths()) {  // four rows per sweep, as in forwardPass (the same bits as below)
+        const int64_t groupsEnd = j + (stop - j) / 4 * 4;
+        L.tapRows4(W1, n, j, groupsEnd, H, x, b1, Pt, m, post, part);
+        j = groupsEnd;
       }
-#endif
       for (; j < stop; j++) {
         const float* w = W1 + j * n;
         const float* p = Pt + j * m;
         for (int64_t b = 0; b < B; b++) {
-          float act = b1[j] + dot(w, x + b * n, n);
+          float act = b1[j] + L.dot(w, x + b * n, n);
           if (post) act = std::max(act, 0.f);
           if (act == 0.f) continue;
-          float* o = part + b * m;
-#pragma omp simd
-          for (int64_t k = 0; k < m; k++) o[k] += act * p[k];
+          L.proj(part + b * m, act, p, m);
         }
       }
     }
@@ -538,6 +500,21 @@ napi_value MlpSettle(napi_env env, napi_callback_info info) { return MlpSettleIm
 
 // mlpThreads(n): threads the MLP kernels split a wide layer across, for the calling thread (each
 // worker thread sets its own share of the cores); 0 = leave as is. Returns the number in effect.
+// mlpIsa(): the name of the row kernels in use (base, avx2, avx512); throws when CD_MLP_ISA names one this
+// CPU cannot run. MlpIsaName: the same for config(), "?" instead of throwing.
+napi_value MlpIsa(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    napi_value out;
+    napi_create_string_utf8(env, lanes().name, NAPI_AUTO_LENGTH, &out);
+    return out;
+  });
+}
+
+const char* MlpIsaName() {
+  const LanesChoice& c = lanesChoice();
+  return c.lanes != nullptr ? c.lanes->name : "?";
+}
+
 napi_value MlpThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     Args a(env, info, 2, "mlpThreads");  // (heap-less: argument 0 is ignored, any Uint8Array)

@@ -202,6 +202,15 @@ export async function initBackend(name?: string): Promise<BackendName> {
   if (want !== undefined && !BACKENDS.includes(want as BackendName)) {
     throw new BackendError(`unknown backend "${want}" (expected one of ${BACKENDS.join(", ")})`);
   }
+  if (process.env.CD_MLP_ISA) {
+    // The native MLP row kernels (native/lanes.h) that CD_MLP_ISA names: refused before any work.
+    const addon = nativeAddon();
+    try {
+      addon?.mlpIsa(new Uint8Array(1));
+    } catch (e) {
+      throw new BackendError((e as Error).message);
+    }
+  }
   if (chosen !== null && (want === undefined || want === chosen) && tf.getBackend() === chosen) return chosen;
   chosen = null;
   adapter = null;

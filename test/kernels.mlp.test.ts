@@ -2,9 +2,13 @@
  * The fused MLP kernels (native/mlp.cc through src/ops/mlp.ts) against the reference: the model's
  * hand-derived gradients and p -= lr g, on the cpu backend. Shapes: small odd ones, batches 1 to 8,
  * two and three classes, taps on relu and on the pre-activation with every unit or the first few,
- * and one wide layer that takes the multi-threaded path.
+ * and one wide layer that takes the multi-threaded path. Every build of the row kernels this CPU runs
+ * (native/lanes.h: base, avx2, avx512) passes the whole file: the default one in this process, the others
+ * in a child each (CD_MLP_ISA).
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,6 +25,7 @@ import { Rng } from "../src/rng";
 import { assertClose } from "./helpers";
 import { Case, steps } from "./mlpSteps";
 import { WASM_KERNELS } from "./nativeHelpers";
+import { ADDON_PATH, nativeAddon } from "../src/kernels/addon";
 
 const native = WASM_KERNELS.includes("native");
 const skip = native ? false : "the native library is not built";
@@ -158,4 +163,51 @@ test("batch 1's four-rows-per-sweep paths give bit for bit what the row-at-a-tim
   assert.equal(Object.keys(rows).length, 3);
   for (const v of Object.values(rows)) assert.ok(v.losses.every((l) => Number.isFinite(l) && l > 0), "every step ran and gave a loss");
   assert.deepEqual(fast, rows);
+});
+
+/** The row-kernel builds this CPU runs, the default (widest) first. */
+function isas(): string[] {
+  const probe = (isa?: string) => {
+    const env: Record<string, string | undefined> = { ...process.env, CD_MLP_ISA: isa };
+    if (isa === undefined) delete env.CD_MLP_ISA;
+    return spawnSync(process.execPath, ["-e", `process.stdout.write(require(${JSON.stringify(ADDON_PATH)}).mlpIsa(new Uint8Array(1)))`], { env, encoding: "utf8" });
+  };
+  const all = ["avx512", "avx2", "base"].filter((isa) => probe(isa).status === 0);
+  assert.equal(probe().stdout, all[0], "the default is the widest build the CPU runs");
+  return all;
+}
+
+test("the row kernels in use are named in the native build's identity; CD_MLP_ISA picks another or is refused naming itself (exit 2, before any work)", { skip }, () => {
+  const addon = nativeAddon()!;
+  const isa = addon.mlpIsa(new Uint8Array(1));
+  assert.match(addon.config(), new RegExp(` mlp-${isa}$`));
+  assert.ok(isas().includes("base"), "base runs everywhere");
+  const key = (env: Record<string, string>) => spawnSync(process.execPath, ["--import", "tsx", "-e", 'require("./src/backend").initBackend("wasm").then(() => console.log(require("./src/backend").backendKey()))'], { cwd: path.join(__dirname, ".."), env: { ...process.env, ...env }, encoding: "utf8" });
+  const base = key({ CD_MLP_ISA: "base" });
+  assert.equal(base.status, 0, base.stderr);
+  if (isa !== "base") assert.notEqual(base.stdout.trim(), key({ CD_MLP_ISA: isa }).stdout.trim(), "another build of the row kernels is another backend key (no shared cache entry, no mixed resume)");
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-isa-"));
+  try {
+    const args = ["parity", "--preset", "smoke", "--runs-dir", path.join(tmp, "runs"), "--out", path.join(tmp, "out"), "--no-cache"];
+    const bad = spawnSync(process.execPath, [path.join(__dirname, "..", "bin", "curriculum-distill.js"), ...args], { env: { ...process.env, CD_MLP_ISA: "avx9" }, encoding: "utf8" });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /CD_MLP_ISA=avx9: expected base, avx2 or avx512/);
+    assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+    assert.deepEqual(fs.readdirSync(tmp), [], "nothing written");
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("every other build of the row kernels this CPU runs passes this whole file (CD_MLP_ISA in a child each)", { skip: skip || (process.env.CD_MLP_ISA !== undefined ? "this is such a child" : false) }, () => {
+  const others = isas().slice(1);
+  for (const isa of others) {
+    const env: Record<string, string | undefined> = { ...process.env, CD_MLP_ISA: isa };
+    delete env.NODE_TEST_CONTEXT; // set for the runner's own children: it would make this one report in the runner's binary format
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--test", __filename], { env, encoding: "utf8", timeout: 300_000 });
+    assert.equal(r.status, 0, `CD_MLP_ISA=${isa}:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
+    assert.match(r.stdout, /# fail 0/);
+    assert.doesNotMatch(r.stdout, /# pass 0\b/);
+    process.stdout.write(`# CD_MLP_ISA=${isa}: ${/# pass (\d+)/.exec(r.stdout)?.[1]} passed\n`);
+  }
 });

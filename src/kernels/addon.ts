@@ -42,7 +42,8 @@ export interface NativeAddon {
   mlpSettle(heap: Uint8Array, batch: number, n: number, units: number, W1: number, pendingX: number, pendingD: number): void;
   mlpForward(heap: Uint8Array, batch: number, n: number, hidden: number, classes: number, x: number, W1: number, b1: number, W2: number, b2: number, logits: number): void;
   mlpTapTarget(heap: Uint8Array, batch: number, n: number, hidden: number, m: number, x: number, W1: number, b1: number, Pt: number, out: number, post: number): void;
-  /** OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
+  /** The MLP row kernels in use (native/lanes.h: "base", "avx2" or "avx512"); throws when CD_MLP_ISA names one this CPU cannot run. The argument is any Uint8Array. */
+  mlpIsa(unused: Uint8Array): string;
   /**
    * native/conv.cc, NHWC float32 convolutions. Arguments: heap, then the geometry N, H, W, C, OH, OW,
    * D (output channels, or the depthwise channel multiplier), KH, KW, strideH, strideW, dilationH,
@@ -52,6 +53,7 @@ export interface NativeAddon {
   conv2dBackpropInput: NativeConvFn; // dy, filter -> dx
   depthwiseBackpropFilter: NativeConvFn; // x, dy -> dW
   depthwiseBackpropInput: NativeConvFn; // dy, filter -> dx
+  /** OpenBLAS's build description and the MLP row kernels in use, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64 mlp-avx512". */
   config(): string;
   setThreads(n: number): void;
 }
