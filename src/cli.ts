@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BackendError } from "./backend";
 import { ConfigError } from "./config";
-import { FileError, fileErrorOf } from "./io";
+import { fileErrorOf } from "./io";
 import { experimentCommand } from "./commands/experiment";
 import { mergeCommand, sweepCommand } from "./commands/sweep";
 import { buildNativeCommand } from "./commands/buildNative";

@@ -20,7 +20,6 @@ import { parityTask } from "../src/data/sparseParity";
 import { parityStream } from "../src/experiments/parityTask";
 import { runPhases } from "../src/train/loop";
 import { Mlp, createMlp } from "../src/models/mlp";
-import { mlpKernelActive } from "../src/ops/mlp";
 import { Rng } from "../src/rng";
 import { assertClose } from "./helpers";
 import { Case, steps } from "./mlpSteps";

@@ -4,7 +4,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { NamedTensors, TappedModel } from "../models/types";
-import { OptimizerSpec } from "../train/optimizers";
 import { oneHotTargets, softCrossEntropy, teacherProbs } from "./losses";
 import { labelsStepFlops, outputStepFlops } from "../cost";
 import { Batch, MethodPlan, Phase, PhaseOptimizer, Task, countedFlops, plan } from "./phases";
