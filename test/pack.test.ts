@@ -130,10 +130,14 @@ test("npm pack -> fresh app: installs without overrides or optional packages, ty
     const packed = JSON.parse(run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], ROOT)) as Array<{ filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> }>;
     const tarball = path.join(tmp, packed[0].filename);
     const files = packed[0].files.map((f) => f.path);
-    for (const f of files) assert.match(f, /^(dist\/|bin\/|native\/(binding\.gyp|[a-z]+\.cc|[a-z]+\.h|README\.md)$|scripts\/build-native\.js$|README\.md$|LICENSE$|package\.json$)/, `the tarball holds only what a user needs, not ${f}`);
+    for (const f of files) assert.match(f, /^(dist\/|bin\/|native\/(binding\.gyp|[a-z0-9_]+\.(cc|h|inc)|README\.md)$|scripts\/build-native\.js$|README\.md$|LICENSE$|package\.json$)/, `the tarball holds only what a user needs, not ${f}`);
     for (const f of ["dist/index.js", "dist/index.mjs", "dist/index.d.ts", "dist/cli.js", "bin/curriculum-distill.js", "native/binding.gyp", "scripts/build-native.js"]) assert.ok(files.includes(f), `the tarball holds ${f}`);
     const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, "native", "binding.gyp"), "utf8")) as { targets: Array<{ sources: string[] }> };
     for (const src of gyp.targets.flatMap((t) => t.sources)) assert.ok(files.includes(`native/${src}`), `the tarball holds native/${src} (binding.gyp builds it)`);
+    // ... and every project file those sources include (lanes.inc is compiled three times, named by no gyp source).
+    for (const f of files.filter((f) => /^native\/.+\.(cc|h|inc)$/.test(f))) {
+      for (const [, inc] of fs.readFileSync(path.join(ROOT, f), "utf8").matchAll(/^#include "([^"]+)"/gm)) assert.ok(files.includes(`native/${inc}`), `the tarball holds native/${inc} (${f} includes it)`);
+    }
     const tPack = Date.now();
 
     const app = path.join(tmp, "app");
