@@ -322,7 +322,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
     const verbose = opts.verbose ?? (write && Object.keys(own).length === 0 ? 1 : 0);
     const callbacks = verbose === 1 && write ? both(printer(opts.method, maxSamples, write), own) : own;
     const r = await drive(student, plan, task, {
-      loop: { evalEvery, maxSamples, evalAtStart: evaluating },
+      // evalAtBudget: the last point of the curve is the student at the end, whatever the interval.
+      loop: { evalEvery, maxSamples, evalAtStart: evaluating, evalAtBudget: evaluating },
       policy: untilPolicy(opts.until),
       callbacks,
       signal: opts.signal,

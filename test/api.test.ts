@@ -47,6 +47,16 @@ test("setup: a tfjs-layers teacher learns the parity", async () => {
   assert.ok(acc > 0.97, `teacher accuracy ${acc}`);
 });
 
+test("a budget that is not a multiple of evalEvery: the curve ends with the student at the budget", async () => {
+  const student = fromLayersModel(mlp(16, "student-budget"));
+  const rng = new Rng("api-budget");
+  const v = validation();
+  const batches = Array.from({ length: 25 }, () => parityBatch(rng, 32)); // the array restarts at its end
+  const r = await distill({ teacher: fromLayersModel(teacherModel), student, data: batches, method: "oneshot", budget: { steps: 250 }, validation: v, evalEvery: 100 });
+  assert.deepEqual(r.curve.map((e) => e.step), [0, 100, 200, 250]);
+  tf.dispose([v.xs, v.ys, ...batches.flatMap((b) => [b.xs, b.ys])]);
+});
+
 test("cx on a tf.data.Dataset: learns within the budget, the teacher does not move, no tensor leak", async () => {
   const teacher = fromLayersModel(teacherModel);
   const before = teacher.variables.map((v) => Array.from(v.dataSync()));

@@ -76,6 +76,24 @@ test("a tiny parity run writes config.json, curves.csv, summary.json and the rep
   assert.ok("adapter" in record);
 });
 
+test("a student budget that is not a multiple of the evaluation interval ends in an evaluation at the budget (a budget below one interval recorded nothing): curve, samples, steps per second", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cd-cli-"));
+  try {
+    const out = path.join(tmp, "run");
+    // 130 steps of batch 32 (4,160 samples) with an evaluation every 100 steps: one at step 100, one at the budget.
+    const r = cli(["parity", "--preset", "smoke", "--n", "12", "--k", "3", "--teacher-width", "64", "--student-width", "8", "--seeds", "0", "--methods", "oneshot",
+      "--heldout", "256", "--eval-every", "100", "--max-samples", "4160", "--teacher-max-samples", "3200", "--allow-failed-teacher", "--out", out, "--json", "--no-cache", "--runs-dir", path.join(tmp, "runs")]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = fs.readFileSync(path.join(out, "curves.csv"), "utf8").trim().split("\n").slice(1).filter((l) => l.includes(",oneshot,"));
+    assert.deepEqual(rows.map((l) => l.split(",").slice(2, 4).join(",")), ["100,3200", "130,4160"], "an evaluation at step 100 and one at the budget");
+    const m = JSON.parse(r.stdout).methods.oneshot;
+    assert.ok(m.stepsPerSecond[0] > 0, `steps per second recorded (${m.stepsPerSecond[0]})`);
+    assert.match(r.stderr, /oneshot seed 0: (not reached by 4k|reached)/);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 /** Every path below `dir` (empty when absent). */
 function listing(dir: string): string[] {
   return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]).sort() : [];

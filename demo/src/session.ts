@@ -147,7 +147,7 @@ export async function trainStudent(cfg: Readonly<ParityConfig>, seed: number, me
   let run: StudentRun;
   try {
     const r = await drive(setup.model, methodPlan, setup.task, {
-      loop: { evalEvery: loop.evalEvery, maxSamples: loop.maxSamples, evalAtStart: loop.evalAtStart, tickSeconds: 0.25 },
+      loop: { evalEvery: loop.evalEvery, maxSamples: loop.maxSamples, evalAtStart: loop.evalAtStart, evalAtBudget: loop.evalAtBudget, tickSeconds: 0.25 },
       policy: studentPolicy(loop, (e) => hooks.point(method, e.samples, e.accuracy)),
       callbacks: pageCallbacks(hooks, method),
       shouldStop: hooks.shouldStop,

@@ -147,6 +147,12 @@ export interface StudentLoop {
   evalEvery: number;
   maxSamples: number;
   evalAtStart: boolean;
+  /**
+   * Evaluate once more when the budget ends between evaluations, so that a curve ends with the student at
+   * its budget (true for every experiment: without it a student capped below one interval recorded no point
+   * at all, "not reached by 0, 0 steps/s").
+   */
+  evalAtBudget: boolean;
   /** Held-out accuracy at which samplesToTarget is recorded (null: none). */
   target: number | null;
   /** Keep training after the target (else stop there). */

@@ -352,7 +352,7 @@ export const LANGUAGE_MODEL: Experiment<LanguageModelConfig, MlmData, LanguageMo
       dispose: () => valid.dispose(),
     });
   },
-  studentLoop: (cfg) => ({ evalEvery: cfg.evalEvery, maxSamples: cfg.studentSteps * cfg.batch, evalAtStart: true, target: null, runToCap: true }),
+  studentLoop: (cfg) => ({ evalEvery: cfg.evalEvery, maxSamples: cfg.studentSteps * cfg.batch, evalAtStart: true, evalAtBudget: true, target: null, runToCap: true }),
   summarize: (cfg, runs, teachers, data, recorded) => lmSummary(cfg, data.stats, teachers, runs, recorded),
   resultFiles: (_cfg, data) => ({ "tokenizer.json": data.tokenizer.toJSON() }),
 };

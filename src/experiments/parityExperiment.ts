@@ -111,7 +111,7 @@ export function parityExperiment<C extends ParityCommon>(
         dispose: () => task.dispose(),
       });
     },
-    studentLoop: (cfg) => ({ evalEvery: cfg.evalEvery, maxSamples: cfg.maxSamples, evalAtStart: false, target: cfg.targetAccuracy, runToCap: cfg.runToCap }),
+    studentLoop: (cfg) => ({ evalEvery: cfg.evalEvery, maxSamples: cfg.maxSamples, evalAtStart: false, evalAtBudget: true, target: cfg.targetAccuracy, runToCap: cfg.runToCap }),
     summarize: (cfg, runs, teachers, _data, recorded) => ({
       config: configToJson(cfg),
       ...recorded,
