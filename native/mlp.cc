@@ -15,15 +15,13 @@
 // No full-size gradient is ever formed. At the papers' scale (n 100, H 50,000, batch 1: a 20 MB
 // first layer) the step is bound by memory traffic over that matrix, so the row layout and the
 // number of passes decide its speed (../shared/STACK.md: the measured floor). Units are split
-// across OpenMP threads when the first layer is large.
+// across OpenMP threads when the first layer is large. The loops over a row's elements are in
+// native/lanes.h, in one build per vector width (base, avx2, avx512), one of which is picked below.
 //
 // The same step by tfjs ops (the model's hand-derived gradients, then p -= lr g) is the reference
 // it is tested against on the cpu backend (test/kernels.mlp.test.ts).
 #include <omp.h>
 #include <sys/mman.h>
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -57,6 +55,7 @@ inline int64_t blockStart(int64_t blk, int64_t blocks, int64_t units) { return b
 // result is the same wherever this is inlined and however the row is aligned (a `simd reduction`
 // left the order to the compiler: the same row's dot product came out one ulp apart in two call
 // sites, and a resumed run drifted from an uninterrupted one). The four lanes still vectorise.
+// Used here over the classes (a loss gradient times a row of W2); first-layer rows go through lanes.h.
 inline float dot(const float* a, const float* b, int64_t n) {
   float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
   int64_t i = 0;
@@ -70,7 +69,6 @@ inline float dot(const float* a, const float* b, int64_t n) {
   for (; i < n; i++) s += a[i] * b[i];
   return s;
 }
-
 
 // Backs a large matrix with 2 MB pages where the kernel allows it: a 20 MB first layer in 4 KB pages
 // is 5,000 pages, more than the TLB holds. madvise(MADV_HUGEPAGE) asks for huge pages (this
