@@ -6,7 +6,9 @@
  * resumable and lives outside the checkout; this reads it without touching it.
  *
  *   npx tsx scripts/paper-status.ts --run /work/runs/paper-scale --out /work/results/paper-scale \
- *     --command "<the command that started it>" > docs/results/paper-scale.json
+ *     --command "<the command that started it>" [--cache DIR] > docs/results/paper-scale.json
+ *
+ * A finished teacher's curve is read from the teacher cache its run used (the command's --cache, or --cache here).
  */
 import { lockHolder } from "../src/experiments/folders";
 import * as fs from "node:fs";
@@ -28,6 +30,47 @@ const teacherState = z.object({
   policy: z.object({ curve: z.array(point), hit: z.number().nullable() }).passthrough(),
 }).passthrough();
 const stateFile = z.object({ data: z.unknown() }).passthrough();
+
+const finishedRecord = z.object({
+  entry: z.string(),
+  info: z.object({ samples: z.number(), samplesToTarget: z.number().nullable(), seconds: z.number(), stepsPerSecond: z.number().nullable(), attempt: z.number() }).passthrough(),
+}).passthrough();
+const cacheEntry = z.object({ info: z.object({ curve: z.array(point) }).passthrough() }).passthrough();
+
+/** The run's teacher cache: --cache, else the one its command named. */
+function cacheDir(args: string[] | undefined): string | null {
+  const i = args?.indexOf("--cache") ?? -1;
+  return arg("--cache") ?? (i >= 0 ? args![i + 1] : null);
+}
+
+/**
+ * Every finished teacher of the run (teachers/seed<N>.json, checksummed, naming its cache entry): its record,
+ * and its curve from the cache entry (also checksummed). The batch is 1, so steps are samples.
+ */
+function finishedTeachers(args: string[] | undefined): unknown[] {
+  const dir = path.join(runDir!, "teachers");
+  if (!fs.existsSync(dir)) return [];
+  const cache = cacheDir(args);
+  return fs
+    .readdirSync(dir)
+    .map((f) => /^seed(\d+)\.json$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => {
+      const rec = readRecord(path.join(dir, m[0]), finishedRecord, "finished teacher record");
+      const entry = cache ? path.join(cache, rec.entry, "teacher.json") : null;
+      const curve = entry && fs.existsSync(entry) ? readRecord(entry, cacheEntry, "teacher cache entry").info.curve : [];
+      return {
+        seed: Number(m[1]),
+        attempt: rec.info.attempt,
+        samples: rec.info.samples,
+        steps: rec.info.samples,
+        seconds: Math.round(rec.info.seconds),
+        stepsPerSecond: rec.info.stepsPerSecond === null ? null : Math.round(rec.info.stepsPerSecond),
+        samplesToTarget: rec.info.samplesToTarget,
+        curve: curve.map((p) => [p.samples, Math.round(p.accuracy * 1e4) / 1e4]),
+      };
+    });
+}
 
 /** Every teacher attempt's saved state in the run folder: seed, attempt, samples so far, the curve. */
 function teachers(): unknown[] {
@@ -67,7 +110,7 @@ process.stdout.write(
       // run.json's status is written when a run stops; while one runs, its results folder's lock names it.
       status: outDir && lockHolder(outDir) !== null ? "running" : (run.status ?? null),
       measured: new Date().toISOString(),
-      teachers: teachers(),
+      teachers: [...finishedTeachers(run.args), ...teachers()].sort((a, b) => (a as { seed: number }).seed - (b as { seed: number }).seed),
       summary,
     },
     null,
