@@ -238,9 +238,9 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
     // The stop handlers go in before --out is claimed: a Ctrl-C from here on is a saved stop, never node's
     // default death with a claimed, empty --out left behind.
     const abort = new AbortController();
-    let say: (line: string) => void = (line) => process.stderr.write(line + "\n");
+    const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
     const stop = installStopHandlers((signal) => {
-      say(`${signal}: stopping after this step and saving the student (again to quit at once)`);
+      progress.line(`${signal}: stopping after this step and saving the student (again to quit at once)`);
       abort.abort(signal);
     });
     const created = new Date();
@@ -252,8 +252,6 @@ export async function distillCommand(argv: readonly string[]): Promise<number> {
       throw e;
     }
     let claimed = true; // false: nothing of the run is kept (an empty --out is removed)
-    const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
-    say = (line) => progress.line(line);
     try {
       progress.line(
         `distill ${cfg.teacher} (${teacherModel.countParams()} parameters${softmax.teacher ? ", softmax output" : ""}) -> student (${studentModel.countParams()} parameters) by ${cfg.method}; ${cfg.steps} steps; backend ${describeBackend()}; results: ${plan.out}`,

@@ -115,8 +115,8 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
   };
   // The stop handlers go in before the first file is written: a Ctrl-C between creating the run folder and
   // training must end in a saved stop (exit 130, a resumable run), never in node's default death by signal.
-  let say: (line: string) => void = (line) => process.stderr.write(line + "\n");
-  const stop = installStopHandlers((signal) => say(`${signal}: finishing the current step and saving (again to quit at once)`));
+  const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
+  const stop = installStopHandlers((signal) => progress.line(`${signal}: finishing the current step and saving (again to quit at once)`));
   let claims: ReturnType<typeof claimFolders> = [];
   try {
     claims = claimFolders(plan, run);
@@ -135,13 +135,11 @@ export async function experimentCommand<C extends CommonConfig, D, S extends Sum
     run.files = { ...run.files, "config.json": sha256(text) };
     writeRunFile(runDir, { ...run, finished: [...finished].sort() });
   }
-  const progress = new Progress({ stream: process.stderr, plainEverySeconds: plan.progressEvery, quiet: plan.quiet });
   progress.line(
     `${plan.resume ? "resuming" : "run"} ${plan.runId} (${runDir}); backend: ${describeBackend()}; workers ${plan.workers}; preset ${cfg.preset}: ${exp.describe(cfg)}; seeds ${cfg.seeds.join(",")}; methods ${cfg.methods.join(",")}`,
   );
   const t0 = Date.now();
   const elapsed = () => run.elapsedSeconds + (Date.now() - t0) / 1000;
-  say = (line) => progress.line(line);
   const resume = resumeCommand(exp.name, plan.runId, plan.runsDir);
   const record = (status: RunFile["status"], files = run.files) => writeRunFile(runDir, { ...run, status, elapsedSeconds: elapsed(), files, finished: [...finished].sort() });
   const setStatus = (status: RunFile["status"]) => {

@@ -58,20 +58,15 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   prepareFolder("--cache", cache);
   removeDeadTmpFolders(out); // job folders half-made by killed shards
   removeDeadTmpFolders(cache); // teachers half-published by killed runs
-  // One writer at a time claims the folder (the same lock as every command's): sweep.json is
-  // created or checked under it; then shards of the same grid share the folder, one writer per job.
   const log = (s: string) => options.quiet || process.stderr.write(s + "\n");
   // Before the first file is written: a Ctrl-C from here on is a saved stop, never node's default death.
   const stop = installStopHandlers((signal) => log(`${signal}: finishing the current step and saving (again to quit at once)`));
-  let claim: ReturnType<typeof lockFolder>;
+  // One writer at a time claims the folder (the same lock as every command's): sweep.json is created or
+  // checked under it; then shards of the same grid share the folder, one writer per job. The claim is brief:
+  // the shards of an array start together, and each waits for the others' claims instead of being refused.
+  let claim: ReturnType<typeof lockFolder> | undefined;
   try {
-    // Brief: shards of one array start together, and each holds this lock only to check sweep.json.
     claim = lockFolder("--out", out, "the sweep folder", { brief: true });
-  } catch (e) {
-    stop.remove();
-    throw e;
-  }
-  try {
     const foreign = contentOf(out).filter((f) => !SWEEP_ENTRY.test(f));
     if (foreign.length > 0 && !fs.existsSync(path.join(out, "sweep.json")))
       throw new ConfigError("--out", options.out, `is not empty and holds no sweep (${foreign[0]}, ...); use another --out`);
@@ -80,7 +75,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     stop.remove();
     throw e;
   } finally {
-    claim.release();
+    claim?.release();
   }
   const mine = shardJobs(jobs, shard);
   log(`sweep: backend ${describeBackend()}; shard ${shard[0]}/${shard[1]}: ${mine.length} of ${jobs.length} jobs`);
