@@ -19,8 +19,10 @@ struct T {
   static V madd(V a, V b, V acc) { return _mm256_fmadd_ps(a, b, acc); }
   static V nmsub(V c, V p, V w) { return _mm256_fnmadd_ps(c, p, w); }
   static V keepWhereZero(V c, V updated, V w) { return _mm256_blendv_ps(w, updated, _mm256_cmp_ps(c, _mm256_setzero_ps(), _CMP_NEQ_UQ)); }
+  // Halves, then (t0 + t1) + (t2 + t3).
+  static __m128 quarter(V v) { return _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)); }
   static float sum(V v) {
-    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 s = quarter(v);
     alignas(16) float t[4];
     _mm_store_ps(t, s);
     return (t[0] + t[1]) + (t[2] + t[3]);

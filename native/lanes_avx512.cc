@@ -21,9 +21,12 @@ struct T {
   static V nmsub(V c, V p, V w) { return _mm512_fnmadd_ps(c, p, w); }
   static V keepWhereZero(V c, V updated, V w) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, _mm512_setzero_ps(), _CMP_NEQ_UQ), w, updated); }
   // Halves, then quarters, then (t0 + t1) + (t2 + t3): a fixed order.
-  static float sum(V v) {
+  static __m128 quarter(V v) {
     const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  }
+  static float sum(V v) {
+    const __m128 s = quarter(v);
     alignas(16) float t[4];
     _mm_store_ps(t, s);
     return (t[0] + t[1]) + (t[2] + t[3]);

@@ -95,8 +95,9 @@ void adviseHuge(const void* data, int64_t bytes) {
 #endif
 }
 
-// CD_MLP_ROWS=1 turns the batch-1 paths below off (rows one at a time, as for larger batches): the
-// test that they give the same bits runs a step sequence both ways (test/kernels.mlp.test.ts).
+// CD_MLP_ROWS=1 turns the batch-1 paths and the frozen layer's many-row paths below off (one row of x at
+// a time, unit by unit): the test that they give the same bits runs a step sequence both ways
+// (test/kernels.mlp.test.ts).
 bool batchOnePaths() {
   static const bool on = [] {
     const char* v = std::getenv("CD_MLP_ROWS");
@@ -183,28 +184,19 @@ void forwardPass(const Shapes& s, int64_t units, const float* x, float* W1, cons
     const int64_t stop = blockStart(blk + 1, blocks, units);
     if (s.B == 1 && pending.B <= 1 && batchOnePaths()) {
       // Batch 1 with at most one held-back row: four rows per sweep (forwardRows4: the same bits as the
-      // rows one by one below). A group that the held-back update ends inside goes row by row, and so
-      // does everything after it in the block.
-      const int64_t j0 = j;
+      // rows one by one below, the output sums included). A group that the held-back update ends inside
+      // goes row by row, and so does everything after it in the block.
       const int64_t groupsEnd = j + (stop - j) / 4 * 4;
       int64_t lim = groupsEnd;
+      const float* w2 = logits ? W2 : nullptr;
       if (pending.B == 1 && pending.units > j) {
         const int64_t heldEnd = std::min(groupsEnd, j + (pending.units - j) / 4 * 4);
-        L.forwardRows4(W1, s.n, j, heldEnd, pending.d, pending.x, x, b1, pre);
+        L.forwardRows4(W1, s.n, j, heldEnd, pending.d, pending.x, x, b1, pre, w2, s.C, part);
         j = heldEnd;
         if (j < pending.units) lim = j;
       }
-      if (j < lim) L.forwardRows4(W1, s.n, j, lim, nullptr, nullptr, x, b1, pre);
+      if (j < lim) L.forwardRows4(W1, s.n, j, lim, nullptr, nullptr, x, b1, pre, w2, s.C, part);
       j = lim;
-      if (logits) {
-        for (int64_t u = j0; u < j; u++) {
-          const float a = pre[u];
-          if (a > 0.f) {
-            const float* w2 = W2 + u * s.C;
-            for (int64_t c = 0; c < s.C; c++) part[c] += a * w2[c];
-          }
-        }
-      }
     }
     for (; j < stop; j++) {
       float* w = W1 + j * s.n;
@@ -314,6 +306,25 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
           // Two classes (parity): the same again with dot() and the class loop written out, so that
           // the loop has no inner loops or calls left.
           const float ga = g0[0], gb = g0[1];
+          if (held != nullptr) {
+            // Lazy (the row update held back): nothing but element-wise work on disjoint arrays, so the
+            // compiler vectorises it (the same operations per unit; no fused multiply-adds: -ffp-contract=off).
+            float* __restrict w2s = W2;
+            float* __restrict b1s = b1;
+            float* __restrict hs = held;
+            const float* __restrict ps = pre.data();
+#pragma omp parallel for schedule(static) if (big)
+            for (int64_t j = 0; j < s.H; j++) {
+              const float p = ps[j];
+              const float w0 = w2s[2 * j], w1 = w2s[2 * j + 1];
+              const float dp = p > 0.f ? (0.f + ga * w0) + gb * w1 : 0.f;
+              const float act = p < 0.f ? 0.f : p;
+              w2s[2 * j] = w0 - lr * (0.f + act * ga);
+              w2s[2 * j + 1] = w1 - lr * (0.f + act * gb);
+              b1s[j] -= lr * (0.f + dp);
+              hs[j] = lr * dp;
+            }
+          } else
 #pragma omp parallel for schedule(static) if (big)
           for (int64_t j = 0; j < s.H; j++) {
             float* w2 = W2 + 2 * j;
@@ -415,9 +426,23 @@ napi_value MlpForwardImpl(napi_env env, napi_callback_info info) {
     const float* W2 = a.f32(8, s.H * s.C);
     const float* b2 = a.f32(9, s.C);
     float* out = a.f32(10, s.B * s.C);
-    std::vector<float> pre(s.B * s.H);
     std::fill(out, out + s.B * s.C, 0.f);
-    forwardPass(s, s.H, x, const_cast<float*>(W1), b1, W2, pre.data(), out, Pending{});  // nothing pending: W1 is only read
+    if (s.B == 1 || !batchOnePaths()) {
+      std::vector<float> pre(s.B * s.H);
+      forwardPass(s, s.H, x, const_cast<float*>(W1), b1, W2, pre.data(), out, Pending{});  // nothing pending: W1 is only read
+    } else {
+      // Several rows (a frozen teacher queried for upcoming batches at once): each unit's row of W1 is read
+      // once for all of them, with the operations (so the bits) of forwardPass's row loop.
+      const cdn::MlpLanes& L = lanes();
+      const int64_t blocks = blocksOf(s.H);
+      const int64_t width = s.B * s.C;
+      std::vector<float> parts(blocks * width, 0.f);
+#pragma omp parallel for schedule(static) if (s.B * s.n * s.H >= kParallelMin)
+      for (int64_t blk = 0; blk < blocks; blk++)
+        L.logitsRowsB(W1, s.n, blockStart(blk, blocks, s.H), blockStart(blk + 1, blocks, s.H), x, s.B, b1, W2, s.C, parts.data() + blk * width);
+      for (int64_t blk = 0; blk < blocks; blk++)
+        for (int64_t i = 0; i < width; i++) out[i] += parts[blk * width + i];
+    }
     for (int64_t b = 0; b < s.B; b++)
       for (int64_t c = 0; c < s.C; c++) out[b * s.C + c] += b2[c];
     return nullptr;
@@ -471,6 +496,9 @@ napi_value MlpTapTargetImpl(napi_env env, napi_callback_info info) {
         const int64_t groupsEnd = j + (stop - j) / 4 * 4;
         L.tapRows4(W1, n, j, groupsEnd, H, x, b1, Pt, m, post, part);
         j = groupsEnd;
+      } else if (B > 1 && batchOnePaths()) {  // each unit's rows of W1 and Pt read once for all B rows (the same bits as below)
+        L.tapRowsB(W1, n, j, stop, x, B, b1, Pt, m, post, part);
+        j = stop;
       }
       for (; j < stop; j++) {
         const float* w = W1 + j * n;

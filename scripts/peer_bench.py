@@ -11,7 +11,9 @@ tapStepMs (one per tap phase: the teacher's forward up to the tapped block, then
 forward up to its block, backward and optimiser step), the keys the project's bench uses.
 
 Shapes (as the project's bench): mlp = parity main (n 50, teacher 1000, student 20, batch 32, SGD);
-paper = the papers' scale (n 100, teacher 50,000, student 100, batch 1, SGD 0.005; students also at batch 32);
+paper = the papers' scale (n 100, teacher 50,000, student 100, batch 1, SGD 0.005; students also at batch 32;
+  the batch-1 one-shot and tap steps with the teacher's targets computed 32 batches at a time, as our loop
+  does, and under "alone" one batch at a time);
 transformer = parity-transformer main (n 20, teacher 2 x 64 / 8 heads, student 2 x 16 / 2 heads,
 batch 64, Adam); mlm = the reference (vocabulary 8000, sequences of 64, batch 64, teacher 4 x 128 / 4
 heads, student 4 x 32 / 2 heads, AdamW with gradient clipping, layer-normalised tap targets).
@@ -61,7 +63,7 @@ def timed(step, effort, min_s=1.0, warmup=3, max_iters=20000):
     return round(1000 * (time.perf_counter() - t0) / n, 4)
 
 
-def bench_mlp(peer, effort, n=50, k=5, W=1000, w=20, B=32, lr=0.1, student_batches=()):
+def bench_mlp(peer, effort, n=50, k=5, W=1000, w=20, B=32, lr=0.1, student_batches=(), ahead=1):
     P = load(peer, "torch_parity")
     gen = torch.Generator().manual_seed(0)
     teacher = P.req(P.init_mlp(gen, n, W, "cpu"))
@@ -90,8 +92,37 @@ def bench_mlp(peer, effort, n=50, k=5, W=1000, w=20, B=32, lr=0.1, student_batch
             z = P.hidden(frozen, x) @ proj.T
         P.sgd(student, ((P.hidden(student, x) - z) ** 2).sum(1).mean(), lr / 2, ["W1", "b1"])
 
-    out = {"teacherStepMs": timed(teacher_step, effort), "oneshotStepMs": timed(oneshot_step, effort),
-           "scratchStepMs": timed(scratch_step, effort), "tapStepMs": [timed(tap_step, effort)]}
+    def targets_ahead(target_of, train, b=B):
+        """Steps as our loop takes them (src/train/ahead.ts): the frozen teacher's targets for `ahead`
+        batches in one call, then one student step per batch."""
+        queue = []
+
+        def step():
+            if not queue:
+                xs = [P.batch(gen, b, n, k, "cpu")[0] for _ in range(ahead)]
+                with torch.no_grad():
+                    ts = target_of(torch.cat(xs)).split(b)
+                queue.extend(zip(xs, ts))
+            x, t = queue.pop(0)
+            train(x, t)
+        return step
+
+    def oneshot_train(x, target):
+        loss = -(target * torch.log_softmax(P.logits(student, x), 1)).sum(1).mean()
+        P.sgd(student, loss, lr, list(student))
+
+    def tap_train(x, z):
+        P.sgd(student, ((P.hidden(student, x) - z) ** 2).sum(1).mean(), lr / 2, ["W1", "b1"])
+
+    if ahead > 1:
+        out = {"teacherStepMs": timed(teacher_step, effort),
+               "oneshotStepMs": timed(targets_ahead(lambda x: torch.softmax(P.logits(frozen, x), 1), oneshot_train), effort),
+               "scratchStepMs": timed(scratch_step, effort),
+               "tapStepMs": [timed(targets_ahead(lambda x: P.hidden(frozen, x) @ proj.T, tap_train), effort)],
+               "alone": {"oneshotStepMs": timed(oneshot_step, effort), "tapStepMs": [timed(tap_step, effort)]}}
+    else:
+        out = {"teacherStepMs": timed(teacher_step, effort), "oneshotStepMs": timed(oneshot_step, effort),
+               "scratchStepMs": timed(scratch_step, effort), "tapStepMs": [timed(tap_step, effort)]}
     for sb in student_batches:
         out[f"batch{sb}"] = {"oneshotStepMs": timed(lambda: oneshot_step(sb), effort), "scratchStepMs": timed(lambda: scratch_step(sb), effort),
                              "tapStepMs": [timed(lambda: tap_step(sb), effort)]}
@@ -101,7 +132,7 @@ def bench_mlp(peer, effort, n=50, k=5, W=1000, w=20, B=32, lr=0.1, student_batch
 def bench_paper(peer, effort):
     """The papers' scale (the `paper` preset): n 100, k 6, teacher 50,000, student 100, batch 1, SGD 0.005;
     the students' steps also at the preset's student batch (32)."""
-    return bench_mlp(peer, effort, n=100, k=6, W=50000, w=100, B=1, lr=0.005, student_batches=(32,))
+    return bench_mlp(peer, effort, n=100, k=6, W=50000, w=100, B=1, lr=0.005, student_batches=(32,), ahead=32)
 
 
 def bench_transformer(peer, effort):

@@ -94,6 +94,41 @@ test("the one-pass forward and the fused tap projection equal the products", { s
   m.dispose();
 });
 
+test("a frozen model queried for many rows at once (rowsAhead) gives each row the bits of a batch of 1, 2 or 4 alone; larger batches decline", { skip }, async () => {
+  await initBackend("wasm");
+  // n 50 and m 37 leave tails after every vector width (16, 8, 4); 71 and 76 rows: a sweep of 64, then
+  // groups of eight and of four and single rows; width 4099 takes the multi-threaded path.
+  for (const [n, H, C, m] of [[50, 23, 3, 5], [50, 4099, 2, 37], [9, 13, 2, 100]]) {
+    const model = createMlp({ inputDim: n, width: H, outputDim: C }, new Rng(`ahead-${n}-${H}`));
+    const P = randomProjection(new Rng(`ahead-proj-${H}`), m, H);
+    const r = new Rng(`ahead-x-${n}`);
+    for (const [rows, total] of [[1, 71], [2, 76], [4, 76]]) {
+      const x = tf.tensor2d(Float32Array.from({ length: total * n }, () => (r.next() < 0.5 ? -1 : 1)), [total, n]);
+      const batches = tf.split(x, total / rows, 0);
+      const alone = (f: (b: tf.Tensor) => tf.Tensor) =>
+        batches.flatMap((b) => {
+          const t = tf.tidy(() => f(b));
+          const v = Array.from(t.dataSync());
+          t.dispose();
+          return v;
+        });
+      const logits = model.rowsAhead!.logits(x, rows)!;
+      assert.deepEqual(Array.from(logits.dataSync()), alone((b) => model.forward(b).logits), `logits ${n}x${H}, batches of ${rows}`);
+      for (const tap of ["hidden", "hiddenPre"]) {
+        const all = model.rowsAhead!.projectTap(x, tap, P.Pt, rows)!;
+        assert.deepEqual(Array.from(all.dataSync()), alone((b) => model.projectTap!(b, tap, P.Pt)!), `${tap} projection ${n}x${H} m ${m}, batches of ${rows}`);
+        all.dispose();
+      }
+      // A batch of 5 alone goes to the products (sgemm), whose rows may depend on the batch: declined.
+      assert.equal(model.rowsAhead!.logits(x, 5), null);
+      assert.equal(model.rowsAhead!.projectTap(x, "hidden", P.Pt, 5), null);
+      tf.dispose([x, logits, ...batches]);
+    }
+    P.dispose();
+    model.dispose();
+  }
+});
+
 test("without the kernels (cpu) the model declines the fused step and the loop takes the reference path", async () => {
   await initBackend("cpu");
   const m = createMlp({ inputDim: 3, width: 4, outputDim: 2 }, new Rng("cpu"));

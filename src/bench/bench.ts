@@ -79,6 +79,12 @@ function table(report: Record<string, unknown>, sections: readonly Section[]): s
     line("one-shot step (teacher forward included)", k.oneshot, r.oneshotStepMs, r.pytorch?.oneshotStepMs, r.ratio?.oneshotStepMs);
     line("scratch step", k.scratch, r.scratchStepMs, r.pytorch?.scratchStepMs, r.ratio?.scratchStepMs);
     r.tapStepMs.forEach((v, i) => line(`cx tap step, phase ${i + 1}`, k.tap[i], v, r.pytorch?.tapStepMs[i], r.ratio?.tapStepMs[i]));
+    if (r.alone) {
+      // The same steps with each batch's teacher targets computed alone (the lines above: TARGETS_AHEAD at a time, as the loop does).
+      const them = r.pytorch?.alone;
+      line("one-shot step, teacher targets one batch at a time", k.oneshot, r.alone.oneshotStepMs, them?.oneshotStepMs, them ? r.alone.oneshotStepMs / them.oneshotStepMs : undefined);
+      r.alone.tapStepMs.forEach((v, i) => line(`cx tap step, phase ${i + 1}, teacher targets one batch at a time`, k.tap[i], v, them?.tapStepMs[i], them ? v / them.tapStepMs[i] : undefined));
+    }
   }
   return alignedTable(["shapes", "step", "kernels", "ours ms", "PyTorch ms", "ours / PyTorch"], rows);
 }

@@ -26,6 +26,7 @@ import { createMlp } from "../models/mlp";
 import { createTransformer, TransformerConfig } from "../models/transformer";
 import { TappedModel } from "../models/types";
 import { Rng, rootRng } from "../rng";
+import { StepFeed, TARGETS_AHEAD } from "../train/ahead";
 import { trainStep } from "../train/loop";
 import { OptimizerSpec, createOptimizer } from "../train/optimizers";
 
@@ -39,6 +40,12 @@ export interface StepTimes {
   tapStepMs: number[];
   /** The student steps again at another batch (the paper section: the preset's student batch). */
   [batchKey: `batch${number}`]: { oneshotStepMs: number; scratchStepMs: number; tapStepMs: number[] };
+  /**
+   * The paper section: one-shot and tap steps with each batch's teacher targets computed alone. The
+   * figures above are the steps as the training loop runs them, the frozen teacher's targets computed
+   * TARGETS_AHEAD batches at a time (src/train/ahead.ts; the same values).
+   */
+  alone?: { oneshotStepMs: number; tapStepMs: number[] };
 }
 
 interface Setup {
@@ -73,19 +80,30 @@ async function timeStep(step: () => Promise<void>, minMs: number, warmup: number
   return blocks[Math.floor(blocks.length / 2)];
 }
 
-/** One training step of `phase` per call; `dispose` frees its optimiser's moments. */
-function runner(task: Task, model: TappedModel, phase: Phase): (() => Promise<void>) & { dispose(): void } {
+/**
+ * One training step of `phase` per call, as the loop takes it: batches from a StepFeed, so a frozen
+ * teacher's targets come `ahead` batches at a time where the phase allows it (1: one at a time).
+ * `dispose` frees its optimiser's moments and the targets computed ahead.
+ */
+function runner(task: Task, model: TappedModel, phase: Phase, ahead = TARGETS_AHEAD): (() => Promise<void>) & { dispose(): void } {
   const opt = createOptimizer(optimizerAt(phase.optimizer, 0));
+  const feed = new StepFeed(task, ahead);
   const step = async () => {
-    const b = await task.nextBatch();
-    const loss = trainStep(model, phase, b, opt);
+    const { batch: b, target } = await feed.next(phase, Infinity, Infinity);
+    const loss = trainStep(model, phase, b, opt, target);
+    target?.dispose();
     // One host read per step, as a loop that logs its loss would do; it also waits for the device
     // (asynchronously: WebGPU has no synchronous read in Node).
     await loss.data();
     loss.dispose();
     disposeBatch(b);
   };
-  return Object.assign(step, { dispose: () => opt.dispose() });
+  return Object.assign(step, {
+    dispose: () => {
+      feed.dispose();
+      opt.dispose();
+    },
+  });
 }
 
 /**
@@ -262,25 +280,32 @@ export async function benchSection(section: Section, effort = 1, log: (s: string
   });
   const minMs = s.minMs * effort;
   const warmup = Math.max(1, Math.round((section === "mlm" ? 2 : 5) * Math.min(1, effort)));
-  const time = async (name: string, model: TappedModel, phase: Phase, task: Task = s.task): Promise<number> => {
-    const step = runner(task, model, phase);
+  const time = async (name: string, model: TappedModel, phase: Phase, task: Task = s.task, ahead = TARGETS_AHEAD): Promise<number> => {
+    const step = runner(task, model, phase, ahead);
     const ms = await timeStep(step, minMs, warmup);
     step.dispose();
     log(`  ${section} ${name}: ${ms.toFixed(3)} ms`);
     return ms;
   };
   try {
+    const oneshot = () => outputPhase("teacher", s.student, s.teacher, 1, { optimizer: out, tau: 1 });
+    const taps = cx.phases.filter((ph) => ph.kind === "tap");
     const students = async (task: Task, tag: string) => {
       const tapStepMs: number[] = [];
-      for (const p of cx.phases.filter((ph) => ph.kind === "tap")) tapStepMs.push(await time(`${tag}tap step ${p.name}`, s.student, p, task));
+      for (const p of taps) tapStepMs.push(await time(`${tag}tap step ${p.name}`, s.student, p, task));
       return {
-        oneshotStepMs: await time(`${tag}one-shot step (teacher forward included)`, s.student, outputPhase("teacher", s.student, s.teacher, 1, { optimizer: out, tau: 1 }), task),
+        oneshotStepMs: await time(`${tag}one-shot step (teacher forward included)`, s.student, oneshot(), task),
         scratchStepMs: await time(`${tag}scratch step`, s.student, labelsPhase(task, s.student, 1, s.optimizer), task),
         tapStepMs,
       };
     };
-    const own = await students(s.task, "");
-    const times: StepTimes = { teacherStepMs: await time("teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)), ...own };
+    const own: StepTimes = { teacherStepMs: NaN, ...(await students(s.task, "")) };
+    if (section === "paper") {
+      const tapAlone: number[] = [];
+      for (const p of taps) tapAlone.push(await time(`tap step ${p.name}, teacher targets one batch at a time`, s.student, p, s.task, 1));
+      own.alone = { oneshotStepMs: await time("one-shot step, teacher targets one batch at a time", s.student, oneshot(), s.task, 1), tapStepMs: tapAlone };
+    }
+    const times: StepTimes = { ...own, teacherStepMs: await time("teacher step", s.teacher, labelsPhase(s.task, s.teacher, 1, s.optimizer)) };
     for (const [b, task] of Object.entries(s.studentTasks ?? {})) times[`batch${Number(b)}`] = await students(task, `batch ${b}: `);
     return times;
   } finally {

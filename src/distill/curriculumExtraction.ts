@@ -12,7 +12,7 @@ import { projectedMse } from "./losses";
 import { OutputOptions, outputPhase } from "./outputs";
 import { tapStepFlops } from "../cost";
 import { AUTO_RULE, plateauRule } from "./autoLength";
-import { Batch, MethodPlan, Phase, countedFlops, plan } from "./phases";
+import { Batch, MethodPlan, Phase, countedFlops, plan, stackedRows } from "./phases";
 import { Projection, layerNormTarget, randomProjection } from "./projection";
 
 export interface TapPair {
@@ -125,6 +125,8 @@ export function curriculumExtraction(
           const fused = opts.normalize !== "layernorm" && !b.forward ? source.projectTap?.(b.x, pair.teacherTap, P.Pt) : null;
           return fused ?? P.apply(norm(teacherTap(b)));
         },
+        targetsAhead:
+          opts.normalize !== "layernorm" && source.rowsAhead ? (bs) => stackedRows(bs, (x, rows) => source.rowsAhead!.projectTap(x, pair.teacherTap, P.Pt, rows)) : undefined,
         loss: (s, b, target) => projectedMse(studentTap(s, b), target),
         grads: student.tapGrads ? (s, b, target) => (b.forward ? tf.variableGrads(() => projectedMse(studentTap(s, b), target), student.variablesUpTo(pair.studentTap)) : s.tapGrads!(b.x, pair.studentTap, target, dim)) : undefined,
         sgdStep: student.sgdStep ? (s, b, target, lr) => (b.forward ? null : s.sgdStep!(b.x, target(), lr, { tap: pair.studentTap, dim })) : undefined,

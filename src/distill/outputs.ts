@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { NamedTensors, TappedModel } from "../models/types";
 import { oneHotTargets, softCrossEntropy, teacherProbs } from "./losses";
 import { labelsStepFlops, outputStepFlops } from "../cost";
-import { Batch, MethodPlan, Phase, PhaseOptimizer, Task, countedFlops, plan } from "./phases";
+import { Batch, MethodPlan, Phase, PhaseOptimizer, Task, countedFlops, plan, stackedRows } from "./phases";
 
 /** A saved teacher state: weights after `samples` training samples. */
 export interface Checkpoint {
@@ -83,6 +83,7 @@ export function outputPhase(
     optimizer: opts.optimizer,
     begin,
     target: (b) => teacherProbs(source.forward(b.x, b.forward).logits, opts.tau),
+    targetsAhead: source.rowsAhead ? (bs) => stackedRows(bs, (x, rows) => source.rowsAhead!.logits(x, rows), (l) => teacherProbs(l, opts.tau)) : undefined,
     loss: studentSoftLoss,
     grads: fastSoftGrads(student),
     sgdStep: fusedSoftStep(student),

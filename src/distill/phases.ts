@@ -61,6 +61,12 @@ export interface Task {
   /** Next training batch from the task's own seeded stream (or a promise of it: user data may be a tf.data.Dataset). */
   nextBatch(): Batch | Promise<Batch>;
   /**
+   * Optional: the next `count` batches, drawn now; the next `count` calls of nextBatch hand out these
+   * same objects in order. A task that saves its position counts them as not yet drawn (a resume draws
+   * them again). Lets the loop ask a frozen teacher for several batches' targets at once (src/train/ahead.ts).
+   */
+  peek?(count: number): readonly Batch[] | Promise<readonly Batch[]>;
+  /**
    * Held-out metrics of a model; `accuracy` in [0, 1], `loss` the held-out cross-entropy. Async:
    * reading results back is asynchronous on WebGPU (Node has no synchronous GPU read).
    */
@@ -87,6 +93,13 @@ export interface Phase {
   begin?(): void;
   /** The detached target for a batch, computed outside the gradient closure. */
   target(batch: Batch): tf.Tensor;
+  /**
+   * Optional: the targets of several batches (of equal shape) in one call, each bit for bit what
+   * `target` gives that batch alone: a frozen teacher reads its weights once for all of them
+   * (TappedModel.rowsAhead). Null where the model or the backend has no such path. The caller owns
+   * the tensors.
+   */
+  targetsAhead?(batches: readonly Batch[]): tf.Tensor[] | null;
   /** The student's loss on the batch against the target. Runs inside the gradient closure. */
   loss(student: TappedModel, batch: Batch, target: tf.Tensor): tf.Scalar;
   /**
@@ -108,6 +121,27 @@ export interface Phase {
   stepFlops?(batch: Batch): StepFlops;
   /** Release what the phase holds (projections, checkpoint models). */
   dispose?(): void;
+}
+
+/**
+ * Run `f` once on the inputs of several plain batches (no weights, no forward options) of one shape,
+ * stacked, split its [rows, ...] result back into one tensor per batch and pass each through `each`;
+ * null when the batches are not such or `f` gives null. Intermediate tensors are freed.
+ */
+export function stackedRows(batches: readonly Batch[], f: (x: tf.Tensor, batchRows: number) => tf.Tensor | null, each: (t: tf.Tensor) => tf.Tensor = (t) => t): tf.Tensor[] | null {
+  if (batches.length === 0) return [];
+  const shape = JSON.stringify(batches[0].x.shape);
+  if (batches.some((b) => b.weights || b.forward || JSON.stringify(b.x.shape) !== shape)) return null;
+  let ok = true;
+  const out = tf.tidy(() => {
+    const all = f(batches.length === 1 ? batches[0].x : tf.concat(batches.map((b) => b.x)), batches[0].x.shape[0]);
+    if (all === null) {
+      ok = false;
+      return [];
+    }
+    return (batches.length === 1 ? [all] : tf.split(all, batches.length, 0)).map(each);
+  });
+  return ok ? out : null;
 }
 
 /** The input shape of a batch for FLOP counts (rows, tokens per row, rows of logits for an LM head). */

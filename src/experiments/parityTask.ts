@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ParityBatch, ParityTask, bitsToTokens, sampleParity } from "../data/sparseParity";
 import { accuracy, oneHotTargets, softCrossEntropy } from "../distill/losses";
-import { Batch, Task } from "../distill/phases";
+import { Batch, Task, disposeBatch } from "../distill/phases";
 import { TappedModel } from "../models/types";
 import { Rng, RngState } from "../rng";
 
@@ -42,19 +42,34 @@ const EVAL_FLOATS = 2 ** 24;
 export function parityStream(task: ParityTask, dataRng: Rng, heldoutRng: Rng, batchSize: number, heldoutSize: number, input: ParityInput = "bits", maxChunk = 4096): ParityStream {
   const hb = sampleParity(task, heldoutRng, heldoutSize);
   const heldout = { x: tf.keep(toInput(hb, task.n, input)), y: tf.keep(tf.tensor1d(hb.y, "int32")) };
-  const buf = sampleParity(task, dataRng, batchSize); // reused buffer; first batch drawn lazily below
+  const buf = sampleParity(task, dataRng, batchSize); // the first batch, handed out by the first draw
   let first = true;
+  // Batches drawn ahead by `peek`, each with the stream's position before it: the saved position is
+  // the first one's until nextBatch hands it out, so a resume draws them again (the same batches).
+  const queue: Array<{ batch: Batch; before: StreamPosition }> = [];
+  const draw = (): { batch: Batch; before: StreamPosition } => {
+    const before = { rng: dataRng.state(), fresh: first };
+    // Fresh arrays per batch: the cpu backend keeps the array a tensor is made from, and batches drawn
+    // ahead live side by side.
+    const b = first ? buf : sampleParity(task, dataRng, batchSize);
+    first = false;
+    return { batch: { x: toInput(b, task.n, input), y: tf.tensor1d(b.y, "int32"), size: batchSize }, before };
+  };
+  const drop = () => {
+    for (const q of queue.splice(0)) disposeBatch(q.batch);
+  };
   return {
     classes: 2,
     heldout,
-    nextBatch(): Batch {
-      if (!first) sampleParity(task, dataRng, batchSize, buf);
-      first = false;
-      return { x: toInput(buf, task.n, input), y: tf.tensor1d(buf.y, "int32"), size: batchSize };
+    nextBatch: (): Batch => (queue.shift() ?? draw()).batch,
+    peek(count: number): Batch[] {
+      while (queue.length < count) queue.push(draw());
+      return queue.slice(0, count).map((q) => q.batch);
     },
-    position: () => ({ rng: dataRng.state(), fresh: first }),
+    position: () => (queue.length > 0 ? { ...queue[0].before } : { rng: dataRng.state(), fresh: first }),
     restore(p: StreamPosition) {
       if (typeof p?.fresh !== "boolean") throw new Error("parityStream: malformed stream position");
+      drop();
       dataRng.restore(p.rng);
       first = p.fresh; // a fresh stream's first batch, drawn at construction, is the same batch
     },
@@ -79,6 +94,7 @@ export function parityStream(task: ParityTask, dataRng: Rng, heldoutRng: Rng, ba
       return { accuracy: accSum / heldoutSize, loss: lossSum / heldoutSize };
     },
     dispose() {
+      drop();
       heldout.x.dispose();
       heldout.y.dispose();
     },

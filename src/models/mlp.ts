@@ -174,6 +174,22 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
       settle();
       return mlpTapTarget(weights, x as tf.Tensor2D, Pt, tap === "hidden");
     },
+    // The one-pass kernels (native/mlp.cc) compute each row on its own at any batch: a batch of
+    // MLP_FORWARD_MAX_BATCH rows or fewer, which `forward` and `projectTap` send to them, gets the
+    // same bits alone as among many rows (test/kernels.mlp.test.ts).
+    rowsAhead: {
+      logits(x: tf.Tensor, batchRows: number): tf.Tensor | null {
+        if (x.rank !== 2 || batchRows > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpForward")) return null;
+        settle();
+        return mlpLogits(weights, x as tf.Tensor2D);
+      },
+      projectTap(x: tf.Tensor, tap: string, Pt: tf.Tensor2D, batchRows: number): tf.Tensor | null {
+        tapDim(tap);
+        if (x.rank !== 2 || batchRows > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpTapTarget")) return null;
+        settle();
+        return mlpTapTarget(weights, x as tf.Tensor2D, Pt, tap === "hidden");
+      },
+    },
     snapshot(): NamedTensors {
       settle();
       return snapshotOf(variables);

@@ -100,6 +100,17 @@ export interface TappedModel {
    */
   projectTap?(x: tf.Tensor, tap: string, Pt: tf.Tensor2D): tf.Tensor | null;
   /**
+   * Optional, for a frozen model queried ahead: the logits (`forward` without taps) or `projectTap`
+   * of many rows at once, each row exactly what a batch of `batchRows` rows would get, because the
+   * kernels that run such batches compute every row on its own. The weights are read once for all
+   * rows: a training loop asks for several upcoming batches' targets in one call (src/train/ahead.ts).
+   * Null where this backend, or a batch of `batchRows`, has no such kernel.
+   */
+  rowsAhead?: {
+    logits(x: tf.Tensor, batchRows: number): tf.Tensor | null;
+    projectTap(x: tf.Tensor, tap: string, Pt: tf.Tensor2D, batchRows: number): tf.Tensor | null;
+  };
+  /**
    * Floating-point operations of one forward pass (2 per multiply-add of every matrix product;
    * element-wise work is not counted), up to `upTo` (a tap: nothing past it, as `forwardTaps`) or
    * through the output head. See src/cost.ts for what a training step costs.

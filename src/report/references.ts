@@ -204,8 +204,14 @@ function paperBench(dir: string): ReferenceTable {
   });
   const rows = [
     row("teacher step (batch 1)", p.teacherStepMs, p.pytorch.teacherStepMs),
-    row("one-shot step, teacher forward included (batch 1)", p.oneshotStepMs, p.pytorch.oneshotStepMs),
-    row("cx tap step, teacher hidden layer and projection included (batch 1)", p.tapStepMs[0], p.pytorch.tapStepMs[0]),
+    row("one-shot step, teacher forward included (batch 1; targets 32 batches at a time)", p.oneshotStepMs, p.pytorch.oneshotStepMs),
+    row("cx tap step, teacher hidden layer and projection included (batch 1; targets 32 batches at a time)", p.tapStepMs[0], p.pytorch.tapStepMs[0]),
+    ...(p.alone
+      ? [
+          row("one-shot step, teacher targets one batch at a time (batch 1)", p.alone.oneshotStepMs, p.pytorch.alone.oneshotStepMs),
+          row("cx tap step, teacher targets one batch at a time (batch 1)", p.alone.tapStepMs[0], p.pytorch.alone.tapStepMs[0]),
+        ]
+      : []),
     row("scratch step (batch 1)", p.scratchStepMs, p.pytorch.scratchStepMs),
     row("one-shot step (batch 32)", p.batch32.oneshotStepMs, p.pytorch.batch32.oneshotStepMs, 32),
     row("cx tap step (batch 32)", p.batch32.tapStepMs[0], p.pytorch.batch32.tapStepMs[0], 32),
@@ -317,6 +323,10 @@ const kernelStep = (dir: string, step: string) => {
 
 export const REFERENCE_FIGURES: Record<string, (dir: string) => string> = {
   "paper-bench.teacher": (dir) => `${readReference("bench-paper", dir).paper.teacherStepMs.toFixed(2)} ms`,
+  "paper-bench.oneshot": (dir) => `${readReference("bench-paper", dir).paper.oneshotStepMs.toFixed(2)} ms`,
+  "paper-bench.tap": (dir) => `${readReference("bench-paper", dir).paper.tapStepMs[0].toFixed(2)} ms`,
+  "paper-bench.oneshot-alone": (dir) => `${readReference("bench-paper", dir).paper.alone.oneshotStepMs.toFixed(2)} ms`,
+  "paper-bench.tap-alone": (dir) => `${readReference("bench-paper", dir).paper.alone.tapStepMs[0].toFixed(2)} ms`,
   "paper-bench.teacher-vs-pytorch": (dir) => {
     const p = readReference("bench-paper", dir).paper;
     return `1/${Math.round(p.pytorch.teacherStepMs / p.teacherStepMs)}`;

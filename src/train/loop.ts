@@ -13,6 +13,7 @@
  * optimiser moments and step count) and continues as if it had never stopped.
  */
 import * as tf from "@tensorflow/tfjs";
+import { StepFeed, TARGETS_AHEAD } from "./ahead";
 import { TappedModel } from "../models/types";
 import { PlateauState, StopRule } from "../distill/autoLength";
 import { Batch, MethodPlan, Task, disposeBatch, optimizerAt } from "../distill/phases";
@@ -80,6 +81,11 @@ export interface LoopOptions {
   clock?: () => number;
   /** Called (and awaited) after every step; no host read (the loss stays on the device). */
   onStep?: (e: StepEvent) => void | Promise<void>;
+  /**
+   * Batches whose targets a frozen teacher computes in one call where the task and the phase allow
+   * it (src/train/ahead.ts); the same values either way. Default TARGETS_AHEAD; 1 = one batch at a time.
+   */
+  targetsAhead?: number;
 }
 
 /** A training step just ended (train/driver.ts's onBatchEnd). */
@@ -148,19 +154,19 @@ export interface BudgetEvent {
 
 export type LoopEvent = EvalEvent | CheckpointEvent | PhaseEvent | InterruptEvent | TickEvent | BudgetEvent;
 
-/** One optimisation step; returns the loss (kept on the device). */
-export function trainStep(model: TappedModel, phase: MethodPlan["phases"][number], batch: Batch, optimizer: Optimizer): tf.Scalar {
+/** One optimisation step; returns the loss (kept on the device). `target`: the batch's target, computed ahead (the caller's). */
+export function trainStep(model: TappedModel, phase: MethodPlan["phases"][number], batch: Batch, optimizer: Optimizer, target?: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
-    let made: tf.Tensor | undefined;
+    let made: tf.Tensor | undefined = target;
     const targetOf = () => (made ??= phase.target(batch)); // teacher side: outside the gradient closure
     // Plain SGD on a model with a fused step: forward, loss, backward and update in one kernel.
     const fused = phase.sgdStep ? optimizer.fused((lr) => phase.sgdStep!(model, batch, targetOf, lr)) : null;
     if (fused !== null) return fused;
-    const target = targetOf();
+    const t = targetOf();
     // A hand-derived gradient when the phase has one (equal to autodiff, fewer kernels), else autodiff.
     const { value, grads } = phase.grads
-      ? phase.grads(model, batch, target)
-      : tf.variableGrads(() => phase.loss(model, batch, target), phase.trainable as tf.Variable[]);
+      ? phase.grads(model, batch, t)
+      : tf.variableGrads(() => phase.loss(model, batch, t), phase.trainable as tf.Variable[]);
     optimizer.apply(phase.trainable, grads);
     return value;
   });
@@ -185,6 +191,7 @@ export async function* runPhases(
   let samples = r?.samples ?? 0;
   const flops = { teacher: r?.teacherFlops ?? 0, student: r?.studentFlops ?? 0 };
   const cursor = opts.cursor ?? newCursor();
+  const feed = new StepFeed(task, opts.targetsAhead ?? TARGETS_AHEAD);
   const position = (phaseIndex: number, stepInPhase: number, rule?: StopRule): LoopPosition => ({
     phaseIndex, stepInPhase, step, samples, seconds: (now() - t0) / 1000, teacherFlops: flops.teacher, studentFlops: flops.student,
     ...(rule ? { rule: rule.state() } : {}),
@@ -220,8 +227,9 @@ export async function* runPhases(
       if (s0 === 0) yield whole({ type: "phase", step, samples, phase: phase.name, index: pi, seconds: (now() - t0) / 1000 });
       try {
         for (let s = s0; s < phase.steps && samples < opts.maxSamples; s++) {
-          const batch = await task.nextBatch();
-          const loss = trainStep(model, phase, batch, optimizer);
+          const { batch, target } = await feed.next(phase, phase.steps - s, opts.maxSamples - samples);
+          const loss = trainStep(model, phase, batch, optimizer, target);
+          target?.dispose();
           const cost = phase.stepFlops?.(batch);
           if (cost) {
             flops.teacher += cost.teacher;
@@ -273,6 +281,7 @@ export async function* runPhases(
       }
     }
   } finally {
+    feed.dispose();
     model.settle?.();
     lastLoss?.dispose();
   }
