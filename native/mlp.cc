@@ -21,6 +21,9 @@
 // The same step by tfjs ops (the model's hand-derived gradients, then p -= lr g) is the reference
 // it is tested against on the cpu backend (test/kernels.mlp.test.ts).
 #include <omp.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -307,14 +310,43 @@ napi_value MlpStepImpl(napi_env env, napi_callback_info info) {
           // the loop has no inner loops or calls left.
           const float ga = g0[0], gb = g0[1];
           if (held != nullptr) {
-            // Lazy (the row update held back): nothing but element-wise work on disjoint arrays, so the
-            // compiler vectorises it (the same operations per unit; no fused multiply-adds: -ffp-contract=off).
-            float* __restrict w2s = W2;
-            float* __restrict b1s = b1;
-            float* __restrict hs = held;
-            const float* __restrict ps = pre.data();
+            // Lazy (the row update held back): element-wise work only, four units at a time with SSE where
+            // there is SSE (the compiler does not vectorise it itself: W2's two columns interleave). Each
+            // lane does the scalar loop's operations in its order, multiply then add (no fused
+            // multiply-adds), selects where it branches: the same bits.
+            float* w2s = W2;
+            float* b1s = b1;
+            float* hs = held;
+            const float* ps = pre.data();
+            const int64_t quads = s.H / 4 * 4;
+#if defined(__SSE2__)
 #pragma omp parallel for schedule(static) if (big)
-            for (int64_t j = 0; j < s.H; j++) {
+            for (int64_t j = 0; j < quads; j += 4) {
+              const __m128 zero = _mm_setzero_ps(), vga = _mm_set1_ps(ga), vgb = _mm_set1_ps(gb), vlr = _mm_set1_ps(lr);
+              const __m128 p = _mm_loadu_ps(ps + j);
+              const __m128 lo = _mm_loadu_ps(w2s + 2 * j), hi = _mm_loadu_ps(w2s + 2 * j + 4);
+              const __m128 w0 = _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));  // W2[j..j+3, 0]
+              const __m128 w1 = _mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));  // W2[j..j+3, 1]
+              const __m128 on = _mm_cmpgt_ps(p, zero);
+              const __m128 dp = _mm_and_ps(on, _mm_add_ps(_mm_add_ps(zero, _mm_mul_ps(vga, w0)), _mm_mul_ps(vgb, w1)));
+              const __m128 act = _mm_andnot_ps(_mm_cmplt_ps(p, zero), p);
+              const __m128 n0 = _mm_sub_ps(w0, _mm_mul_ps(vlr, _mm_add_ps(zero, _mm_mul_ps(act, vga))));
+              const __m128 n1 = _mm_sub_ps(w1, _mm_mul_ps(vlr, _mm_add_ps(zero, _mm_mul_ps(act, vgb))));
+              _mm_storeu_ps(w2s + 2 * j, _mm_unpacklo_ps(n0, n1));
+              _mm_storeu_ps(w2s + 2 * j + 4, _mm_unpackhi_ps(n0, n1));
+              _mm_storeu_ps(b1s + j, _mm_sub_ps(_mm_loadu_ps(b1s + j), _mm_mul_ps(vlr, _mm_add_ps(zero, dp))));
+              _mm_storeu_ps(hs + j, _mm_mul_ps(vlr, dp));
+            }
+#else
+            const int64_t quads0 = 0;
+            (void)quads;
+#endif
+#if defined(__SSE2__)
+            for (int64_t j = quads; j < s.H; j++) {
+#else
+#pragma omp parallel for schedule(static) if (big)
+            for (int64_t j = quads0; j < s.H; j++) {
+#endif
               const float p = ps[j];
               const float w0 = w2s[2 * j], w1 = w2s[2 * j + 1];
               const float dp = p > 0.f ? (0.f + ga * w0) + gb * w1 : 0.f;
