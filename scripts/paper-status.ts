@@ -9,6 +9,10 @@
  *     --command "<the command that started it>" [--cache DIR] > docs/results/paper-scale.json
  *
  * A finished teacher's curve is read from the teacher cache its run used (the command's --cache, or --cache here).
+ * Finished students (students/seed<N>-<method>.result.json, checksummed) are read from the run folder and from
+ * every `--students-run DIR`: a run of the same preset that trains some seeds' students from the same cached
+ * teachers (while the main run still trains another seed's teacher), named with its command by
+ * `--students-command`.
  */
 import { lockHolder } from "../src/experiments/folders";
 import * as fs from "node:fs";
@@ -97,6 +101,42 @@ function teachers(): unknown[] {
     });
 }
 
+const studentResult = z.object({
+  seed: z.number(),
+  method: z.string(),
+  samplesToTarget: z.number().nullable(),
+  samples: z.number(),
+  seconds: z.number(),
+  stepsPerSecond: z.number().nullable(),
+  finalAccuracy: z.number(),
+  storedBytes: z.number(),
+}).passthrough();
+
+/** Every finished student of the run folder `dir` (its checksummed result records). */
+function students(dir: string): unknown[] {
+  const sub = path.join(dir, "students");
+  if (!fs.existsSync(sub)) return [];
+  const run = JSON.parse(fs.readFileSync(path.join(dir, "run.json"), "utf8")) as { runId?: string };
+  return fs
+    .readdirSync(sub)
+    .filter((f) => /^seed\d+-[a-z0-9]+\.result\.json$/.test(f))
+    .map((f) => {
+      const r = readRecord(path.join(sub, f), studentResult, "student result");
+      return {
+        run: run.runId ?? path.basename(dir),
+        seed: r.seed,
+        method: r.method,
+        samplesToTarget: r.samplesToTarget,
+        samples: r.samples,
+        seconds: Math.round(r.seconds),
+        stepsPerSecond: r.stepsPerSecond === null ? null : Math.round(r.stepsPerSecond),
+        finalAccuracy: Math.round(r.finalAccuracy * 1e4) / 1e4,
+        storedBytes: r.storedBytes,
+      };
+    });
+}
+
+const extraRuns = process.argv.flatMap((a, i, all) => (a === "--students-run" && all[i + 1] ? [all[i + 1]] : []));
 const summaryFile = outDir ? path.join(outDir, "summary.json") : null;
 const summary = summaryFile && fs.existsSync(summaryFile) ? JSON.parse(fs.readFileSync(summaryFile, "utf8")) : null;
 const run = JSON.parse(fs.readFileSync(path.join(runDir, "run.json"), "utf8")) as { status?: string; args?: string[]; runId?: string };
@@ -111,6 +151,16 @@ process.stdout.write(
       status: outDir && lockHolder(outDir) !== null ? "running" : (run.status ?? null),
       measured: new Date().toISOString(),
       teachers: [...finishedTeachers(run.args), ...teachers()].sort((a, b) => (a as { seed: number }).seed - (b as { seed: number }).seed),
+      students: [runDir, ...extraRuns].flatMap(students).sort((a, b) => {
+        const [x, y] = [a as { seed: number; method: string }, b as { seed: number; method: string }];
+        return x.seed - y.seed || x.method.localeCompare(y.method);
+      }),
+      studentsCommand: arg("--students-command") ?? null,
+      // The settings the students' table states (the run folder's config.json).
+      config: (() => {
+        const c = JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) as Record<string, unknown>;
+        return { batch: c.batch, lr: c.lr, studentWidth: c.studentWidth, targetAccuracy: c.targetAccuracy, maxSamples: c.maxSamples, methods: c.methods, seeds: c.seeds };
+      })(),
       summary,
     },
     null,

@@ -191,6 +191,27 @@ function paperScale(dir: string): ReferenceTable {
   return { caption: `The paper preset (n=100, k=6, teacher 50,000 wide, batch 1, SGD 0.005), status ${r.status} at ${String(r.measured).slice(0, 16)} UTC (docs/results/paper-scale.json)`, rows };
 }
 
+/** The papers'-scale students finished so far (docs/results/paper-scale.json's `students`, read by scripts/paper-status.ts). */
+function paperScaleStudents(dir: string): ReferenceTable {
+  const r = readReference("paper-scale", dir);
+  const c = r.config as Json;
+  const target = pct(c.targetAccuracy, 0);
+  const rows: Row[] = ((r.students ?? []) as Json[]).map((s) => ({
+    seed: String(s.seed),
+    method: s.method,
+    [`samples to ${target}`]: s.samplesToTarget === null ? `not reached by ${fmtSamples(s.samples)}` : fmtSamples(s.samplesToTarget),
+    "held-out accuracy at the end": pct(s.finalAccuracy, 1),
+    "stored besides the teacher": bytes(s.storedBytes),
+    "wall time": `${Math.round(s.seconds / 60)} min`,
+    [`steps per second (batch ${c.batch})`]: String(s.stepsPerSecond ?? "-"),
+    run: s.run,
+  }));
+  return {
+    caption: `Students of the paper preset finished so far (width ${c.studentWidth}, batch ${c.batch}, SGD ${c.lr}, cap ${fmtSamples(c.maxSamples)}; docs/results/paper-scale.json${r.studentsCommand ? `; seed 0's students: ${r.studentsCommand}` : ""})`,
+    rows,
+  };
+}
+
 /** The paper section of `npm run bench` against the PyTorch peer in the same run (docs/results/bench-paper.json). */
 function paperBench(dir: string): ReferenceTable {
   const r = readReference("bench-paper", dir);
@@ -280,6 +301,7 @@ export const REFERENCE_TABLES: Record<string, (dir: string) => ReferenceTable> =
   "mlm-main": mlmMain,
   "layers-vs-mlp": layersVsMlp,
   "paper-scale": paperScale,
+  "paper-scale-students": paperScaleStudents,
   "paper-bench": paperBench,
   "teacher-success": teacherSuccess,
   "kernel-counts": kernelCountsTable,
