@@ -18,9 +18,10 @@ import * as tf from "@tensorflow/tfjs";
 import { Batch, Phase, Task } from "../distill/phases";
 
 /**
- * Batches whose targets one call computes. The one-pass kernels' time per row stops falling beyond
- * about 16 rows (the teacher's rows are then read from memory once for 16 or more inputs, and the
- * products dominate; `npm run bench -- --sections paper` prints both figures); 32 leaves margin.
+ * Batches whose targets one call computes. Measured here through the addon at the papers' scale (one
+ * thread): a tap target took 1.9 ms for one row and 0.60-0.64 ms a row for 8 to 32 rows, flat from about
+ * 8 (the products dominate once the teacher is read for several rows); 32 leaves margin and keeps a
+ * window's tensors small (32 batches and their targets).
  */
 export const TARGETS_AHEAD = 32;
 
