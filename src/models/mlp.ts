@@ -80,6 +80,19 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
     return want.includes("hidden") ? { hiddenPre: pre, hidden: tf.relu(pre) } : { hiddenPre: pre };
   }
 
+  const rowsAhead: NonNullable<TappedModel["rowsAhead"]> = {
+    logits(x: tf.Tensor, batchRows: number): tf.Tensor | null {
+      if (x.rank !== 2 || batchRows > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpForward")) return null;
+      settle();
+      return mlpLogits(weights, x as tf.Tensor2D);
+    },
+    projectTap(x: tf.Tensor, tap: string, Pt: tf.Tensor2D, batchRows: number): tf.Tensor | null {
+      tapDim(tap);
+      if (x.rank !== 2 || batchRows > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpTapTarget")) return null;
+      settle();
+      return mlpTapTarget(weights, x as tf.Tensor2D, Pt, tap === "hidden");
+    },
+  };
   return {
     kind: "mlp",
     config: { ...cfg },
@@ -167,29 +180,12 @@ export function createMlp(cfg: MlpConfig, rng: Rng): Mlp {
       held = r.held;
       return r.loss;
     },
-    projectTap(x: tf.Tensor, tap: string, Pt: tf.Tensor2D): tf.Tensor | null {
-      tapDim(tap);
-      // One pass that skips inactive units pays at small batches; larger ones are two products (sgemm).
-      if (x.rank !== 2 || x.shape[0] > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpTapTarget")) return null;
-      settle();
-      return mlpTapTarget(weights, x as tf.Tensor2D, Pt, tap === "hidden");
-    },
+    // One pass that skips inactive units pays at small batches; larger ones are two products (sgemm).
+    projectTap: (x: tf.Tensor, tap: string, Pt: tf.Tensor2D): tf.Tensor | null => rowsAhead.projectTap(x, tap, Pt, x.shape[0]),
     // The one-pass kernels (native/mlp.cc) compute each row on its own at any batch: a batch of
     // MLP_FORWARD_MAX_BATCH rows or fewer, which `forward` and `projectTap` send to them, gets the
     // same bits alone as among many rows (test/kernels.mlp.test.ts).
-    rowsAhead: {
-      logits(x: tf.Tensor, batchRows: number): tf.Tensor | null {
-        if (x.rank !== 2 || batchRows > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpForward")) return null;
-        settle();
-        return mlpLogits(weights, x as tf.Tensor2D);
-      },
-      projectTap(x: tf.Tensor, tap: string, Pt: tf.Tensor2D, batchRows: number): tf.Tensor | null {
-        tapDim(tap);
-        if (x.rank !== 2 || batchRows > MLP_FORWARD_MAX_BATCH || !mlpKernelActive("CdMlpTapTarget")) return null;
-        settle();
-        return mlpTapTarget(weights, x as tf.Tensor2D, Pt, tap === "hidden");
-      },
-    },
+    rowsAhead,
     snapshot(): NamedTensors {
       settle();
       return snapshotOf(variables);
